@@ -1,0 +1,189 @@
+"""Graph rewrites that put a traced CNN into the form the LRP rules expect.
+
+Each works on a private torch.fx copy of the user's model (:func:`vislrp.lrp.graph.build_graph` deep-
+copies first), so nothing here can leak into the caller's model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+_INPLACE_MODULES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.Hardtanh, nn.SiLU, nn.Hardswish, nn.Dropout,
+                    nn.Dropout2d, nn.Mish, nn.CELU, nn.SELU, nn.Threshold)
+
+
+def make_pure(gm: fx.GraphModule) -> None:
+    """Switch off in-place ops: LRP keeps every activation, and ``ReLU(inplace=True)`` would overwrite the
+    conv output that the relevance pass divides by."""
+    for module in gm.modules():
+        if isinstance(module, _INPLACE_MODULES) and getattr(module, "inplace", False):
+            module.inplace = False
+    for node in gm.graph.nodes:
+        if node.op == "call_function" and node.kwargs.get("inplace"):
+            node.kwargs = {**node.kwargs, "inplace": False}
+
+
+def _set_module(gm: fx.GraphModule, qualname: str, module: nn.Module) -> None:
+    """Replace the module at ``qualname``, keeping the old one's children (e.g. the 'same' padding module
+    that EfficientNet's conv owns and the graph still calls)."""
+    parent_name, _, leaf = qualname.rpartition(".")
+    parent = gm.get_submodule(parent_name) if parent_name else gm
+    old = getattr(parent, leaf, None)
+    if isinstance(old, nn.Module):
+        for child_name, child in old.named_children():
+            if not hasattr(module, child_name):
+                module.add_module(child_name, child)
+    setattr(parent, leaf, module)
+
+
+def _attr(gm: fx.GraphModule, arg: object) -> torch.Tensor | None:
+    if arg is None:
+        return None
+    if isinstance(arg, fx.Node) and arg.op == "get_attr":
+        value = gm
+        for part in str(arg.target).split("."):
+            value = getattr(value, part)
+        return value  # type: ignore[return-value]
+    raise ValueError("not a parameter")
+
+
+def functional_to_modules(gm: fx.GraphModule) -> None:
+    """Turn ``F.conv2d(x, self.weight, ...)``/``F.linear`` calls on parameters into Conv2d/Linear modules.
+
+    Models such as EfficientNet's "same padding" convs call the functional op inside a custom module;
+    as modules they get the same treatment as torchvision's convs (BN folding, rules, names).
+    """
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target not in (F.conv2d, F.linear):
+            continue
+        args = list(node.args) + [None] * 7
+        kw = node.kwargs
+        try:
+            weight = _attr(gm, kw.get("weight", args[1]))
+            bias = _attr(gm, kw.get("bias", args[2]))
+        except ValueError:
+            continue  # weights computed at run time: leave it, classify() will name it
+        assert weight is not None
+        owner = str(node.args[1].target).rpartition(".")[0] or node.name  # type: ignore[union-attr]
+        if node.target is F.conv2d:
+            stride = kw.get("stride", args[3] if args[3] is not None else 1)
+            padding = kw.get("padding", args[4] if args[4] is not None else 0)
+            dilation = kw.get("dilation", args[5] if args[5] is not None else 1)
+            groups = kw.get("groups", args[6] if args[6] is not None else 1)
+            module: nn.Module = nn.Conv2d(weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]),
+                                          stride=stride, padding=padding, dilation=dilation, groups=groups,
+                                          bias=bias is not None, device=weight.device, dtype=weight.dtype)
+        else:
+            module = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None,
+                               device=weight.device, dtype=weight.dtype)
+        with torch.no_grad():
+            module.weight.copy_(weight)
+            if bias is not None:
+                module.bias.copy_(bias)  # type: ignore[union-attr]
+        module.requires_grad_(False)
+        _set_module(gm, owner, module)
+        with gm.graph.inserting_after(node):
+            new = gm.graph.call_module(owner, (node.args[0],))
+        new.meta = dict(node.meta)
+        node.replace_all_uses_with(new)
+        gm.graph.erase_node(node)
+    gm.graph.lint()
+    gm.delete_all_unused_submodules()
+
+
+def fold_batchnorm(gm: fx.GraphModule) -> None:
+    """Fold each BatchNorm into the conv/linear right before it: W' = W·g/√(σ²+eps), b' = (b−μ)·g/√(σ²+eps) + β.
+
+    Done in float64 so that the folded network's logits match the original to rounding.
+    """
+    for node in list(gm.graph.nodes):
+        if node.op != "call_module":
+            continue
+        bn = gm.get_submodule(str(node.target))
+        if not isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d)) or bn.running_mean is None:
+            continue
+        prev = node.args[0]
+        if not (isinstance(prev, fx.Node) and prev.op == "call_module" and len(prev.users) == 1):
+            continue
+        layer = gm.get_submodule(str(prev.target))
+        if not isinstance(layer, (nn.Conv2d, nn.Linear)):
+            continue
+        # A conv module called more than once cannot be rewritten for just one call.
+        if sum(1 for n in gm.graph.nodes if n.op == "call_module" and n.target == prev.target) > 1:
+            continue
+        w = layer.weight.detach().double()
+        b = layer.bias.detach().double() if layer.bias is not None else torch.zeros(w.shape[0], dtype=w.dtype,
+                                                                                      device=w.device)
+        var = bn.running_var.detach().double()  # type: ignore[union-attr]
+        mean = bn.running_mean.detach().double()
+        g = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(var)
+        beta = bn.bias.detach().double() if bn.bias is not None else torch.zeros_like(var)
+        scale = g / torch.sqrt(var + bn.eps)
+        folded = copy_with_params(layer, w * scale.view(-1, *([1] * (w.dim() - 1))), (b - mean) * scale + beta)
+        _set_module(gm, str(prev.target), folded)
+        node.replace_all_uses_with(prev)
+        gm.graph.erase_node(node)
+    gm.graph.lint()
+    gm.delete_all_unused_submodules()
+
+
+def copy_with_params(layer: nn.Conv2d | nn.Linear, weight: torch.Tensor, bias: torch.Tensor) -> nn.Module:
+    """A copy of a conv/linear layer with new parameters (always with a bias), in the layer's dtype."""
+    dtype, device = layer.weight.dtype, layer.weight.device
+    if isinstance(layer, nn.Conv2d):
+        new: nn.Module = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,  # type: ignore[arg-type]
+                                   stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                                   groups=layer.groups, bias=True, padding_mode=layer.padding_mode,
+                                   device=device, dtype=dtype)
+    else:
+        new = nn.Linear(layer.in_features, layer.out_features, bias=True, device=device, dtype=dtype)
+    with torch.no_grad():
+        new.weight.copy_(weight.to(dtype))
+        new.bias.copy_(bias.to(dtype))  # type: ignore[union-attr]
+    new.requires_grad_(False)
+    return new
+
+
+@dataclass
+class ConvPads:
+    """Zero pads that feed exactly one conv: the conv takes them over so that LRP sees the real input."""
+
+    pads: dict[fx.Node, tuple[int, ...]] = field(default_factory=dict)
+    sources: dict[fx.Node, fx.Node] = field(default_factory=dict)
+    skipped: set[fx.Node] = field(default_factory=set)
+
+
+def _zero_pad_spec(node: fx.Node, gm: fx.GraphModule) -> tuple[int, ...] | None:
+    if node.op == "call_module":
+        m = gm.get_submodule(str(node.target))
+        if isinstance(m, (nn.ZeroPad2d, nn.ConstantPad2d)) and float(getattr(m, "value", 0.0)) == 0.0:
+            return tuple(int(p) for p in m.padding)
+    if node.op == "call_function" and node.target is F.pad:
+        mode = node.kwargs.get("mode", node.args[2] if len(node.args) > 2 else "constant")
+        value = node.kwargs.get("value", node.args[3] if len(node.args) > 3 else 0.0)
+        pad = node.kwargs.get("pad", node.args[1] if len(node.args) > 1 else None)
+        if mode == "constant" and (value is None or float(value) == 0.0) and isinstance(pad, (tuple, list)):
+            return tuple(int(p) for p in pad)
+    return None
+
+
+def conv_pads(gm: fx.GraphModule) -> ConvPads:
+    """Find zero-pad nodes whose only user is a Conv2d (TF-style 'same' padding)."""
+    out = ConvPads()
+    for node in gm.graph.nodes:
+        if node.op != "call_module" or not isinstance(gm.get_submodule(str(node.target)), nn.Conv2d):
+            continue
+        src = node.args[0]
+        if not isinstance(src, fx.Node) or len(src.users) != 1:
+            continue
+        spec = _zero_pad_spec(src, gm)
+        if spec is None or len(spec) != 4 or not isinstance(src.args[0], fx.Node):
+            continue
+        out.pads[node] = spec
+        out.sources[node] = src.args[0]
+        out.skipped.add(src)
+    return out

@@ -1,0 +1,164 @@
+"""Loading user images safely, and a gallery of sample photos that ship with installed packages.
+
+Users upload arbitrary files, so every failure mode (missing, huge, not an image, truncated, decompression
+bomb) becomes one ``ImageError`` whose message names the problem instead of a PIL traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import io
+import pathlib
+import warnings
+from collections.abc import Callable
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+
+DEFAULT_SAMPLE = "chelsea"
+
+_LIMIT_MB = MAX_BYTES // 2**20
+
+
+class ImageError(ValueError):
+    """The given file or bytes cannot be used as an input image."""
+
+
+class UnknownSampleError(KeyError, ValueError):
+    """No sample photo has the requested name (a KeyError for dict-like use, a ValueError for CLIs)."""
+
+    def __str__(self) -> str:
+        # KeyError would repr() the message, wrapping it in quotes.
+        return str(self.args[0]) if self.args else ""
+
+
+def _read_source(source: str | pathlib.Path | bytes) -> tuple[bytes, str]:
+    """Return the raw bytes and a short name for messages, enforcing the size limit before reading."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        if len(data) > MAX_BYTES:
+            raise ImageError(f"image data is {len(data) / 2**20:.1f} MB, over the {_LIMIT_MB} MB limit")
+        return data, "image data"
+    path = pathlib.Path(source)
+    if not path.exists():
+        raise ImageError(f"image file not found: {path}")
+    if not path.is_file():
+        raise ImageError(f"not a file: {path}")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise ImageError(f"image file {path} is {size / 2**20:.1f} MB, over the {_LIMIT_MB} MB limit")
+    try:
+        return path.read_bytes(), str(path)
+    except OSError as exc:
+        raise ImageError(f"cannot read image file {path}: {exc}") from exc
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB with transparent areas on white (not black), which is how people see such images."""
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if not has_alpha:
+        return image.convert("RGB")
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def load_image(source: str | pathlib.Path | bytes) -> Image.Image:
+    """Read a file path or raw bytes into a fully decoded RGB image, or raise ``ImageError``."""
+    data, name = _read_source(source)
+    if not data:
+        raise ImageError(f"{name} is empty")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageError(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
+        except UnidentifiedImageError as exc:
+            raise ImageError(f"{name} is not an image in a format Pillow recognises") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"{name} is not a readable image: {exc}") from exc
+        width, height = image.size
+        # Checked on the header alone, before any pixel is decoded.
+        if width * height > MAX_PIXELS:
+            raise ImageError(
+                f"{name} is {width}x{height} = {width * height / 1e6:.1f} Mpx, "
+                f"over the {MAX_PIXELS / 1e6:.0f} Mpx limit"
+            )
+        if width <= 0 or height <= 0:
+            raise ImageError(f"{name} has an empty size {width}x{height}")
+        try:
+            image.load()  # force a full decode so truncated files fail here, not later
+            image = ImageOps.exif_transpose(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageError(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageError(f"{name} is truncated or corrupt and cannot be decoded: {exc}") from exc
+    return _to_rgb(image)
+
+
+def _package_file(package: str, *parts: str) -> Callable[[], pathlib.Path]:
+    """Locate a data file inside an installed package without importing heavy code or downloading."""
+
+    def locate() -> pathlib.Path:
+        return pathlib.Path(str(importlib.resources.files(package).joinpath(*parts)))
+
+    return locate
+
+
+def _matplotlib_sample(name: str) -> Callable[[], pathlib.Path]:
+    def locate() -> pathlib.Path:
+        import matplotlib
+
+        return pathlib.Path(matplotlib.get_data_path()) / "sample_data" / name
+
+    return locate
+
+
+# Only photos stored inside installed wheels: skimage's fetcher would try the network for others.
+_SAMPLE_FILES: dict[str, Callable[[], pathlib.Path]] = {
+    "chelsea": _package_file("skimage", "data", "chelsea.png"),
+    "coffee": _package_file("skimage", "data", "coffee.png"),
+    "astronaut": _package_file("skimage", "data", "astronaut.png"),
+    "rocket": _package_file("skimage", "data", "rocket.jpg"),
+    "china": _package_file("sklearn.datasets", "images", "china.jpg"),
+    "flower": _package_file("sklearn.datasets", "images", "flower.jpg"),
+    "grace_hopper": _matplotlib_sample("grace_hopper.jpg"),
+}
+
+SAMPLES: dict[str, str] = {
+    "chelsea": "Chelsea the cat (scikit-image)",
+    "coffee": "a cup of coffee on a saucer (scikit-image)",
+    "astronaut": "astronaut Eileen Collins, portrait (scikit-image)",
+    "rocket": "a rocket on the launch pad (scikit-image)",
+    "china": "a Chinese temple (scikit-learn)",
+    "flower": "a flower close-up (scikit-learn)",
+    "grace_hopper": "Rear Admiral Grace Hopper in uniform (matplotlib)",
+}
+
+
+def _sample_path(name: str) -> pathlib.Path | None:
+    try:
+        path = _SAMPLE_FILES[name]()
+    except (ModuleNotFoundError, OSError):
+        return None
+    return path if path.is_file() else None
+
+
+def list_samples() -> list[str]:
+    """Names of the sample photos present in this installation, default first."""
+    return [name for name in SAMPLES if _sample_path(name) is not None]
+
+
+def load_sample(name: str = DEFAULT_SAMPLE) -> Image.Image:
+    """Load a sample photo by name as RGB."""
+    if name not in SAMPLES:
+        raise UnknownSampleError(f"unknown sample {name!r}; available: {', '.join(list_samples())}")
+    path = _sample_path(name)
+    if path is None:
+        raise UnknownSampleError(
+            f"sample {name!r} is not installed here; available: {', '.join(list_samples())}"
+        )
+    return load_image(path)
