@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: the virtual environment at .venv with vislrp and its test
+# dependencies (the pip build also builds the web front end), and Debian's chromium for browser tests.
+# Re-running is cheap: the install is skipped while pyproject.toml, setup.py and web/package-lock.json
+# are unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_browser=0
+[ "${1:-}" = "--test" ] && want_browser=1
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+stamp=.venv/.vislrp-installed
+digest=$(cat pyproject.toml setup.py web/package.json web/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip
+    # torch and torchvision are pinned in pyproject.toml; zennit comes with the test extra in the same
+    # resolve, so it cannot swap the torch build.
+    .venv/bin/python -m pip install -q -e ".[test]"
+    echo "$digest" > "$stamp"
+fi
+
+if [ "$want_browser" = 1 ] && ! [ -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+fi
