@@ -98,6 +98,28 @@ class Explanation:
     def total(self, row: int = 0) -> float:
         return float(self.input_relevance[row].sum())
 
+    def warnings(self, row: int = 0) -> list[str]:
+        """Numerical trouble worth telling the user about: overflow, or relevance blown far past the start.
+
+        Rules with ε = 0 divide by whatever the layer computed; near-zero denominators make relevance
+        explode (a property of the rule, not a bug). The message names the first layer where it happened.
+        """
+        start = float(self.start_relevance[row].abs().sum())
+        bound = max(start, 1e-12) * 1e3
+        for index in range(len(self.layer_relevance) - 1, -1, -1):
+            rel = self.layer_relevance[index]
+            if rel is None:
+                continue
+            r = rel[row]
+            if not bool(torch.isfinite(r).all()):
+                return [f"relevance overflowed (NaN/inf) at layer {index}; use ε > 0 or include the bias"]
+            if float(r.abs().sum()) > bound:
+                return [f"relevance exploded at layer {index} (|R| summed is over 1000× the start): "
+                        "near-zero denominators; use ε > 0 or a γ/z⁺ rule there"]
+        if not bool(torch.isfinite(self.input_relevance[row]).all()):
+            return ["input relevance overflowed (NaN/inf); use ε > 0 or include the bias"]
+        return []
+
 
 class Engine:
     """Runs forwards and explanations for one layer graph, with bounded caches.

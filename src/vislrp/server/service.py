@@ -1,0 +1,241 @@
+"""What the HTTP layer calls: images, forwards and explanations around one network and one engine.
+
+The engine is not thread-safe, so every compute runs under one lock; the routes call these methods
+from a thread pool so the event loop stays free. Images are kept in a bounded LRU keyed by content
+hash; the engine caches the forward pass per image, so a parameter change only re-runs LRP.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from vislrp.lrp import Engine, Explanation, LayerGraph, LRPModel, build_graph
+from vislrp.server import schemas
+from vislrp.zoo import ZooModel, load_image, load_sample
+
+MAP_LIMIT = 112
+"""Intermediate maps larger than this (per side) are average-pooled down before they are sent."""
+
+
+class UnknownImageError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown image"
+
+
+class ClassIndexError(ValueError):
+    """A class index outside the network's outputs."""
+
+
+@dataclass
+class _Image:
+    image_id: str
+    source: str
+    x: torch.Tensor
+    png: bytes
+    topk: list[schemas.Prediction]
+
+
+def encode(values: torch.Tensor, kind: str | None = None) -> schemas.HeatmapData:
+    """A heatmap or vector as base64 float32 with its range, for colouring in the browser."""
+    arr = values.detach().to("cpu", torch.float32).contiguous().numpy()
+    arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0).astype("<f4")
+    k = kind or ("map" if arr.ndim == 2 else "vector")
+    return schemas.HeatmapData(
+        kind="map" if k == "map" else "vector",
+        shape=list(arr.shape),
+        data=base64.b64encode(arr.tobytes()).decode("ascii"),
+        min=float(arr.min()) if arr.size else 0.0,
+        max=float(arr.max()) if arr.size else 0.0,
+        abs_max=float(np.abs(arr).max()) if arr.size else 0.0,
+        total=float(arr.sum(dtype=np.float64)),
+    )
+
+
+def _shrink(m: torch.Tensor) -> torch.Tensor:
+    """Average-pool a large (H, W) map to at most MAP_LIMIT per side (keeps the sign pattern)."""
+    h, w = m.shape
+    factor = max(1, -(-max(h, w) // MAP_LIMIT))
+    if factor == 1:
+        return m
+    return F.avg_pool2d(m[None, None].float(), factor, ceil_mode=True)[0, 0]
+
+
+class DesignerService:
+    """Owns the zoo model, its layer graph, the engine, the image cache and the compute lock."""
+
+    def __init__(self, zoo_model: ZooModel, *, image_cache_size: int = 32) -> None:
+        self.zoo = zoo_model
+        size = zoo_model.input_size
+        self.graph: LayerGraph = build_graph(zoo_model.module, (3, size, size))
+        self.engine = Engine(self.graph, bounds=zoo_model.preprocess.bounds(), forward_cache_size=16)
+        self._images: OrderedDict[str, _Image] = OrderedDict()
+        self.image_cache_size = image_cache_size
+        self.lock = threading.Lock()
+        self._img_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ images
+    def add_image(self, image: Image.Image, source: str) -> _Image:
+        x = self.zoo.preprocess(image)
+        image_id = hashlib.sha256(x.numpy().tobytes()).hexdigest()[:24]
+        with self._img_lock:
+            hit = self._images.get(image_id)
+            if hit is not None:
+                self._images.move_to_end(image_id)
+                return hit
+        buf = io.BytesIO()
+        self.zoo.preprocess.crop_image(image).save(buf, format="PNG")
+        with self.lock:
+            fwd = self.engine.forward(x)
+            top = fwd.topk(10)
+        topk = [schemas.Prediction(index=i, label=self.label(i), score=s) for i, s in top]
+        entry = _Image(image_id, source, x, buf.getvalue(), topk)
+        with self._img_lock:
+            self._images[image_id] = entry
+            while len(self._images) > self.image_cache_size:
+                self._images.popitem(last=False)
+        return entry
+
+    def add_upload(self, data: bytes, filename: str) -> _Image:
+        return self.add_image(load_image(data), filename or "upload")
+
+    def add_sample(self, name: str) -> _Image:
+        return self.add_image(load_sample(name), name)
+
+    def image(self, image_id: str) -> _Image:
+        with self._img_lock:
+            entry = self._images.get(image_id)
+            if entry is None:
+                raise UnknownImageError(
+                    f"unknown image id {image_id!r}: upload the image or pick a sample again"
+                )
+            self._images.move_to_end(image_id)
+            return entry
+
+    def label(self, index: int) -> str:
+        labels = self.zoo.labels
+        return labels[index] if 0 <= index < len(labels) else f"class {index}"
+
+    def _check_class(self, class_index: int) -> None:
+        n = int(self.zoo.num_classes) if self.zoo.labels else 0
+        if n and not 0 <= class_index < n:
+            raise ClassIndexError(f"class index {class_index} is out of range (0..{n - 1})")
+
+    # ------------------------------------------------------------------ explain
+    def _forward_logit(self, entry: _Image, class_index: int) -> float:
+        fwd = self.engine.forward(entry.x)
+        return float(fwd.logits[0, class_index])
+
+    def explain(self, req: schemas.ExplainRequest) -> schemas.ExplainResponse:
+        entry = self.image(req.image_id)
+        self._check_class(req.class_index)
+        req.model.check_layers(self.graph.n_layers)
+        t0 = time.perf_counter()
+        with self.lock:
+            fwd = self.engine.forward(entry.x)
+            ex = self.engine.explain(fwd, req.model, req.class_index, keep_layers=req.intermediate)
+            score = float(fwd.logits[0, req.class_index])
+            heatmap = encode(ex.heatmap(0), "map")
+            maps = self._intermediate(ex, req.model) if req.intermediate else []
+        warnings = _warnings(req.model)
+        return schemas.ExplainResponse(
+            image_id=req.image_id,
+            class_index=req.class_index,
+            label=self.label(req.class_index),
+            score=score,
+            heatmap=heatmap,
+            intermediate=maps,
+            warnings=warnings,
+            elapsed_ms=(time.perf_counter() - t0) * 1000,
+        )
+
+    def _intermediate(self, ex: Explanation, model: LRPModel) -> list[schemas.SegmentMap]:
+        """Per segment, the relevance that leaves it towards the input: the output of layer start-1.
+
+        Spatial layers become (H, W) channel means; layers without spatial extent (linear, pooled to
+        1x1) become per-channel vectors.
+        """
+        out = []
+        for k, seg in enumerate(model.segments):
+            idx = seg.start - 1
+            if idx < 0:
+                data: schemas.HeatmapData | None = encode(_shrink(ex.heatmap(0)), "map")
+                out.append(
+                    schemas.SegmentMap(
+                        segment=k, layer_index=-1, layer_name="input", layer_kind="Input", heatmap=data
+                    )
+                )
+                continue
+            layer = self.graph.layers[idx]
+            rel = ex.layer_relevance[idx]
+            data = None
+            if rel is not None:
+                r = rel[0]
+                if r.dim() >= 3 and r[0].numel() > 1:
+                    data = encode(_shrink(r.mean(0).reshape(r.shape[-2], r.shape[-1])), "map")
+                else:
+                    data = encode(r.reshape(r.shape[0], -1).sum(1) if r.dim() >= 2 else r, "vector")
+            out.append(
+                schemas.SegmentMap(
+                    segment=k, layer_index=idx, layer_name=layer.name, layer_kind=layer.kind, heatmap=data
+                )
+            )
+        return out
+
+    def compare(self, req: schemas.CompareRequest) -> schemas.CompareResponse:
+        entries = [self.image(r.image_id) for r in req.rows]
+        for r in req.rows:
+            self._check_class(r.class_index)
+        for m in req.models:
+            m.check_layers(self.graph.n_layers)
+        t0 = time.perf_counter()
+        cells: list[schemas.CompareCell] = []
+        rows_info: list[schemas.CompareRowInfo] = []
+        # Rows that share an image travel as one batch per model.
+        groups: OrderedDict[str, list[int]] = OrderedDict()
+        for i, r in enumerate(req.rows):
+            groups.setdefault(r.image_id, []).append(i)
+        with self.lock:
+            for i, r in enumerate(req.rows):
+                rows_info.append(
+                    schemas.CompareRowInfo(
+                        image_id=r.image_id,
+                        class_index=r.class_index,
+                        label=self.label(r.class_index),
+                        score=self._forward_logit(entries[i], r.class_index),
+                    )
+                )
+            for image_id, idxs in groups.items():
+                fwd = self.engine.forward(self.image(image_id).x)
+                classes = [req.rows[i].class_index for i in idxs]
+                for col, model in enumerate(req.models):
+                    ex = self.engine.explain(fwd, model, classes, keep_layers=False)
+                    for j, row in enumerate(idxs):
+                        cells.append(
+                            schemas.CompareCell(row=row, column=col, heatmap=encode(ex.heatmap(j), "map"))
+                        )
+        cells.sort(key=lambda c: (c.row, c.column))
+        return schemas.CompareResponse(
+            rows=rows_info,
+            cells=cells,
+            warnings=[_warnings(m) for m in req.models],
+            elapsed_ms=(time.perf_counter() - t0) * 1000,
+        )
+
+
+def _warnings(model: LRPModel) -> list[str]:
+    out = []
+    for k, seg in enumerate(model.segments):
+        for w in seg.rule.warnings():
+            out.append(f"Segment {k + 1} (layers {seg.start}–{seg.end}): {w}")
+    return out

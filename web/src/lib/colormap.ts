@@ -1,0 +1,91 @@
+// Colouring relevance in the browser: decode the float32 payload, map value/scale through the LUT.
+// Switching the colour map or the scale never needs the server.
+import type { ColormapInfo, HeatmapData } from "../api/types";
+
+export type Lut = ColormapInfo["lut"];
+
+const decoded = new WeakMap<HeatmapData, Float32Array>();
+
+export function values(h: HeatmapData): Float32Array {
+  let out = decoded.get(h);
+  if (!out) {
+    const bin = atob(h.data);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    out = new Float32Array(bytes.buffer);
+    decoded.set(h, out);
+  }
+  return out;
+}
+
+/** The LUT colour of value v on a symmetric scale [-scale, +scale]. */
+export function colorOf(lut: Lut, v: number, scale: number): [number, number, number] {
+  const t = scale > 0 ? Math.max(-1, Math.min(1, v / scale)) : 0;
+  const i = Math.round(((t + 1) / 2) * (lut.length - 1));
+  const c = lut[i];
+  return [c[0], c[1], c[2]];
+}
+
+export function cssColor(lut: Lut, v: number, scale: number): string {
+  const [r, g, b] = colorOf(lut, v, scale);
+  return `rgb(${r},${g},${b})`;
+}
+
+/** Paint an (H, W) map into a canvas at its own resolution (CSS scales it up, pixelated). */
+export function paintMap(canvas: HTMLCanvasElement, h: HeatmapData, lut: Lut, scale: number): void {
+  const [height, width] = h.shape;
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return;
+  const img = ctx.createImageData(width, height);
+  const v = values(h);
+  for (let i = 0; i < v.length; i++) {
+    const [r, g, b] = colorOf(lut, v[i], scale);
+    img.data[4 * i] = r;
+    img.data[4 * i + 1] = g;
+    img.data[4 * i + 2] = b;
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/**
+ * Paint a vector (a linear layer) as a bar strip: the vector is split into as many bins as the canvas
+ * has columns; each bin shows its strongest value as a bar up (positive) or down (negative).
+ */
+export function paintVector(canvas: HTMLCanvasElement, h: HeatmapData, lut: Lut, scale: number): void {
+  const v = values(h);
+  const width = Math.max(1, Math.min(v.length, canvas.width || 224));
+  const height = canvas.height || 96;
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return;
+  ctx.fillStyle = cssColor(lut, 0, 1);
+  ctx.fillRect(0, 0, width, height);
+  ctx.fillStyle = "rgba(0,0,0,0.25)";
+  ctx.fillRect(0, height / 2, width, 1);
+  const per = v.length / width;
+  for (let x = 0; x < width; x++) {
+    let best = 0;
+    for (let i = Math.floor(x * per); i < Math.max(Math.floor((x + 1) * per), Math.floor(x * per) + 1); i++) {
+      if (Math.abs(v[i]) > Math.abs(best)) best = v[i];
+    }
+    const t = scale > 0 ? Math.max(-1, Math.min(1, best / scale)) : 0;
+    const len = Math.abs(t) * (height / 2 - 2);
+    ctx.fillStyle = cssColor(lut, best, scale);
+    if (t >= 0) ctx.fillRect(x, height / 2 - len, 1, len);
+    else ctx.fillRect(x, height / 2, 1, len);
+  }
+}
+
+export function paint(canvas: HTMLCanvasElement, h: HeatmapData, lut: Lut, scale: number): void {
+  if (h.kind === "map") paintMap(canvas, h, lut, scale);
+  else paintVector(canvas, h, lut, scale);
+}
+
+/** Symmetric colour scale of one heatmap: its largest |relevance|. */
+export function scaleOf(h: HeatmapData): number {
+  return h.abs_max > 0 ? h.abs_max : 1;
+}

@@ -1,0 +1,59 @@
+// Pure edits of an LRP model (the JSON contract); each returns a new model.
+import type { LRPModel, PresetInfo, RuleParams, Segment } from "../api/types";
+
+export const PARAM_ORDER = [
+  "alpha", "beta", "theta0", "theta1", "gamma0", "gamma1", "gamma1p", "gamma1n", "gamma2", "epsilon",
+] as const;
+
+export function clone(m: LRPModel): LRPModel {
+  return JSON.parse(JSON.stringify(m)) as LRPModel;
+}
+
+/** The preset whose parameters equal these exactly, else "custom". */
+export function matchPreset(rule: RuleParams, presets: PresetInfo[], preferred?: string | null): string {
+  const same = (p: PresetInfo) => PARAM_ORDER.every((k) => Math.abs(p.params[k] - rule[k]) < 1e-9);
+  const pref = presets.find((p) => p.name === preferred);
+  if (pref && same(pref)) return pref.name;
+  return presets.find(same)?.name ?? "custom";
+}
+
+/** Move the boundary between segment k and k+1 so that segment k+1 starts at `start`. */
+export function moveBoundary(m: LRPModel, k: number, start: number): LRPModel {
+  const out = clone(m);
+  const a = out.segments[k];
+  const b = out.segments[k + 1];
+  if (!a || !b) return out;
+  const s = Math.max(a.start + 1, Math.min(b.end, Math.round(start)));
+  a.end = s - 1;
+  b.start = s;
+  return out;
+}
+
+/** Split segment k in the middle (both halves keep its rule). Needs at least two layers. */
+export function splitSegment(m: LRPModel, k: number): LRPModel {
+  const out = clone(m);
+  const seg = out.segments[k];
+  if (!seg || seg.end <= seg.start) return out;
+  const mid = Math.floor((seg.start + seg.end + 1) / 2);
+  const second: Segment = { ...clone({ ...m, segments: [seg] }).segments[0], start: mid };
+  seg.end = mid - 1;
+  out.segments.splice(k + 1, 0, second);
+  return out;
+}
+
+/** Remove segment k: its layers go to the previous segment (or the next one for the first). */
+export function removeSegment(m: LRPModel, k: number): LRPModel {
+  const out = clone(m);
+  if (out.segments.length <= 1) return out;
+  const seg = out.segments[k];
+  if (k > 0) out.segments[k - 1].end = seg.end;
+  else out.segments[1].start = seg.start;
+  out.segments.splice(k, 1);
+  return out;
+}
+
+export function setRule(m: LRPModel, k: number, rule: RuleParams, preset: string): LRPModel {
+  const out = clone(m);
+  out.segments[k] = { ...out.segments[k], rule: { ...rule }, preset };
+  return out;
+}

@@ -1,0 +1,104 @@
+// The one app store: plain data only (no DOM), per browser tab. Views subscribe and re-render the
+// slices they show; actions (state/actions.ts) are the only code that calls set().
+import type {
+  CompareResponse,
+  ExplainResponse,
+  ImageResponse,
+  Info,
+  LRPModel,
+  StoredModel,
+} from "../api/types";
+
+export interface CompareRowSpec {
+  imageId: string;
+  source: string;
+  classIndex: number;
+  label: string;
+}
+
+export interface State {
+  info: Info | null;
+  models: StoredModel[];
+  activeId: number | null;
+  /** Unsaved edits, per stored model id. */
+  drafts: Record<number, LRPModel>;
+  selectedSegment: number;
+  compareIds: number[];
+  colormap: string;
+  image: ImageResponse | null;
+  classIndex: number | null;
+  explain: ExplainResponse | null;
+  /** The model the current explanation was computed with. */
+  explainModel: LRPModel | null;
+  compareRows: CompareRowSpec[];
+  compare: CompareResponse | null;
+  compareModels: LRPModel[];
+  sharedScale: boolean;
+  busy: number;
+  error: string | null;
+  notice: string | null;
+}
+
+export const initialState: State = {
+  info: null,
+  models: [],
+  activeId: null,
+  drafts: {},
+  selectedSegment: 0,
+  compareIds: [],
+  colormap: "red-blue",
+  image: null,
+  classIndex: null,
+  explain: null,
+  explainModel: null,
+  compareRows: [],
+  compare: null,
+  compareModels: [],
+  sharedScale: true,
+  busy: 0,
+  error: null,
+  notice: null,
+};
+
+export type Listener = (state: State, previous: State) => void;
+
+export class Store {
+  private state: State;
+  private listeners = new Set<Listener>();
+
+  constructor(state: State = initialState) {
+    this.state = state;
+  }
+
+  get(): State {
+    return this.state;
+  }
+
+  set(patch: Partial<State>): void {
+    const previous = this.state;
+    this.state = { ...previous, ...patch };
+    for (const fn of this.listeners) fn(this.state, previous);
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+}
+
+/** The model being edited in the active slot: its unsaved draft, or the stored version. */
+export function activeModel(state: State): LRPModel | null {
+  if (state.activeId == null) return null;
+  const draft = state.drafts[state.activeId];
+  if (draft) return draft;
+  return state.models.find((m) => m.id === state.activeId)?.model ?? null;
+}
+
+export function modelById(state: State, id: number): LRPModel | null {
+  return state.drafts[id] ?? state.models.find((m) => m.id === id)?.model ?? null;
+}
+
+/** True when any of the listed keys changed between two states (by reference). */
+export function changed(state: State, previous: State, ...keys: (keyof State)[]): boolean {
+  return keys.some((k) => state[k] !== previous[k]);
+}
