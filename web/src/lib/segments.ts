@@ -5,6 +5,15 @@ export const PARAM_ORDER = [
   "alpha", "beta", "theta0", "theta1", "gamma0", "gamma1", "gamma1p", "gamma1n", "gamma2", "epsilon",
 ] as const;
 
+const DEFAULT_RULE: RuleParams = {
+  alpha: 1, beta: 0, epsilon: 0, theta0: 0, theta1: 1, gamma0: 0, gamma1: 1, gamma1p: 0, gamma1n: 0, gamma2: 0,
+};
+
+/** A segment's rule with the LRP-0 defaults filled in (the contract lets "rule" be omitted). */
+export function ruleOf(seg: Segment): RuleParams {
+  return { ...DEFAULT_RULE, ...(seg.rule ?? {}) };
+}
+
 export function clone(m: LRPModel): LRPModel {
   return JSON.parse(JSON.stringify(m)) as LRPModel;
 }

@@ -1,0 +1,58 @@
+// Entry point: one store, one API service, the five views, and the busy/error chrome.
+import "katex/dist/katex.min.css";
+import "./style.css";
+import { ApiService } from "./services/api";
+import { Actions } from "./state/actions";
+import { Store } from "./state/store";
+import { mountComparisonView } from "./views/comparisonView";
+import { mountConfigPanel } from "./views/configPanel";
+import { mountConfigView } from "./views/configView";
+import { mountModelManager } from "./views/modelManager";
+import { mountResultView } from "./views/resultView";
+
+const store = new Store();
+const api = new ApiService(store);
+const actions = new Actions(store, api);
+
+function byId(id: string): HTMLElement {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el;
+}
+
+mountModelManager(byId("model-manager"), actions);
+mountResultView(byId("result-view"), actions);
+mountConfigView(byId("config-view"), actions);
+mountConfigPanel(byId("config-panel"), actions);
+mountComparisonView(byId("comparison-view"), actions);
+
+const busy = document.querySelector<HTMLElement>("[data-testid=busy]")!;
+const error = document.querySelector<HTMLElement>("[data-testid=error]")!;
+const network = byId("network");
+const notice = document.querySelector<HTMLElement>("[data-testid=notice]")!;
+let noticeTimer: number | undefined;
+store.subscribe((s, p) => {
+  busy.hidden = s.busy === 0;
+  document.body.dataset.busy = String(s.busy);
+  if (s.error !== p.error) {
+    error.hidden = !s.error;
+    error.textContent = s.error ? `⚠ ${s.error}` : "";
+    if (s.error) {
+      const close = document.createElement("button");
+      close.textContent = "×";
+      close.title = "dismiss";
+      close.addEventListener("click", () => actions.dismissError());
+      error.append(" ", close);
+    }
+  }
+  if (s.info !== p.info && s.info) network.textContent = `${s.info.network} · ${s.info.n_layers} layers`;
+  if (s.notice !== p.notice) {
+    notice.hidden = !s.notice;
+    notice.textContent = s.notice ?? "";
+    window.clearTimeout(noticeTimer);
+    if (s.notice)
+    noticeTimer = window.setTimeout(() => store.set({ notice: null }), 2500);
+  }
+});
+
+void actions.init().then(() => document.body.setAttribute("data-ready", "1"));

@@ -1,0 +1,314 @@
+// Everything the views can ask for. Actions call the API service and write results into the store.
+import type { LRPModel } from "../api/types";
+import { ApiService, StaleResponse } from "../services/api";
+import { clone } from "../lib/segments";
+import { activeModel, modelById, type State, type Store } from "./store";
+
+const TAB_KEY = "vislrp-designer-tab";
+
+type TabState = Pick<State, "activeId" | "colormap" | "compareIds" | "sharedScale">;
+
+export class Actions {
+  private explainTimer: number | undefined;
+  private compareTimer: number | undefined;
+
+  constructor(
+    readonly store: Store,
+    readonly api: ApiService,
+  ) {
+    // Per-tab UI state lives in sessionStorage, so two tabs never share a selection.
+    store.subscribe((s, p) => {
+      if (s.activeId !== p.activeId || s.colormap !== p.colormap || s.compareIds !== p.compareIds || s.sharedScale !== p.sharedScale) {
+        const tab: TabState = { activeId: s.activeId, colormap: s.colormap, compareIds: s.compareIds, sharedScale: s.sharedScale };
+        sessionStorage.setItem(TAB_KEY, JSON.stringify(tab));
+      }
+    });
+  }
+
+  private report(err: unknown): void {
+    if (err instanceof StaleResponse) return;
+    this.store.set({ error: err instanceof Error ? err.message : String(err) });
+  }
+
+  dismissError(): void {
+    this.store.set({ error: null });
+  }
+
+  // ------------------------------------------------------------------ start-up
+  async init(): Promise<void> {
+    try {
+      const info = await this.api.call(() => this.api.client.GET("/api/info"));
+      const saved = JSON.parse(sessionStorage.getItem(TAB_KEY) ?? "{}") as Partial<TabState>;
+      const colormap = info.colormaps.some((c) => c.name === saved.colormap) ? saved.colormap! : info.default_colormap;
+      this.store.set({ info, colormap, sharedScale: saved.sharedScale ?? true });
+      const models = await this.refreshModels();
+      const ids = new Set(models.map((m) => m.id));
+      const activeId = saved.activeId != null && ids.has(saved.activeId) ? saved.activeId : (models[0]?.id ?? null);
+      const compareIds = (saved.compareIds ?? []).filter((id) => ids.has(id));
+      this.store.set({ activeId, compareIds });
+      if (info.default_sample) await this.loadSample(info.default_sample);
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  async refreshModels() {
+    const models = await this.api.call(() => this.api.client.GET("/api/models"));
+    this.store.set({ models });
+    return models;
+  }
+
+  // ------------------------------------------------------------------ images and classes
+  private async setImage(run: () => Promise<State["image"]>): Promise<void> {
+    this.store.set({ error: null });
+    try {
+      const image = await run();
+      if (!image) return;
+      this.store.set({ image, classIndex: image.topk[0]?.index ?? null, explain: null, explainModel: null });
+      await this.explainNow();
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  loadSample(name: string): Promise<void> {
+    return this.setImage(() => this.api.call(() => this.api.client.POST("/api/images/sample", { body: { name } }), "image"));
+  }
+
+  uploadFile(file: File): Promise<void> {
+    const info = this.store.get().info;
+    if (info && file.size > info.max_upload_bytes) {
+      this.store.set({ error: `${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB, over the ${Math.floor(info.max_upload_bytes / 2 ** 20)} MB limit` });
+      return Promise.resolve();
+    }
+    return this.setImage(() => this.api.upload(file));
+  }
+
+  selectClass(classIndex: number): Promise<void> {
+    this.store.set({ classIndex, error: null });
+    return this.explainNow();
+  }
+
+  // ------------------------------------------------------------------ explain
+  scheduleExplain(delay = 180): void {
+    window.clearTimeout(this.explainTimer);
+    this.explainTimer = window.setTimeout(() => void this.explainNow(), delay);
+  }
+
+  async explainNow(): Promise<void> {
+    window.clearTimeout(this.explainTimer);
+    const s = this.store.get();
+    const model = activeModel(s);
+    if (!s.image || s.classIndex == null || !model) return;
+    const snapshot = clone(model);
+    try {
+      const explain = await this.api.call(
+        () =>
+          this.api.client.POST("/api/explain", {
+            body: { image_id: s.image!.image_id, class_index: s.classIndex!, model: snapshot, intermediate: true },
+          }),
+        "explain",
+      );
+      this.store.set({ explain, explainModel: snapshot });
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  // ------------------------------------------------------------------ models
+  setActive(id: number): void {
+    if (this.store.get().activeId === id) return;
+    this.store.set({ activeId: id, selectedSegment: 0, error: null });
+    void this.explainNow();
+  }
+
+  /** Replace the active model's draft (unsaved edits) and recompute the heatmap soon. */
+  editActive(model: LRPModel, delay = 180): void {
+    const s = this.store.get();
+    if (s.activeId == null) return;
+    const selectedSegment = Math.min(s.selectedSegment, model.segments.length - 1);
+    this.store.set({ drafts: { ...s.drafts, [s.activeId]: model }, selectedSegment, error: null });
+    this.scheduleExplain(delay);
+  }
+
+  selectSegment(k: number): void {
+    this.store.set({ selectedSegment: k });
+  }
+
+  private dropDraft(id: number): Record<number, LRPModel> {
+    const drafts = { ...this.store.get().drafts };
+    delete drafts[id];
+    return drafts;
+  }
+
+  async saveActive(): Promise<void> {
+    const s = this.store.get();
+    const id = s.activeId;
+    const draft = id != null ? s.drafts[id] : undefined;
+    if (id == null || !draft) return;
+    try {
+      await this.api.call(() => this.api.client.PUT("/api/models/{model_id}", { params: { path: { model_id: id } }, body: draft }));
+      this.store.set({ drafts: this.dropDraft(id), notice: `Saved “${draft.name}”` });
+      await this.refreshModels();
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  revertActive(): void {
+    const id = this.store.get().activeId;
+    if (id == null) return;
+    this.store.set({ drafts: this.dropDraft(id) });
+    void this.explainNow();
+  }
+
+  async createModel(name: string): Promise<void> {
+    const s = this.store.get();
+    if (!s.info) return;
+    const base = clone(activeModel(s) ?? s.info.default_model);
+    this.store.set({ error: null });
+    try {
+      const created = await this.api.call(() => this.api.client.POST("/api/models", { body: { ...base, name: name.trim() } }));
+      await this.refreshModels();
+      this.setActive(created.id);
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  async renameModel(id: number, name: string): Promise<void> {
+    try {
+      await this.api.call(() =>
+        this.api.client.POST("/api/models/{model_id}/rename", { params: { path: { model_id: id } }, body: { name: name.trim() } }),
+      );
+      const drafts = this.store.get().drafts;
+      if (drafts[id]) this.store.set({ drafts: { ...drafts, [id]: { ...drafts[id], name: name.trim() } } });
+      await this.refreshModels();
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  async duplicateModel(id: number): Promise<void> {
+    try {
+      const copy = await this.api.call(() =>
+        this.api.client.POST("/api/models/{model_id}/duplicate", { params: { path: { model_id: id } }, body: {} }),
+      );
+      await this.refreshModels();
+      this.setActive(copy.id);
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  async deleteModel(id: number): Promise<void> {
+    try {
+      await this.api.call(() => this.api.client.DELETE("/api/models/{model_id}", { params: { path: { model_id: id } } }));
+      const models = await this.refreshModels();
+      const s = this.store.get();
+      const patch: Partial<State> = { drafts: this.dropDraft(id), compareIds: s.compareIds.filter((c) => c !== id) };
+      if (s.activeId === id) {
+        patch.activeId = models[0]?.id ?? null;
+        patch.selectedSegment = 0;
+      }
+      this.store.set(patch);
+      if (s.activeId === id) void this.explainNow();
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  async importFile(file: File): Promise<void> {
+    this.store.set({ error: null });
+    try {
+      const content = await file.text();
+      const added = await this.api.call(() => this.api.client.POST("/api/models/import", { body: { content } }));
+      await this.refreshModels();
+      this.store.set({ notice: `Imported ${added.map((m) => `“${m.model.name}”`).join(", ")}` });
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  /** Download a model (its unsaved draft if there is one) as a JSON file. */
+  exportModel(id: number): void {
+    const model = modelById(this.store.get(), id);
+    if (!model) return;
+    const slug = model.name.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-|-$/g, "") || "lrp-model";
+    download(`${slug}.json`, JSON.stringify(model, null, 2));
+  }
+
+  exportAll(): void {
+    const s = this.store.get();
+    download("lrp-models.json", JSON.stringify(s.models.map((m) => modelById(s, m.id)), null, 2));
+  }
+
+  // ------------------------------------------------------------------ colour and comparison
+  setColormap(colormap: string): void {
+    this.store.set({ colormap });
+  }
+
+  toggleCompare(id: number, on: boolean): void {
+    const ids = this.store.get().compareIds.filter((c) => c !== id);
+    this.store.set({ compareIds: on ? [...ids, id] : ids });
+    this.scheduleCompare();
+  }
+
+  addCompareRow(): void {
+    const s = this.store.get();
+    if (!s.image || s.classIndex == null) return;
+    const label = s.image.topk.find((p) => p.index === s.classIndex)?.label ?? `class ${s.classIndex}`;
+    const row = { imageId: s.image.image_id, source: s.image.source, classIndex: s.classIndex, label };
+    if (s.compareRows.some((r) => r.imageId === row.imageId && r.classIndex === row.classIndex)) return;
+    this.store.set({ compareRows: [...s.compareRows, row] });
+    this.scheduleCompare(0);
+  }
+
+  removeCompareRow(i: number): void {
+    this.store.set({ compareRows: this.store.get().compareRows.filter((_, j) => j !== i) });
+    this.scheduleCompare(0);
+  }
+
+  setSharedScale(sharedScale: boolean): void {
+    this.store.set({ sharedScale });
+  }
+
+  scheduleCompare(delay = 250): void {
+    window.clearTimeout(this.compareTimer);
+    this.compareTimer = window.setTimeout(() => void this.runCompare(), delay);
+  }
+
+  async runCompare(): Promise<void> {
+    window.clearTimeout(this.compareTimer);
+    const s = this.store.get();
+    const models = s.compareIds.map((id) => modelById(s, id)).filter((m): m is LRPModel => m !== null);
+    if (!s.compareRows.length || !models.length) {
+      this.store.set({ compare: null, compareModels: [] });
+      return;
+    }
+    const snapshot = models.map(clone);
+    try {
+      const compare = await this.api.call(
+        () =>
+          this.api.client.POST("/api/compare", {
+            body: { rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })), models: snapshot },
+          }),
+        "compare",
+      );
+      this.store.set({ compare, compareModels: snapshot });
+    } catch (err) {
+      this.report(err);
+    }
+  }
+}
+
+function download(filename: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

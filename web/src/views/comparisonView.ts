@@ -1,0 +1,109 @@
+// View E: comparison of the ticked models (columns) over rows of (image, class); each column header
+// shows the model's segment bars and formulas; cells are heatmaps on a shared or per-cell scale.
+import * as d3 from "d3";
+import katex from "katex";
+import { drawLegend } from "../draw/legend";
+import { drawSegmentBars, presetLabel } from "../draw/segmentBars";
+import { segmentColor } from "../draw/theme";
+import { scaleOf } from "../lib/colormap";
+import { clear, fmt, h } from "../lib/dom";
+import { ruleLatex } from "../lib/formula";
+import { ruleOf } from "../lib/segments";
+import type { Actions } from "../state/actions";
+import { changed, modelById, type State } from "../state/store";
+import { heatmapFigure } from "./heatmapFigure";
+
+const CELL = 150;
+
+export function mountComparisonView(root: HTMLElement, actions: Actions): void {
+  const { store, api } = actions;
+  root.dataset.testid = "comparison-view";
+  root.classList.add("panel");
+
+  const addRow = h("button", { "data-testid": "add-compare-row", title: "add the current image and class as a row" }, "＋ Add row: current image & class");
+  addRow.addEventListener("click", () => actions.addCompareRow());
+  const scaleSelect = h("select", { "data-testid": "scale-select", title: "colour scale of the cells" });
+  scaleSelect.append(h("option", { value: "shared" }, "shared scale"), h("option", { value: "cell" }, "per-cell scale"));
+  scaleSelect.addEventListener("change", () => actions.setSharedScale(scaleSelect.value === "shared"));
+  const run = h("button", { "data-testid": "run-compare", title: "recompute the comparison" }, "↻ Compare");
+  run.addEventListener("click", () => void actions.runCompare());
+  const status = h("span", { class: "hint", "data-testid": "compare-status" });
+  const legend = d3.create("svg");
+  const table = h("table", { class: "compare", "data-testid": "compare-table" });
+
+  root.append(
+    h("h2", {}, "E · Comparison"),
+    h("div", { class: "row" }, addRow, scaleSelect, run, status, legend.node()!),
+    table,
+  );
+
+  function render(s: State): void {
+    clear(table);
+    scaleSelect.value = s.sharedScale ? "shared" : "cell";
+    const info = s.info;
+    const lut = info?.colormaps.find((c) => c.name === s.colormap)?.lut;
+    const models = s.compareIds.map((id) => ({ id, model: modelById(s, id) })).filter((m) => m.model);
+    status.textContent = !models.length
+      ? "Tick models in the manager (A) to compare them."
+      : !s.compareRows.length
+        ? "Pick an image and a class in (B), then add a row."
+        : `${s.compareRows.length} row(s) × ${models.length} model(s)`;
+    legend.selectAll("*").remove();
+    if (!info || !lut || !models.length) return;
+
+    // Header: one column per model with its segment bars and formulas.
+    const head = h("tr", {}, h("th", {}, "image · class"));
+    for (const { model } of models) {
+      const bars = d3.create("svg");
+      drawSegmentBars(bars, { model: model!, nLayers: info.n_layers, presets: info.presets }, { width: CELL, barHeight: 12 });
+      const formulas = h("div", { class: "col-formulas" });
+      model!.segments.forEach((seg, k) => {
+        const line = h("div", { class: "col-formula", title: `S${k + 1}: ${presetLabel(seg.preset, info.presets)}, layers ${seg.start}–${seg.end}` });
+        line.style.borderLeftColor = segmentColor(k);
+        katex.render(ruleLatex(ruleOf(seg)), line, { throwOnError: false });
+        formulas.append(line);
+      });
+      head.append(h("th", { "data-testid": "compare-column" }, h("div", { class: "col-name" }, model!.name), bars.node()!, formulas));
+    }
+    table.append(h("thead", {}, head));
+
+    const result = s.compare;
+    const fresh =
+      result &&
+      result.rows.length === s.compareRows.length &&
+      result.rows.every((r, i) => r.image_id === s.compareRows[i].imageId && r.class_index === s.compareRows[i].classIndex) &&
+      s.compareModels.length === models.length &&
+      s.compareModels.every((m, i) => JSON.stringify(m) === JSON.stringify(models[i].model));
+    const cells = fresh ? result.cells : [];
+    const shared = Math.max(1e-12, ...cells.map((c) => scaleOf(c.heatmap)));
+    if (fresh && s.sharedScale && cells.length) drawLegend(legend, { lut, scale: shared, caption: "shared scale" }, { width: 200 });
+
+    const tbody = h("tbody");
+    s.compareRows.forEach((row, i) => {
+      const del = h("button", { class: "icon", title: "remove this row" }, "✕");
+      del.addEventListener("click", () => actions.removeCompareRow(i));
+      const thumb = h("img", { src: api.imageUrl(row.imageId), width: 72, height: 72, alt: row.source });
+      const tr = h("tr", { "data-testid": "compare-row" }, h("th", {}, thumb, h("div", {}, `${row.source}`), h("div", { class: "cls" }, `“${row.label}”`), del));
+      models.forEach((_, j) => {
+        const cell = cells.find((c) => c.row === i && c.column === j);
+        const td = h("td", { "data-testid": "compare-cell" });
+        if (cell) {
+          const scale = s.sharedScale ? shared : scaleOf(cell.heatmap);
+          td.append(heatmapFigure(cell.heatmap, lut, { size: CELL, scale, legend: !s.sharedScale, caption: `ΣR = ${fmt(cell.heatmap.total)}` }));
+          td.dataset.ready = "1";
+        } else {
+          td.append(h("div", { class: "pending" }, "…"));
+        }
+        tr.append(td);
+      });
+      tbody.append(tr);
+    });
+    table.append(tbody);
+  }
+
+  store.subscribe((s, p) => {
+    if (changed(s, p, "compare", "compareRows", "compareIds", "sharedScale", "colormap", "info", "models", "drafts")) render(s);
+    // Edits to a compared model's draft recompute the comparison.
+    if (changed(s, p, "drafts") && s.compareIds.some((id) => s.drafts[id] !== p.drafts[id])) actions.scheduleCompare(400);
+  });
+}

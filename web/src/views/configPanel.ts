@@ -1,0 +1,218 @@
+// View D: the configuration panel of the selected segment: Table 1 preset buttons, the four steps of
+// parameter sliders (with min/max, a typed value box and a "?" guide each), the live LaTeX formula,
+// the input-rule and bias toggles, and warnings for unusual choices.
+import katex from "katex";
+import type { Info, LRPModel, ParamInfo, ParamName, RuleParams } from "../api/types";
+import { presetLabel } from "../draw/segmentBars";
+import { STEP_COLORS, segmentColor } from "../draw/theme";
+import { clear, h } from "../lib/dom";
+import { ruleLatex } from "../lib/formula";
+import { clone, matchPreset, ruleOf, setRule } from "../lib/segments";
+import type { Actions } from "../state/actions";
+import { activeModel, changed, type State } from "../state/store";
+
+/** Unusual but allowed choices (mirrors RuleParams.warnings on the server, live while sliding). */
+export function ruleWarnings(r: RuleParams): string[] {
+  const out: string[] = [];
+  if (Math.abs(r.alpha - r.beta - 1) > 1e-9) out.push(`α − β = ${Number((r.alpha - r.beta).toFixed(4))} ≠ 1: relevance is not conserved through this segment`);
+  if (![0, 1].includes(r.theta0) || ![0, 1].includes(r.theta1)) out.push("θ0/θ1 other than 0/1 or 1/0 mix activation-dependent and -independent relevance");
+  if (r.beta > 0 && r.gamma1n === 0 && r.gamma1 === 0 && r.gamma0 === 0 && r.gamma2 === 0) out.push("β > 0 but the negative term has no weights (γ1n = γ1 = γ0 = γ2 = 0)");
+  return out;
+}
+
+/** Choices the server would reject, caught before sending. */
+function ruleError(r: RuleParams): string | null {
+  if (r.alpha === 0 && r.beta === 0) return "α and β are both 0: the rule would propagate no relevance";
+  if (r.theta0 === 0 && r.theta1 === 0) return "θ0 and θ1 are both 0: every activation term would vanish";
+  return null;
+}
+
+function sliderStep(p: ParamInfo): number {
+  return p.maximum - p.minimum <= 1 ? 0.01 : 0.05;
+}
+
+function tex(el: HTMLElement, latex: string, display = false): void {
+  katex.render(latex, el, { throwOnError: false, displayMode: display });
+}
+
+interface Controls {
+  slider: HTMLInputElement;
+  box: HTMLInputElement;
+}
+
+export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
+  const { store } = actions;
+  root.dataset.testid = "config-panel";
+  root.classList.add("panel");
+
+  const header = h("div", { class: "panel-head" });
+  const body = h("div", { class: "panel-body" });
+  root.append(h("h2", {}, "D · Segment rule"), header, body);
+
+  let controls = new Map<ParamName, Controls>();
+  let presetButtons = new Map<string, HTMLButtonElement>();
+  let formula: HTMLElement | null = null;
+  let warnBox: HTMLElement | null = null;
+  let errBox: HTMLElement | null = null;
+  let zbox: HTMLInputElement | null = null;
+  let bias: HTMLInputElement | null = null;
+  let saveBtn: HTMLButtonElement | null = null;
+  let revertBtn: HTMLButtonElement | null = null;
+  let titleBox: HTMLElement | null = null;
+
+  function edit(fn: (m: LRPModel, k: number) => LRPModel | null): void {
+    const s = store.get();
+    const m = activeModel(s);
+    if (!m || !m.segments[s.selectedSegment]) return;
+    const next = fn(m, s.selectedSegment);
+    if (next) actions.editActive(next);
+  }
+
+  function setParam(info: Info, name: ParamName, value: number): void {
+    const spec = info.params.find((p) => p.name === name)!;
+    if (!Number.isFinite(value) || value < spec.minimum || value > spec.maximum) {
+      errBox!.textContent = `${spec.symbol} must be a number from ${spec.minimum} to ${spec.maximum}`;
+      errBox!.hidden = false;
+      return;
+    }
+    edit((m, k) => {
+      const seg = m.segments[k];
+      const rule = { ...ruleOf(seg), [name]: value };
+      const problem = ruleError(rule);
+      if (problem) {
+        errBox!.textContent = problem;
+        errBox!.hidden = false;
+        return null;
+      }
+      errBox!.hidden = true;
+      return setRule(m, k, rule, matchPreset(rule, info.presets, seg.preset));
+    });
+  }
+
+  function build(s: State): void {
+    clear(header);
+    clear(body);
+    controls = new Map();
+    presetButtons = new Map();
+    const info = s.info;
+    const model = activeModel(s);
+    if (!info || !model) return;
+    const k = Math.min(s.selectedSegment, model.segments.length - 1);
+
+    const save = h("button", { "data-testid": "save-model", class: "primary", title: "store the edits of this model" }, "Save");
+    save.addEventListener("click", () => void actions.saveActive());
+    const revert = h("button", { "data-testid": "revert-model" }, "Revert");
+    revert.addEventListener("click", () => actions.revertActive());
+    saveBtn = save;
+    revertBtn = revert;
+    titleBox = h("div", { class: "model-title", "data-testid": "active-model-name" });
+    const tabs = h("div", { class: "seg-tabs" });
+    model.segments.forEach((seg, j) => {
+      const b = h("button", { class: j === k ? "selected" : "", "data-testid": "segment-tab", title: `layers ${seg.start}–${seg.end}` }, `S${j + 1}`);
+      b.style.borderBottomColor = segmentColor(j);
+      b.addEventListener("click", () => actions.selectSegment(j));
+      tabs.append(b);
+    });
+    header.append(
+      titleBox,
+      h("div", { class: "row" }, save, revert),
+      tabs,
+    );
+
+    const seg = model.segments[k];
+    const presets = h("div", { class: "presets" });
+    for (const p of info.presets) {
+      const b = h("button", { "data-testid": `preset-button-${p.name}`, title: `${p.label} (${p.reference})` }, presetLabel(p.name, info.presets));
+      b.addEventListener("click", () => edit((m, j) => setRule(m, j, p.params, p.name)));
+      presetButtons.set(p.name, b);
+      presets.append(b);
+    }
+
+    zbox = h("input", { type: "checkbox", "data-testid": "toggle-zbox" });
+    zbox.addEventListener("change", () => {
+      const on = zbox!.checked;
+      edit((m) => ({ ...clone(m), input_rule: on ? { kind: "zbox", low: null, high: null } : null }));
+    });
+    bias = h("input", { type: "checkbox", "data-testid": "toggle-bias" });
+    bias.addEventListener("change", () => {
+      const on = bias!.checked;
+      edit((m) => ({ ...clone(m), include_bias: on }));
+    });
+
+    const steps = h("div", { class: "steps" });
+    for (const guide of info.guides) {
+      const help = h("p", { class: "guide", "data-testid": `guide-${guide.step}`, hidden: true }, guide.text);
+      const q = h("button", { class: "help", "data-testid": `guide-button-${guide.step}`, title: "show the guide for this step" }, "?");
+      q.addEventListener("click", () => (help.hidden = !help.hidden));
+      const fs = h("fieldset", { class: "step" }, h("legend", {}, guide.title, " ", q), help);
+      fs.style.borderLeftColor = STEP_COLORS[guide.step];
+      for (const p of info.params.filter((x) => x.step === guide.step)) {
+        const name = p.name as ParamName;
+        const slider = h("input", { type: "range", min: p.minimum, max: p.maximum, step: sliderStep(p), "data-testid": `slider-${name}` });
+        const box = h("input", { type: "number", min: p.minimum, max: p.maximum, step: "any", "data-testid": `value-${name}`, class: "value" });
+        slider.addEventListener("input", () => setParam(info, name, Number(slider.value)));
+        box.addEventListener("change", () => setParam(info, name, box.value.trim() === "" ? NaN : Number(box.value)));
+        const sym = h("span", { class: "sym", title: p.description });
+        tex(sym, p.latex);
+        fs.append(h("div", { class: "param" }, sym, h("span", { class: "min" }, String(p.minimum)), slider, h("span", { class: "max" }, String(p.maximum)), box));
+        controls.set(name, { slider, box });
+      }
+      steps.append(fs);
+    }
+
+    formula = h("div", { class: "formula", "data-testid": "formula" });
+    warnBox = h("ul", { class: "warnings", "data-testid": "warnings" });
+    errBox = h("div", { class: "param-error", "data-testid": "param-error", role: "alert", hidden: true });
+    body.append(
+      h("div", { class: "seg-title" }, `Segment ${k + 1}: layers ${seg.start}–${seg.end}`),
+      h("h3", {}, "Preset rules (Table 1)"),
+      presets,
+      h("div", { class: "toggles" }, h("label", {}, zbox, " ZBox input rule"), h("label", {}, bias, " include bias")),
+      steps,
+      errBox,
+      h("h3", {}, "Formula of this segment"),
+      formula,
+      warnBox,
+    );
+    update(s);
+  }
+
+  /** Refresh values without rebuilding, so a slider being dragged keeps its grip. */
+  function update(s: State): void {
+    const model = activeModel(s);
+    if (!model || !formula) return;
+    const k = Math.min(s.selectedSegment, model.segments.length - 1);
+    const seg = model.segments[k];
+    const dirty = s.activeId != null && !!s.drafts[s.activeId];
+    saveBtn!.disabled = !dirty;
+    revertBtn!.disabled = !dirty;
+    titleBox!.textContent = model.name + (dirty ? " • unsaved" : "");
+    for (const [name, c] of controls) {
+      const v = ruleOf(seg)[name];
+      if (document.activeElement !== c.slider) c.slider.value = String(v);
+      if (document.activeElement !== c.box) c.box.value = String(v);
+    }
+    for (const [name, b] of presetButtons) b.classList.toggle("selected", seg.preset === name);
+    const latex = ruleLatex(ruleOf(seg));
+    if (formula.dataset.latex !== latex) {
+      tex(formula, latex, true);
+      formula.dataset.latex = latex;
+    }
+    zbox!.checked = !!model.input_rule;
+    bias!.checked = model.include_bias;
+    clear(warnBox!);
+    for (const w of ruleWarnings(ruleOf(seg))) warnBox!.append(h("li", {}, `⚠ ${w}`));
+  }
+
+  let builtFor = "";
+  store.subscribe((s, p) => {
+    if (!changed(s, p, "info", "activeId", "selectedSegment", "drafts", "models")) return;
+    const model = activeModel(s);
+    // Rebuild when the structure changes (model, segment, segment bounds); else update in place.
+    const key = `${s.activeId}|${s.selectedSegment}|${model?.segments.map((x) => `${x.start}-${x.end}`).join(",")}`;
+    if (key !== builtFor || changed(s, p, "info")) {
+      builtFor = key;
+      build(s);
+    } else update(s);
+  });
+}

@@ -1,0 +1,140 @@
+// View C: the segment ruler over all layers, the parameter bars of every segment, and the
+// intermediate relevance maps after each segment.
+import * as d3 from "d3";
+import type { LayerInfo } from "../api/types";
+import { drawParamBars } from "../draw/paramBars";
+import { drawRuler } from "../draw/ruler";
+import { presetLabel } from "../draw/segmentBars";
+import { segmentColor } from "../draw/theme";
+import { clear, fmt, h } from "../lib/dom";
+import { moveBoundary, removeSegment, ruleOf, splitSegment } from "../lib/segments";
+import type { Actions } from "../state/actions";
+import { activeModel, changed, type State } from "../state/store";
+import { heatmapFigure } from "./heatmapFigure";
+
+export function mountConfigView(root: HTMLElement, actions: Actions): void {
+  const { store } = actions;
+  root.dataset.testid = "config-view";
+  root.classList.add("panel");
+
+  const split = h("button", { "data-testid": "add-segment", title: "split the selected segment in two" }, "＋ Split segment");
+  const remove = h("button", { "data-testid": "remove-segment", title: "merge the selected segment into its neighbour" }, "－ Remove segment");
+  split.addEventListener("click", () => {
+    const s = store.get();
+    const m = activeModel(s);
+    if (m) actions.editActive(splitSegment(m, s.selectedSegment), 0);
+  });
+  remove.addEventListener("click", () => {
+    const s = store.get();
+    const m = activeModel(s);
+    if (m && m.segments.length > 1) {
+      actions.editActive(removeSegment(m, s.selectedSegment), 0);
+      store.set({ selectedSegment: Math.max(0, s.selectedSegment - 1) });
+    }
+  });
+  const rulerBox = h("div", { class: "ruler-box", "data-testid": "segment-ruler" });
+  const tooltip = h("div", { class: "tooltip", "data-testid": "layer-tooltip", hidden: true });
+  const params = h("div", { class: "param-view", "data-testid": "parameter-view" });
+  const maps = h("div", { class: "intermediate", "data-testid": "intermediate-heatmaps" });
+
+  root.append(
+    h("h2", {}, "C · Configuration"),
+    h("div", { class: "row" }, h("span", { class: "hint" }, "Drag a boundary handle; click a segment to edit it."), split, remove),
+    rulerBox,
+    tooltip,
+    h("h3", {}, "Parameters per segment"),
+    params,
+    h("h3", {}, "Relevance after each segment (towards the input)"),
+    maps,
+  );
+
+  function hover(layer: LayerInfo | null, event?: MouseEvent): void {
+    if (!layer || !event) {
+      tooltip.hidden = true;
+      return;
+    }
+    tooltip.hidden = false;
+    tooltip.textContent = `#${layer.index} ${layer.name} · ${layer.kind} · [${layer.shape.join("×")}]`;
+    const box = root.getBoundingClientRect();
+    tooltip.style.left = `${Math.min(event.clientX - box.left + 12, box.width - 260)}px`;
+    tooltip.style.top = `${event.clientY - box.top + 16}px`;
+  }
+
+  function renderRuler(s: State): void {
+    const model = activeModel(s);
+    clear(rulerBox);
+    if (!s.info || !model) return;
+    const svg = d3.create("svg");
+    const width = Math.max(400, rulerBox.clientWidth || 640);
+    drawRuler(
+      svg,
+      { layers: s.info.layers, model, selected: s.selectedSegment, presets: s.info.presets },
+      {
+        width,
+        onSelect: (k) => actions.selectSegment(k),
+        onMove: (k, start) => {
+          const m = activeModel(store.get());
+          if (m) actions.editActive(moveBoundary(m, k, start), 0);
+        },
+        onHover: hover,
+      },
+    );
+    rulerBox.append(svg.node()!);
+    remove.disabled = model.segments.length <= 1;
+    const sel = model.segments[s.selectedSegment];
+    split.disabled = !sel || sel.end <= sel.start;
+  }
+
+  function renderParams(s: State): void {
+    const model = activeModel(s);
+    clear(params);
+    if (!s.info || !model) return;
+    model.segments.forEach((seg, k) => {
+      const svg = d3.create("svg");
+      drawParamBars(svg, { rule: ruleOf(seg), params: s.info!.params }, { width: 150 });
+      const card = h(
+        "div",
+        { class: `param-card${k === s.selectedSegment ? " selected" : ""}`, "data-testid": "param-card", "data-segment": k },
+        h("div", { class: "card-title" }, h("span", { class: "swatch" }), `S${k + 1} · ${presetLabel(seg.preset, s.info!.presets)}`),
+        h("div", { class: "card-sub" }, `layers ${seg.start}–${seg.end}`),
+        svg.node()!,
+      );
+      (card.querySelector(".swatch") as HTMLElement).style.background = segmentColor(k);
+      card.addEventListener("click", () => actions.selectSegment(k));
+      params.append(card);
+    });
+  }
+
+  function renderMaps(s: State): void {
+    clear(maps);
+    const ex = s.explain;
+    const lut = s.info?.colormaps.find((c) => c.name === s.colormap)?.lut;
+    if (!ex || !lut) return;
+    // Shown from the output side down, in the order relevance flows.
+    const items = [...ex.intermediate].reverse();
+    for (const m of items) {
+      const caption = m.layer_index < 0 ? `after S${m.segment + 1} → input` : `after S${m.segment + 1} → #${m.layer_index} ${m.layer_kind}`;
+      let fig: HTMLElement;
+      if (m.heatmap) {
+        fig = heatmapFigure(m.heatmap, lut, { size: m.heatmap.kind === "map" ? 112 : 180, legend: true, caption });
+        fig.title = `${m.layer_name}: ΣR = ${fmt(m.heatmap.total)}${m.heatmap.kind === "vector" ? ` over ${m.heatmap.shape[0]} units (bar strip)` : ""}`;
+      } else {
+        fig = h("figure", { class: "heatmap-figure empty" }, h("figcaption", {}, `${caption}: no relevance`));
+      }
+      fig.dataset.segment = String(m.segment);
+      fig.style.borderTopColor = segmentColor(m.segment);
+      fig.classList.add("seg-map");
+      fig.addEventListener("click", () => actions.selectSegment(m.segment));
+      maps.append(fig);
+    }
+  }
+
+  store.subscribe((s, p) => {
+    if (changed(s, p, "info", "activeId", "drafts", "models", "selectedSegment")) {
+      renderRuler(s);
+      renderParams(s);
+    }
+    if (changed(s, p, "explain", "colormap")) renderMaps(s);
+  });
+  window.addEventListener("resize", () => renderRuler(store.get()));
+}

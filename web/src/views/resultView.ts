@@ -1,0 +1,104 @@
+// View B: the input (sample picker, file upload, drag-and-drop), the top-10 prediction bars, and the
+// active model's heatmap for the chosen class beside the input image.
+import * as d3 from "d3";
+import { drawLegend } from "../draw/legend";
+import { drawPredictionBars } from "../draw/predictionBars";
+import { paint, scaleOf } from "../lib/colormap";
+import { clear, fmt, h } from "../lib/dom";
+import type { Actions } from "../state/actions";
+import { changed, type State } from "../state/store";
+
+const SIZE = 224;
+
+export function mountResultView(root: HTMLElement, actions: Actions): void {
+  const { store, api } = actions;
+  root.dataset.testid = "result-view";
+  root.classList.add("panel");
+
+  const sampleSelect = h("select", { "data-testid": "sample-select", title: "sample photos" });
+  sampleSelect.addEventListener("change", () => {
+    if (sampleSelect.value) void actions.loadSample(sampleSelect.value);
+  });
+  const upload = h("input", { type: "file", accept: "image/*", "data-testid": "image-upload" });
+  upload.addEventListener("change", () => {
+    const f = upload.files?.[0];
+    if (f) void actions.uploadFile(f);
+    upload.value = "";
+  });
+  const drop = h("label", { class: "drop", title: "choose a photo or drop one here" }, "Upload or drop a photo ", upload);
+
+  const inputImg = h("img", { "data-testid": "input-image", alt: "input image (what the network sees)", width: SIZE, height: SIZE });
+  const predSvg = d3.create("svg").attr("data-testid", "prediction-bars");
+  const heatCanvas = h("canvas", { width: SIZE, height: SIZE, class: "hm" });
+  heatCanvas.style.width = heatCanvas.style.height = `${SIZE}px`;
+  const legendSvg = d3.create("svg");
+  const heatCaption = h("figcaption", {}, "Click a class to explain it");
+  const heatBox = h("figure", { class: "heatmap-figure main", "data-testid": "heatmap" }, heatCanvas, legendSvg.node()!, heatCaption);
+  const warnings = h("ul", { class: "warnings", "data-testid": "explain-warnings" });
+
+  root.append(
+    h("h2", {}, "B · Result"),
+    h("div", { class: "row" }, h("span", {}, "Sample "), sampleSelect, drop),
+    h(
+      "div",
+      { class: "result-grid" },
+      h("figure", { class: "heatmap-figure" }, inputImg, h("figcaption", { "data-testid": "image-caption" }, "")),
+      heatBox,
+      h("div", { class: "preds" }, h("h3", {}, "Top-10 classes (pre-softmax score)"), predSvg.node()!),
+    ),
+    warnings,
+  );
+
+  // Drag and drop anywhere on the view.
+  root.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    root.classList.add("dropping");
+  });
+  root.addEventListener("dragleave", () => root.classList.remove("dropping"));
+  root.addEventListener("drop", (e) => {
+    e.preventDefault();
+    root.classList.remove("dropping");
+    const f = e.dataTransfer?.files?.[0];
+    if (f) void actions.uploadFile(f);
+  });
+
+  let version = 0;
+  function renderHeatmap(s: State): void {
+    const lut = s.info?.colormaps.find((c) => c.name === s.colormap)?.lut;
+    const ex = s.explain;
+    if (!ex || !lut || !s.image || ex.image_id !== s.image.image_id) {
+      heatBox.classList.add("empty");
+      heatBox.removeAttribute("data-class-index");
+      heatCaption.textContent = s.image ? "Click a class to explain it" : "";
+      heatCanvas.getContext("2d")?.clearRect(0, 0, heatCanvas.width, heatCanvas.height);
+      return;
+    }
+    heatBox.classList.remove("empty");
+    const scale = scaleOf(ex.heatmap);
+    paint(heatCanvas, ex.heatmap, lut, scale);
+    drawLegend(legendSvg, { lut, scale }, { width: SIZE });
+    heatBox.dataset.classIndex = String(ex.class_index);
+    heatBox.dataset.version = String(++version);
+    heatBox.dataset.total = String(ex.heatmap.total);
+    heatCaption.textContent = `${s.explainModel?.name ?? ""} → “${ex.label}” · ΣR = ${fmt(ex.heatmap.total)} of ${fmt(ex.score)} · ${Math.round(ex.elapsed_ms)} ms`;
+    clear(warnings);
+    for (const w of ex.warnings) warnings.append(h("li", {}, `⚠ ${w}`));
+  }
+
+  store.subscribe((s, p) => {
+    if (changed(s, p, "info") && s.info) {
+      clear(sampleSelect);
+      sampleSelect.append(h("option", { value: "" }, "— pick a sample —"));
+      for (const x of s.info.samples) sampleSelect.append(h("option", { value: x.name, title: x.description }, x.name));
+    }
+    if (changed(s, p, "image") && s.image) {
+      inputImg.src = api.imageUrl(s.image.image_id);
+      inputImg.closest("figure")!.querySelector("figcaption")!.textContent = `${s.image.source} (${s.image.size}×${s.image.size} crop)`;
+      sampleSelect.value = s.info?.samples.some((x) => x.name === s.image!.source) ? s.image.source : "";
+    }
+    if (changed(s, p, "image", "classIndex") && s.image) {
+      drawPredictionBars(predSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 250, onSelect: (c) => void actions.selectClass(c) });
+    }
+    if (changed(s, p, "explain", "colormap", "info", "image")) renderHeatmap(s);
+  });
+}
