@@ -1,11 +1,10 @@
-import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 
 // The bundle goes into the Python package, which serves it at "/".
 export default defineConfig({
   base: "./",
   build: {
-    outDir: fileURLToPath(new URL("../src/vislrp/server/static", import.meta.url)),
+    outDir: "../src/vislrp/server/static",
     emptyOutDir: true,
     chunkSizeWarningLimit: 1200,
   },

@@ -165,6 +165,19 @@ class LayerGraph:
     folded_bn: bool
 
     @property
+    def nonnegative(self) -> set[fx.Node]:
+        """Nodes whose output is never negative (ReLU/ReLU6 outputs, and max-pools of them)."""
+        cached = self.__dict__.get("_nonneg")
+        if cached is None:
+            cached = set()
+            for layer in self.layers:
+                if layer.kind == "ReLU" or (layer.kind in ("MaxPool", "Flatten", "Reshape", "Dropout", "Identity")
+                                            and all(n in cached for n in layer.inputs)):
+                    cached.add(layer.node)
+            self.__dict__["_nonneg"] = cached
+        return cached
+
+    @property
     def n_layers(self) -> int:
         return len(self.layers)
 

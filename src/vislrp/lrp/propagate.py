@@ -26,10 +26,11 @@ ZBOX_EPSILON = 1e-6
 
 
 def stabilize(z: torch.Tensor, epsilon: float) -> torch.Tensor:
-    """z + ε·sign(z) with sign(0) = +1 (see :mod:`vislrp.lrp.rules`)."""
+    """z + ε·sign(z) with sign(0) = +1 (see :mod:`vislrp.lrp.rules`; copysign is one fused op, and
+    layer outputs are never negative zero)."""
     if epsilon == 0:
         return z
-    return z + torch.where(z >= 0, epsilon, -epsilon)
+    return z + torch.copysign(torch.tensor(epsilon, dtype=z.dtype, device=z.device), z)
 
 
 def safe_divide(num: torch.Tensor, den: torch.Tensor, epsilon: float) -> torch.Tensor:
@@ -48,7 +49,8 @@ class Forward:
     x: torch.Tensor
     env: dict[fx.Node, Any] = field(repr=False)
     logits: torch.Tensor
-    _gathered: dict[tuple[fx.Node, tuple[int, ...]], torch.Tensor] = field(default_factory=dict, repr=False)
+    negative: dict[int, bool] = field(default_factory=dict, repr=False)
+    """Per weighted layer: does its input have negative entries (computed once per forward)."""
 
     @property
     def batch(self) -> int:
@@ -252,7 +254,7 @@ class Engine:
         assert isinstance(module, (nn.Conv2d, nn.Linear))
         coef = rule.gamma1p if sign > 0 else rule.gamma1n
         bias = self._bias(layer, rule, sign, coef) if include_bias else None
-        split = coef != 0 and bool(ctx.cached(layer, "neg?", lambda: (acts < 0).any()))
+        split = coef != 0 and self._has_negative(layer, ctx.fwd)
         rows = ctx.rows(acts, layer, "acts")
         shape = rows.shape
         if not split:
@@ -283,6 +285,20 @@ class Engine:
         if base is not None:
             r = r + rows * _apply_t(module, shape, base, s)
         return r
+
+    def _has_negative(self, layer: Layer, fwd: Forward) -> bool:
+        """Whether a layer's input has negative entries: never after a ReLU, else checked once per forward.
+
+        θ0, θ1 ≥ 0, so a non-negative input keeps A = θ0 + θ1·a non-negative too; the split path used
+        otherwise is exact for any sign, just slower.
+        """
+        src = layer.inputs[0]
+        if src in self.graph.nonnegative:
+            return False
+        hit = fwd.negative.get(layer.index)
+        if hit is None:
+            hit = fwd.negative[layer.index] = bool((fwd.env[src] < 0).any())
+        return hit
 
     def _zbox(self, layer: Layer, ctx: _Ctx, rel: torch.Tensor, rule: ZBoxRule) -> torch.Tensor:
         """ZBox for the first layer: z = x·w − low·w⁺ − high·w⁻ (the bias cancels)."""

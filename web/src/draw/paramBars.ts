@@ -1,6 +1,5 @@
 // The ten parameters of one segment as fixed-size bars in four colour groups (one per guide step):
 // the track spans the allowed min..max, the fill and marker show the value.
-import * as d3 from "d3";
 import type { ParamInfo, RuleParams } from "../api/types";
 import { fmt } from "../lib/dom";
 import { PARAM_ORDER } from "../lib/segments";

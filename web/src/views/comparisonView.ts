@@ -20,7 +20,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   root.dataset.testid = "comparison-view";
   root.classList.add("panel");
 
-  const addRow = h("button", { "data-testid": "add-compare-row", title: "add the current image and class as a row" }, "＋ Add row: current image & class");
+  const addRow = h("button", { "data-testid": "add-compare-row", title: "add the current image and class as a row" }, "+ Add row: current image & class");
   addRow.addEventListener("click", () => actions.addCompareRow());
   const scaleSelect = h("select", { "data-testid": "scale-select", title: "colour scale of the cells" });
   scaleSelect.append(h("option", { value: "shared" }, "shared scale"), h("option", { value: "cell" }, "per-cell scale"));

@@ -17,8 +17,8 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
   root.dataset.testid = "config-view";
   root.classList.add("panel");
 
-  const split = h("button", { "data-testid": "add-segment", title: "split the selected segment in two" }, "＋ Split segment");
-  const remove = h("button", { "data-testid": "remove-segment", title: "merge the selected segment into its neighbour" }, "－ Remove segment");
+  const split = h("button", { "data-testid": "add-segment", title: "split the selected segment in two" }, "+ Split segment");
+  const remove = h("button", { "data-testid": "remove-segment", title: "merge the selected segment into its neighbour" }, "− Remove segment");
   split.addEventListener("click", () => {
     const s = store.get();
     const m = activeModel(s);

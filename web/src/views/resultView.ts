@@ -63,6 +63,7 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
   });
 
   let version = 0;
+  let shown: State["explain"] = null;
   function renderHeatmap(s: State): void {
     const lut = s.info?.colormaps.find((c) => c.name === s.colormap)?.lut;
     const ex = s.explain;
@@ -78,7 +79,9 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     paint(heatCanvas, ex.heatmap, lut, scale);
     drawLegend(legendSvg, { lut, scale }, { width: SIZE });
     heatBox.dataset.classIndex = String(ex.class_index);
-    heatBox.dataset.version = String(++version);
+    if (ex !== shown) heatBox.dataset.version = String(++version);
+    shown = ex;
+    heatBox.dataset.colormap = s.colormap;
     heatBox.dataset.total = String(ex.heatmap.total);
     heatCaption.textContent = `${s.explainModel?.name ?? ""} → “${ex.label}” · ΣR = ${fmt(ex.heatmap.total)} of ${fmt(ex.score)} · ${Math.round(ex.elapsed_ms)} ms`;
     clear(warnings);

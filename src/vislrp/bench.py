@@ -1,0 +1,263 @@
+"""``vislrp bench``: LRP cost as a ratio to one forward pass, beside zennit and captum, in one process.
+
+Absolute times are noisy on shared machines; ratios measured in the same run are not. Every item is
+the median of ``runs`` timings after one warm-up, on the same input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .lrp import Engine, LayerGraph, LRPModel, RuleParams, Segment, ZBoxRule, build_graph, get_preset
+from .zoo import IMAGENET, load_model
+
+EPS = 1e-6
+
+
+def composite(graph: LayerGraph, first: RuleParams | None, conv: RuleParams, linear: RuleParams, *,
+              name: str, include_bias: bool = True, zbox: bool = False) -> LRPModel:
+    """Per-kind rules (zennit-style composites) as contiguous segments over the layer list."""
+    first_index = graph.first_weighted.index if graph.first_weighted is not None else -1
+    rules: list[RuleParams] = []
+    current = conv
+    for layer in graph.layers:
+        if layer.kind == "Linear":
+            current = linear
+        elif layer.kind == "Conv":
+            current = first if (layer.index == first_index and first is not None) else conv
+        rules.append(current)
+    segments: list[Segment] = []
+    for index, rule in enumerate(rules):
+        if segments and segments[-1].rule == rule:
+            segments[-1].end = index
+        else:
+            segments.append(Segment(start=index, end=index, rule=rule))
+    return LRPModel(name=name, include_bias=include_bias, segments=segments,
+                    input_rule=ZBoxRule() if zbox else None)
+
+
+class PeakMemory:
+    """Peak resident memory above the starting point while the block runs (sampled every millisecond)."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self) -> PeakMemory:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._base = torch.cuda.memory_allocated()
+            return self
+        self._base = self._rss()
+        self._max = self._base
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self._max = max(self._max, self._rss())
+            time.sleep(0.001)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+            self.peak_mb = (torch.cuda.max_memory_allocated() - self._base) / 2**20
+            return
+        self._stop.set()
+        self._thread.join()
+        self._max = max(self._max, self._rss())
+        self.peak_mb = (self._max - self._base) / 2**20
+
+
+@dataclass
+class Item:
+    name: str
+    fn: Callable[[], Any] | None
+    reason: str = ""
+    times: list[float] = field(default_factory=list)
+    peak_mb: float | None = None
+    result: Any = None
+
+
+def _time(item: Item, runs: int, device: str) -> None:
+    assert item.fn is not None
+
+    def sync() -> None:
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    item.result = item.fn()  # warm-up (and the value used for the agreement check)
+    sync()
+    with PeakMemory(device) as mem:
+        item.fn()
+        sync()
+    item.peak_mb = round(mem.peak_mb, 1)
+    for _ in range(runs):
+        start = time.perf_counter()
+        item.fn()
+        sync()
+        item.times.append(time.perf_counter() - start)
+
+
+def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
+    torch.set_num_threads(threads)
+    zoo = load_model(name, "none")
+    model = zoo.module.to(device).eval()
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
+    graph = build_graph(model, (3, size, size))
+    low, high = IMAGENET.bounds()
+    engine = Engine(graph, bounds=(low.to(device), high.to(device)))
+    with torch.no_grad():
+        target = int(model(x).argmax())
+
+    gamma = get_preset("gamma").params.model_copy(update={"epsilon": EPS})
+    eps = get_preset("epsilon").params.model_copy(update={"epsilon": EPS})
+    zplus = get_preset("z-plus").params.model_copy(update={"epsilon": EPS})
+    flat = get_preset("flat").params.model_copy(update={"epsilon": EPS})
+    egb = composite(graph, None, gamma, eps, name="EpsilonGammaBox", zbox=True)
+    other = composite(graph, None, gamma.model_copy(update={"gamma1p": 0.5}), eps, name="other", zbox=True)
+    epf = composite(graph, flat, zplus, eps, name="EpsilonPlusFlat")
+
+    def forward() -> torch.Tensor:
+        with torch.no_grad():
+            return model(x)
+
+    def gradient() -> torch.Tensor:
+        xg = x.clone().requires_grad_(True)
+        model(xg)[0, target].backward()
+        return xg.grad
+
+    def explain() -> torch.Tensor:
+        return engine.explain(engine.forward(x, cache=False), egb, target).input_relevance
+
+    cached = engine.forward(x)
+
+    def reexplain() -> torch.Tensor:
+        return engine.explain(engine.forward(x), other, target).input_relevance
+
+    def ours_epf() -> torch.Tensor:
+        return engine.explain(engine.forward(x, cache=False), epf, target).input_relevance
+
+    assert engine.forward(x) is cached
+    items = [Item("forward", forward), Item("gradient", gradient), Item("explain", explain),
+             Item("reexplain", reexplain), Item("epf", ours_epf)]
+    items += _reference_items(name, model, x, target, low.to(device), high.to(device))
+    for item in items:
+        if item.fn is not None:
+            _time(item, runs, device)
+    base = statistics.median(items[0].times)
+    by_name = {item.name: item for item in items}
+    ratios = {k: (round(statistics.median(by_name[k].times) / base, 2) if by_name[k].fn else None)
+              for k in ("gradient", "explain", "reexplain", "epf", "zennit_egb", "zennit_epf", "captum_lrp")}
+    diff = None
+    ze = by_name["zennit_epf"]
+    if ze.fn is not None:
+        ours = by_name["epf"].result
+        diff = float((ours - ze.result).abs().max() / ze.result.abs().max())
+    return {
+        "model": name, "device": device, "threads": threads, "size": size, "runs": runs,
+        "forward_ms": round(base * 1000, 2), "ratios": ratios,
+        "max_rel_diff_vs_zennit_epf": diff,
+        "peak_mb": {item.name: item.peak_mb for item in items},
+        "unavailable": {item.name: item.reason for item in items if item.fn is None},
+    }
+
+
+def _reference_items(name: str, model: torch.nn.Module, x: torch.Tensor, target: int, low: torch.Tensor,
+                     high: torch.Tensor) -> list[Item]:
+    """zennit's and captum's own implementations, when they are installed (test extras)."""
+    items: list[Item] = []
+    try:
+        from zennit.attribution import Gradient
+        from zennit.composites import EpsilonGammaBox, EpsilonPlusFlat
+        from zennit.torchvision import ResNetCanonizer, VGGCanonizer
+    except ImportError as exc:
+        reason = f"zennit is not installed ({exc.name})"
+        return [Item("zennit_egb", None, reason), Item("zennit_epf", None, reason),
+                *_captum_item(model, x, target)]
+    canonizers = [ResNetCanonizer()] if name.startswith("resnet") else [VGGCanonizer()]
+    onehot = torch.zeros(1, 1000, device=x.device)
+
+    def run(composite_factory: Callable[[], Any]) -> Callable[[], torch.Tensor]:
+        def fn() -> torch.Tensor:
+            with Gradient(model, composite_factory()) as attributor:
+                out, _ = attributor(x, onehot)  # the forward
+                start = torch.zeros_like(out)
+                start[0, target] = out[0, target]
+                _, rel = attributor(x, start)
+            return rel
+        return fn
+
+    def egb() -> Any:
+        return EpsilonGammaBox(low=low.expand_as(x), high=high.expand_as(x), canonizers=canonizers)
+
+    def epf() -> Any:
+        return EpsilonPlusFlat(canonizers=canonizers)
+
+    items.append(Item("zennit_egb", run(egb)))
+    items.append(Item("zennit_epf", run(epf)))
+    items += _captum_item(model, x, target)
+    return items
+
+
+def _captum_item(model: torch.nn.Module, x: torch.Tensor, target: int) -> list[Item]:
+    try:
+        from captum.attr import LRP
+    except ImportError as exc:
+        return [Item("captum_lrp", None, f"captum is not installed ({exc.name})")]
+    has_residual = any(type(m).__name__ in ("BasicBlock", "Bottleneck") for m in model.modules())
+    if has_residual:
+        return [Item("captum_lrp", None, "captum's LRP has no rule for residual additions (ResNet)")]
+
+    def fn() -> torch.Tensor:
+        return LRP(model).attribute(x, target=target)
+
+    return [Item("captum_lrp", fn)]
+
+
+def run_bench(models: list[str], runs: int, threads: int, device: str, size: int, as_json: bool) -> int:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: no CUDA device is available here")
+    results = []
+    for name in models:
+        res = bench_model(name, runs, threads, device, size)
+        results.append(res)
+        if as_json:
+            print(json.dumps(res), flush=True)
+        else:
+            print(_table(res), flush=True)
+    return 0
+
+
+def _table(res: dict[str, Any]) -> str:
+    lines = [f"{res['model']} on {res['device']}, {res['threads']} threads, {res['size']} px, "
+             f"median of {res['runs']}: forward {res['forward_ms']:.1f} ms",
+             f"  {'item':12s} {'× forward':>10s} {'peak MB':>9s}"]
+    for key in ("gradient", "explain", "reexplain", "epf", "zennit_egb", "zennit_epf", "captum_lrp"):
+        ratio = res["ratios"][key]
+        peak = res["peak_mb"].get(key)
+        if ratio is None:
+            lines.append(f"  {key:12s} {'—':>10s} {'':>9s}  ({res['unavailable'].get(key, '')})")
+        else:
+            lines.append(f"  {key:12s} {ratio:10.2f} {peak if peak is not None else '':>9}")
+    diff = res["max_rel_diff_vs_zennit_epf"]
+    lines.append(f"  max relative difference vs zennit EpsilonPlusFlat: {diff:.2e}" if diff is not None
+                 else "  (no zennit comparison)")
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""Browser tests of the designer: headless Debian chromium driven by Playwright, app served in-process."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+from vislrp.server import Settings
+from vislrp.server.app import STATIC_DIR
+from vislrp.server.testing import CHROMIUM, CHROMIUM_ARGS, ServerThread
+from vislrp.zoo import DEFAULT_MODEL, ZooModel, load_model
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import BrowserContext, Page, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def zoo_model() -> ZooModel:
+    assert (STATIC_DIR / "index.html").is_file(), "front end not built: run `pip install -e .`"
+    return load_model(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def browser_context() -> Iterator[BrowserContext]:
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1500, "height": 1200},
+        )
+        ctx.set_default_timeout(30_000)
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def server(zoo_model: ZooModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    with ServerThread(Settings(data_dir=tmp_path_factory.mktemp("data"), zoo_model=zoo_model)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext) -> Iterator[Page]:
+    pg = browser_context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    pg.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def open_designer(page: Page, url: str) -> None:
+    """Load the app and wait until the default photo is explained and nothing is in flight."""
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector("[data-testid=heatmap][data-class-index]")
+    idle(page)
+
+
+def idle(page: Page) -> None:
+    page.wait_for_function("document.body.dataset.busy === '0'")
+
+

@@ -1,0 +1,29 @@
+"""One loaded network for all server tests; each test gets a fresh app and data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from vislrp.server import Settings, create_app
+from vislrp.zoo import DEFAULT_MODEL, ZooModel, load_model
+
+
+@pytest.fixture(scope="session")
+def zoo_model() -> ZooModel:
+    return load_model(DEFAULT_MODEL)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def client(zoo_model: ZooModel, data_dir: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(data_dir=data_dir, zoo_model=zoo_model))
+    with TestClient(app) as c:
+        yield c
