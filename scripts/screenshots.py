@@ -58,7 +58,9 @@ def compare(page: Page) -> None:
     """Case 1 and 2: tick models, add rows of (image, class)."""
     names = ["Composite (ZBox, z⁺, ε)", "Config-5 (4 segments)", "LRP-ε", "LRP-α1β0", "LRP-α2β1"]
     for name in names:
-        page.locator(f"[data-testid=model-item][data-model-name='{name}'] [data-testid=compare-check]").check()
+        page.locator(
+            f"[data-testid=model-item][data-model-name='{name}'] [data-testid=compare-check]"
+        ).check()
     page.get_by_test_id("prediction-bar").nth(0).click()
     idle(page)
     page.get_by_test_id("add-compare-row").click()
@@ -79,8 +81,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as profile:
         with ServerThread(Settings(data_dir=Path(data))) as srv, sync_playwright() as p:
             ctx = p.chromium.launch_persistent_context(
-                profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-                viewport={"width": 1480, "height": 1000}, device_scale_factor=1,
+                profile,
+                executable_path=str(CHROMIUM),
+                args=CHROMIUM_ARGS,
+                headless=True,
+                viewport={"width": 1480, "height": 1000},
+                device_scale_factor=1,
             )
             page = ctx.new_page()
             page.goto(srv.url)

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .lrp import Engine, LayerGraph, LRPModel, RuleParams, Segment, ZBoxRule, build_graph, get_preset
+from .lrp.canonizers import fold_batchnorm_modules
 from .zoo import IMAGENET, load_model
 
 EPS = 1e-6
@@ -119,7 +120,8 @@ def _time(item: Item, runs: int, device: str) -> None:
 def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
     torch.set_num_threads(threads)
     zoo = load_model(name, "none")
-    model = zoo.module.to(device).eval()
+    # BatchNorm folded once, up front, so every library runs the same forward (see fold_batchnorm_modules).
+    model = fold_batchnorm_modules(zoo.module).to(device).eval()
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
     graph = build_graph(model, (3, size, size))
     low, high = IMAGENET.bounds()

@@ -15,7 +15,7 @@ from vislrp.zoo import DEFAULT_MODEL, ZooModel, load_model
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +28,10 @@ def zoo_model() -> ZooModel:
 def browser_context() -> Iterator[BrowserContext]:
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
             viewport={"width": 1500, "height": 1200},
         )
         ctx.set_default_timeout(30_000)
@@ -62,5 +65,3 @@ def open_designer(page: Page, url: str) -> None:
 
 def idle(page: Page) -> None:
     page.wait_for_function("document.body.dataset.busy === '0'")
-
-

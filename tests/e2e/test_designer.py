@@ -23,8 +23,18 @@ def heatmap_state(page: Page) -> dict[str, str | None]:
 def test_page_loads_default_model_and_photo(page: Page, server: ServerThread) -> None:
     open_designer(page, server.url)
     info = json.load(urllib.request.urlopen(f"{server.url}/api/info"))
-    for testid in ("model-manager", "result-view", "segment-ruler", "parameter-view", "intermediate-heatmaps",
-                   "config-panel", "comparison-view", "colormap-select", "image-upload", "formula"):
+    for testid in (
+        "model-manager",
+        "result-view",
+        "segment-ruler",
+        "parameter-view",
+        "intermediate-heatmaps",
+        "config-panel",
+        "comparison-view",
+        "colormap-select",
+        "image-upload",
+        "formula",
+    ):
         expect(page.get_by_test_id(testid)).to_have_count(1)
     expect(page.get_by_test_id("active-model-name")).to_have_text(info["default_model"]["name"])
     expect(page.get_by_test_id("image-caption")).to_contain_text("chelsea")
@@ -139,11 +149,15 @@ def test_two_models_by_two_rows_comparison(page: Page, server: ServerThread) -> 
     expect(view.get_by_test_id("compare-row")).to_have_count(2)
     expect(view.locator("[data-testid=compare-cell][data-ready='1']")).to_have_count(4)
     expect(view.locator("[data-testid=compare-column] .katex").first).to_be_visible()
-    page.get_by_test_id("scale-select").select_option("cell")
-    expect(view.locator("[data-testid=compare-cell] svg.legend")).to_have_count(4)
+    expect(view.locator("[data-testid=compare-cell] svg.legend")).to_have_count(4)  # per-cell scales
+    page.get_by_test_id("scale-select").select_option("shared")
+    expect(view.locator("[data-testid=compare-cell] svg.legend")).to_have_count(0)
+    expect(view.locator("svg.legend")).to_have_count(1)
 
 
-def test_bad_upload_shows_error_and_app_keeps_working(page: Page, server: ServerThread, tmp_path: Path) -> None:
+def test_bad_upload_shows_error_and_app_keeps_working(
+    page: Page, server: ServerThread, tmp_path: Path
+) -> None:
     open_designer(page, server.url)
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"definitely not a picture")

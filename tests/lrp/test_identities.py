@@ -36,7 +36,7 @@ NETS = {
 def test_lrp0_with_bias_is_gradient_times_input(net: str) -> None:
     torch.manual_seed(0)
     model, x = NETS[net]()
-    graph, ex = explain(model, x, "lrp-0", include_bias=True)
+    _, ex = explain(model, x, "lrp-0", include_bias=True)
     expected = grad_times_input(model, x, ex.rows[0][1])
     err = float((ex.input_relevance[0] - expected).abs().max() / expected.abs().max())
     assert err <= 1e-5, err

@@ -104,7 +104,7 @@ def engine_relevance(net: nn.Module, x: torch.Tensor, target: int, rules: list[R
     graph = build_graph(net, INPUT)
     weighted = [layer.index for layer in graph.layers if layer.rule == "weighted"]
     segments, start = [], 0
-    for k, idx in enumerate(weighted):
+    for k in range(len(weighted)):
         end = weighted[k + 1] - 1 if k + 1 < len(weighted) else graph.n_layers - 1
         segments.append(Segment(start=start, end=end, rule=rules[k]))
         start = end + 1

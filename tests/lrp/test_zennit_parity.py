@@ -19,6 +19,7 @@ from zennit.torchvision import ResNetCanonizer
 from zennit.types import Convolution, Linear
 
 from vislrp.lrp import PRESETS, Engine, LRPModel, Segment, ZBoxRule, build_graph
+from vislrp.lrp.canonizers import fold_batchnorm_modules
 
 SIZE = 64
 EPS = 1e-6
@@ -46,26 +47,9 @@ def network(request: pytest.FixtureRequest) -> tuple[str, torch.nn.Module, torch
                 m.bias.uniform_(-0.1, 0.1)
             if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and m.bias is not None:
                 m.bias.uniform_(-0.05, 0.05)
-        fold_batchnorm_into_convs(model)
+        fold_batchnorm_modules(model)
     x = torch.randn(1, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1))
     return request.param, model, x
-
-
-def fold_batchnorm_into_convs(model: torch.nn.Module) -> None:
-    """Fold each BatchNorm2d into the conv created just before it (torchvision order) and drop it."""
-    previous: torch.nn.Conv2d | None = None
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, torch.nn.Conv2d):
-                previous = child
-            elif isinstance(child, torch.nn.BatchNorm2d) and previous is not None:
-                scale = child.weight.double() / torch.sqrt(child.running_var.double() + child.eps)
-                bias = previous.bias.double() if previous.bias is not None else torch.zeros_like(scale)
-                previous.weight.copy_((previous.weight.double() * scale.view(-1, 1, 1, 1)).float())
-                previous.bias = torch.nn.Parameter(
-                    ((bias - child.running_mean.double()) * scale + child.bias.double()).float())
-                setattr(parent, name, torch.nn.Identity())
-                previous = None
 
 
 def zennit_relevance(name: str, model: torch.nn.Module, x: torch.Tensor, target: int, rule, zbox: bool

@@ -99,9 +99,15 @@ def test_parameter_change_reuses_the_forward_pass(client: TestClient, info: dict
 
 
 def test_warnings_for_unusual_rules(client: TestClient, chelsea: dict) -> None:
-    model = {"name": "odd", "segments": [{"start": 0, "end": 94, "rule": {"alpha": 3, "beta": 1, "gamma1": 0,
-                                                                           "gamma1p": 1, "gamma1n": 1}}]}
-    r = client.post("/api/explain", json={"image_id": chelsea["image_id"], "class_index": 281, "model": model})
+    model = {
+        "name": "odd",
+        "segments": [
+            {"start": 0, "end": 94, "rule": {"alpha": 3, "beta": 1, "gamma1": 0, "gamma1p": 1, "gamma1n": 1}}
+        ],
+    }
+    r = client.post(
+        "/api/explain", json={"image_id": chelsea["image_id"], "class_index": 281, "model": model}
+    )
     assert r.status_code == 200
     assert any("≠ 1" in w for w in r.json()["warnings"])
 
@@ -116,7 +122,9 @@ def test_warnings_for_unusual_rules(client: TestClient, chelsea: dict) -> None:
         ({"segments": [{"start": 0, "end": 94, "preset": "magic"}]}, "unknown preset"),
     ],
 )
-def test_invalid_model_is_422_with_message(client: TestClient, chelsea: dict, patch: dict, needle: str) -> None:
+def test_invalid_model_is_422_with_message(
+    client: TestClient, chelsea: dict, patch: dict, needle: str
+) -> None:
     model = {"name": "bad", **patch}
     r = client.post("/api/explain", json={"image_id": chelsea["image_id"], "class_index": 1, "model": model})
     assert r.status_code == 422
@@ -127,7 +135,9 @@ def test_explain_bad_ids(client: TestClient, info: dict, chelsea: dict) -> None:
     model = info["default_model"]
     r = client.post("/api/explain", json={"image_id": "nope", "class_index": 1, "model": model})
     assert r.status_code == 404 and "unknown image" in r.json()["detail"]
-    r = client.post("/api/explain", json={"image_id": chelsea["image_id"], "class_index": 1000, "model": model})
+    r = client.post(
+        "/api/explain", json={"image_id": chelsea["image_id"], "class_index": 1000, "model": model}
+    )
     assert r.status_code == 422 and "out of range" in r.json()["detail"]
 
 
@@ -138,8 +148,11 @@ def test_compare_batches_rows_and_models(client: TestClient, info: dict, chelsea
         {"image_id": chelsea["image_id"], "class_index": chelsea["topk"][1]["index"]},
         {"image_id": other["image_id"], "class_index": other["topk"][0]["index"]},
     ]
-    eps = {"name": "eps", "include_bias": True,
-           "segments": [{"start": 0, "end": 94, "preset": "epsilon", "rule": {"epsilon": 0.25}}]}
+    eps = {
+        "name": "eps",
+        "include_bias": True,
+        "segments": [{"start": 0, "end": 94, "preset": "epsilon", "rule": {"epsilon": 0.25}}],
+    }
     r = client.post("/api/compare", json={"rows": rows, "models": [info["default_model"], eps]})
     assert r.status_code == 200, r.text
     out = r.json()
@@ -148,7 +161,9 @@ def test_compare_batches_rows_and_models(client: TestClient, info: dict, chelsea
     a, b = (decode(out["cells"][k]["heatmap"]) for k in (0, 2))
     assert a.shape == b.shape == (224, 224) and not np.allclose(a, b)
     # The same cell equals a single explain of that row and model.
-    single = client.post("/api/explain", json={**rows[1], "model": info["default_model"], "intermediate": False})
+    single = client.post(
+        "/api/explain", json={**rows[1], "model": info["default_model"], "intermediate": False}
+    )
     assert np.allclose(decode(single.json()["heatmap"]), b, rtol=1e-4, atol=1e-6 * np.abs(b).max())
 
 

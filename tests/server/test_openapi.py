@@ -25,7 +25,9 @@ def test_schemas_have_no_untyped_fields(client: TestClient) -> None:
         if isinstance(node, dict):
             if "properties" in node:
                 for name, prop in node["properties"].items():
-                    assert prop != {} and (set(prop) - {"title", "description", "default"}), f"{where}.{name} untyped"
+                    assert prop != {} and (set(prop) - {"title", "description", "default"}), (
+                        f"{where}.{name} untyped"
+                    )
             for k, v in node.items():
                 walk(v, f"{where}.{k}")
         elif isinstance(node, list):

@@ -187,3 +187,30 @@ def conv_pads(gm: fx.GraphModule) -> ConvPads:
         out.sources[node] = src.args[0]
         out.skipped.add(src)
     return out
+
+
+def fold_batchnorm_modules(model: nn.Module) -> nn.Module:
+    """Fold each BatchNorm2d into the Conv2d defined just before it (module order) and replace it by Identity.
+
+    In place, on a plain module tree rather than a traced graph. The benchmark uses it so that vislrp and
+    zennit run the very same float32 forward: two independent folds differ by rounding, and near-zero
+    residual sums turn that into visible differences in the proportional split.
+    """
+    previous: nn.Conv2d | None = None
+    with torch.no_grad():
+        for parent in list(model.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, nn.Conv2d):
+                    previous = child
+                elif isinstance(child, nn.BatchNorm2d) and previous is not None and child.running_var is not None:
+                    assert child.running_mean is not None
+                    g = child.weight.double() if child.weight is not None else torch.ones_like(child.running_var)
+                    beta = child.bias.double() if child.bias is not None else torch.zeros_like(g)
+                    scale = g / torch.sqrt(child.running_var.double() + child.eps)
+                    bias = previous.bias.double() if previous.bias is not None else torch.zeros_like(scale)
+                    previous.weight.copy_((previous.weight.double() * scale.view(-1, 1, 1, 1)).to(previous.weight))
+                    previous.bias = nn.Parameter(((bias - child.running_mean.double()) * scale + beta)
+                                                 .to(previous.weight.dtype), requires_grad=False)
+                    setattr(parent, name, nn.Identity())
+                    previous = None
+    return model

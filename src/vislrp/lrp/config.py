@@ -12,6 +12,7 @@ Structural checks (types, NaN, ranges, order) happen on construction; checks tha
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -91,7 +92,7 @@ class LRPModel(BaseModel):
         segs = sorted(self.segments, key=lambda s: s.start)
         if segs[0].start != 0:
             raise ValueError(f"the first segment must start at layer 0, not {segs[0].start}")
-        for a, b in zip(segs, segs[1:], strict=False):
+        for a, b in itertools.pairwise(segs):
             if b.start <= a.end:
                 raise ValueError(f"segments {a.start}-{a.end} and {b.start}-{b.end} overlap")
             if b.start > a.end + 1:

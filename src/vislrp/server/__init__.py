@@ -18,6 +18,10 @@ def serve(model: str, weights: str, host: str, port: int, data_dir: pathlib.Path
     """Load ``model``, open the store under ``data_dir`` and serve the designer until interrupted."""
     import uvicorn
 
+    from vislrp.zoo import list_samples
+
+    if sample not in list_samples():
+        print(f"vislrp: sample {sample!r} is not available here; opening with {list_samples()[:1]}", flush=True)
     data_dir = pathlib.Path(data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(Settings(data_dir=data_dir, model=model, weights=weights, sample=sample))

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
 
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, ConfigError, LRPModel, parse_model
-from vislrp.lrp.config import format_validation_error
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server import schemas
 from vislrp.server.defaults import default_model, seed_models
-from vislrp.server.service import ClassIndexError, DesignerService, UnknownImageError
+from vislrp.server.service import ClassIndexError, DesignerService, ImageEntry, UnknownImageError
 from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
 from vislrp.store import ModelStore, NameConflictError, StoredModel, UnknownModelIdError
 from vislrp.zoo import (
@@ -35,6 +35,8 @@ from vislrp.zoo import (
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 _MULTIPART_OVERHEAD = 64 * 1024
 
 
@@ -62,12 +64,9 @@ def _stored(s: StoredModel) -> schemas.StoredModelOut:
     return schemas.StoredModelOut(id=s.id, model=s.model, created=s.created, updated=s.updated)
 
 
-def _image_out(entry: object) -> schemas.ImageResponse:
+def _image_out(entry: ImageEntry) -> schemas.ImageResponse:
     return schemas.ImageResponse(
-        image_id=entry.image_id,
-        source=entry.source,
-        size=int(entry.x.shape[-1]),  # type: ignore[attr-defined]
-        topk=entry.topk,  # type: ignore[attr-defined]
+        image_id=entry.image_id, source=entry.source, size=int(entry.x.shape[-1]), topk=entry.topk
     )
 
 
@@ -127,9 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
         n_layers=n_layers,
         layers=[schemas.LayerInfo(**row) for row in service.graph.table()],
         presets=[
-            schemas.PresetInfo(
-                name=p.name, label=p.label, reference=p.reference, latex=p.latex, params=p.params
-            )
+            schemas.PresetInfo(name=p.name, label=p.label, reference=p.reference, latex=p.latex, params=p.params)
             for p in PRESETS.values()
         ],
         params=[
@@ -145,9 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
             )
             for p in PARAMS.values()
         ],
-        guides=[
-            schemas.GuideInfo(step=k, title=g["title"], text=g["text"]) for k, g in sorted(GUIDES.items())
-        ],
+        guides=[schemas.GuideInfo(step=k, title=g["title"], text=g["text"]) for k, g in sorted(GUIDES.items())],
         colormaps=[
             schemas.ColormapInfo(
                 name=c.name,
@@ -200,8 +195,7 @@ def create_app(settings: Settings) -> FastAPI:
         if len(data) > settings.max_upload_bytes:
             raise ApiError(
                 413,
-                f"{name} is {len(data) / 2**20:.1f} MB, over the "
-                f"{settings.max_upload_bytes // 2**20} MB limit",
+                f"{name} is {len(data) / 2**20:.1f} MB, over the {settings.max_upload_bytes // 2**20} MB limit",
             )
         try:
             entry = await run_in_threadpool(service.add_upload, data, name)
@@ -230,7 +224,7 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(entry.png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
     # ------------------------------------------------------------------ explain / compare
-    def _guard(fn, req):  # type: ignore[no-untyped-def]
+    def _guard(fn: Callable[[Req], Resp], req: Req) -> Resp:
         try:
             return fn(req)
         except UnknownImageError as exc:
@@ -256,7 +250,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise ApiError(422, str(exc)) from None
         return model
 
-    def _store_call(fn, *args):  # type: ignore[no-untyped-def]
+    def _store_call(fn: Callable[..., Resp], *args: object) -> Resp:
         try:
             return fn(*args)
         except UnknownModelIdError as exc:
@@ -350,4 +344,4 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-__all__ = ["ApiError", "Settings", "ValidationError", "create_app", "format_validation_error"]
+__all__ = ["STATIC_DIR", "ApiError", "Settings", "create_app"]

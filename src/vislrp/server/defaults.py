@@ -17,9 +17,7 @@ def _head_start(graph: LayerGraph) -> int:
     return last
 
 
-def _composite(
-    graph: LayerGraph, name: str, lower: str, upper: str, head: str, *, include_bias: bool
-) -> LRPModel:
+def _composite(graph: LayerGraph, name: str, lower: str, upper: str, head: str, *, include_bias: bool) -> LRPModel:
     """ZBox input; ``lower`` on the first half, ``upper`` up to the dense head, ``head`` on it."""
     n = graph.n_layers
     if n < 3:

@@ -38,7 +38,9 @@ class ClassIndexError(ValueError):
 
 
 @dataclass
-class _Image:
+class ImageEntry:
+    """A photo the server holds: its normalised tensor, the PNG crop and its top-10 classes."""
+
     image_id: str
     source: str
     x: torch.Tensor
@@ -79,13 +81,13 @@ class DesignerService:
         size = zoo_model.input_size
         self.graph: LayerGraph = build_graph(zoo_model.module, (3, size, size))
         self.engine = Engine(self.graph, bounds=zoo_model.preprocess.bounds(), forward_cache_size=16)
-        self._images: OrderedDict[str, _Image] = OrderedDict()
+        self._images: OrderedDict[str, ImageEntry] = OrderedDict()
         self.image_cache_size = image_cache_size
         self.lock = threading.Lock()
         self._img_lock = threading.Lock()
 
     # ------------------------------------------------------------------ images
-    def add_image(self, image: Image.Image, source: str) -> _Image:
+    def add_image(self, image: Image.Image, source: str) -> ImageEntry:
         x = self.zoo.preprocess(image)
         image_id = hashlib.sha256(x.numpy().tobytes()).hexdigest()[:24]
         with self._img_lock:
@@ -99,26 +101,24 @@ class DesignerService:
             fwd = self.engine.forward(x)
             top = fwd.topk(10)
         topk = [schemas.Prediction(index=i, label=self.label(i), score=s) for i, s in top]
-        entry = _Image(image_id, source, x, buf.getvalue(), topk)
+        entry = ImageEntry(image_id, source, x, buf.getvalue(), topk)
         with self._img_lock:
             self._images[image_id] = entry
             while len(self._images) > self.image_cache_size:
                 self._images.popitem(last=False)
         return entry
 
-    def add_upload(self, data: bytes, filename: str) -> _Image:
+    def add_upload(self, data: bytes, filename: str) -> ImageEntry:
         return self.add_image(load_image(data), filename or "upload")
 
-    def add_sample(self, name: str) -> _Image:
+    def add_sample(self, name: str) -> ImageEntry:
         return self.add_image(load_sample(name), name)
 
-    def image(self, image_id: str) -> _Image:
+    def image(self, image_id: str) -> ImageEntry:
         with self._img_lock:
             entry = self._images.get(image_id)
             if entry is None:
-                raise UnknownImageError(
-                    f"unknown image id {image_id!r}: upload the image or pick a sample again"
-                )
+                raise UnknownImageError(f"unknown image id {image_id!r}: upload the image or pick a sample again")
             self._images.move_to_end(image_id)
             return entry
 
@@ -132,7 +132,7 @@ class DesignerService:
             raise ClassIndexError(f"class index {class_index} is out of range (0..{n - 1})")
 
     # ------------------------------------------------------------------ explain
-    def _forward_logit(self, entry: _Image, class_index: int) -> float:
+    def _forward_logit(self, entry: ImageEntry, class_index: int) -> float:
         fwd = self.engine.forward(entry.x)
         return float(fwd.logits[0, class_index])
 
@@ -171,9 +171,7 @@ class DesignerService:
             if idx < 0:
                 data: schemas.HeatmapData | None = encode(_shrink(ex.heatmap(0)), "map")
                 out.append(
-                    schemas.SegmentMap(
-                        segment=k, layer_index=-1, layer_name="input", layer_kind="Input", heatmap=data
-                    )
+                    schemas.SegmentMap(segment=k, layer_index=-1, layer_name="input", layer_kind="Input", heatmap=data)
                 )
                 continue
             layer = self.graph.layers[idx]
@@ -221,9 +219,7 @@ class DesignerService:
                 for col, model in enumerate(req.models):
                     ex = self.engine.explain(fwd, model, classes, keep_layers=False)
                     for j, row in enumerate(idxs):
-                        cells.append(
-                            schemas.CompareCell(row=row, column=col, heatmap=encode(ex.heatmap(j), "map"))
-                        )
+                        cells.append(schemas.CompareCell(row=row, column=col, heatmap=encode(ex.heatmap(j), "map")))
         cells.sort(key=lambda c: (c.row, c.column))
         return schemas.CompareResponse(
             rows=rows_info,

@@ -23,9 +23,7 @@ async def read_capped(request: Request, cap: int) -> bytes:
     """The request body, or UploadTooLarge as soon as it exceeds ``cap`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
-        raise UploadTooLarge(
-            f"the upload is {int(declared) / 2**20:.1f} MB, over the {cap // 2**20} MB limit"
-        )
+        raise UploadTooLarge(f"the upload is {int(declared) / 2**20:.1f} MB, over the {cap // 2**20} MB limit")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

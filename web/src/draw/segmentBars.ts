@@ -57,14 +57,13 @@ export function drawSegmentBars(svg: Svg, data: SegmentBarsData, config: Segment
     .attr("height", barH)
     .attr("rx", 2)
     .attr("fill", (_, i) => segmentColor(i));
+  // Labels sit on their bar when it is wide enough, else beside it (left of the bar).
+  const fits = (s: (typeof segs)[number]) => x(s.end + 1) - x(s.start) >= presetLabel(s.preset, data.presets).length * 5.5 + 6;
   rows
     .append("text")
-    .attr("class", "seg-label")
-    .attr("x", (s) => {
-      const mid = (x(s.start) + x(s.end + 1)) / 2;
-      return Math.min(Math.max(mid, labelW + 30), w - 32);
-    })
+    .attr("class", (s) => `seg-label${fits(s) ? "" : " outside"}`)
+    .attr("x", (s) => (fits(s) ? (x(s.start) + x(s.end + 1)) / 2 : x(s.start) - 3))
     .attr("y", barH - 4)
-    .attr("text-anchor", "middle")
+    .attr("text-anchor", (s) => (fits(s) ? "middle" : "end"))
     .text((s) => presetLabel(s.preset, data.presets));
 }

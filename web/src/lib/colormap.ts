@@ -85,7 +85,23 @@ export function paint(canvas: HTMLCanvasElement, h: HeatmapData, lut: Lut, scale
   else paintVector(canvas, h, lut, scale);
 }
 
-/** Symmetric colour scale of one heatmap: its largest |relevance|. */
+const scales = new WeakMap<HeatmapData, number>();
+
+/** The fraction of |relevance| values below the colour scale's end; the rest saturate. */
+export const SCALE_QUANTILE = 0.995;
+
+/**
+ * Symmetric colour scale of one heatmap: the 99.5th percentile of |relevance| (a few extreme pixels
+ * would otherwise wash the picture out), never above the largest |relevance|.
+ */
 export function scaleOf(h: HeatmapData): number {
-  return h.abs_max > 0 ? h.abs_max : 1;
+  let s = scales.get(h);
+  if (s === undefined) {
+    const v = values(h);
+    const abs = Float32Array.from(v, Math.abs).sort();
+    s = abs.length ? abs[Math.min(abs.length - 1, Math.floor(SCALE_QUANTILE * abs.length))] : 0;
+    if (!(s > 0)) s = h.abs_max > 0 ? h.abs_max : 1;
+    scales.set(h, s);
+  }
+  return s;
 }

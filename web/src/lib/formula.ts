@@ -30,7 +30,7 @@ function weight(p: RuleParams, sign: "+" | "-"): string {
 }
 
 function product(a: string, w: string): string {
-  const wrap = (s: string) => (s.includes("+") ? `(${s})` : s);
+  const wrap = (s: string) => (s.includes(" + ") ? `(${s})` : s);
   if (a === "1") return w;
   if (w === "1") return a;
   return `${wrap(a)}\\,${wrap(w)}`;
@@ -38,7 +38,7 @@ function product(a: string, w: string): string {
 
 function fraction(p: RuleParams, sign: "+" | "-"): string {
   const z = product(activation(p), weight(p, sign));
-  const sum = `\\sum_i ${z.includes("+") && !z.startsWith("(") ? `(${z})` : z}`;
+  const sum = `\\sum_i ${z.includes(" + ") && !z.startsWith("(") ? `(${z})` : z}`;
   const den = p.epsilon !== 0 ? `${num(p.epsilon)} + ${sum}` : sum;
   return `\\frac{${z}}{${den}}`;
 }

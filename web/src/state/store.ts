@@ -54,7 +54,7 @@ export const initialState: State = {
   compareRows: [],
   compare: null,
   compareModels: [],
-  sharedScale: true,
+  sharedScale: false,
   busy: 0,
   error: null,
   notice: null,

@@ -23,7 +23,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   const addRow = h("button", { "data-testid": "add-compare-row", title: "add the current image and class as a row" }, "+ Add row: current image & class");
   addRow.addEventListener("click", () => actions.addCompareRow());
   const scaleSelect = h("select", { "data-testid": "scale-select", title: "colour scale of the cells" });
-  scaleSelect.append(h("option", { value: "shared" }, "shared scale"), h("option", { value: "cell" }, "per-cell scale"));
+  scaleSelect.append(h("option", { value: "cell" }, "per-cell scale"), h("option", { value: "shared" }, "shared scale"));
   scaleSelect.addEventListener("change", () => actions.setSharedScale(scaleSelect.value === "shared"));
   const run = h("button", { "data-testid": "run-compare", title: "recompute the comparison" }, "↻ Compare");
   run.addEventListener("click", () => void actions.runCompare());
@@ -49,6 +49,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
         ? "Pick an image and a class in (B), then add a row."
         : `${s.compareRows.length} row(s) × ${models.length} model(s)`;
     legend.selectAll("*").remove();
+    legend.attr("width", 0).attr("height", 0);
     if (!info || !lut || !models.length) return;
 
     // Header: one column per model with its segment bars and formulas.

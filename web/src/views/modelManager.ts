@@ -76,7 +76,7 @@ export function mountModelManager(root: HTMLElement, actions: Actions): void {
         title = input;
         queueMicrotask(() => input.focus());
       } else {
-        title = h("button", { class: "model-name", "data-testid": "model-name", title: "make this the active model" }, model.name + (dirty ? " •" : ""));
+        title = h("button", { class: "model-name", "data-testid": "model-name", title: `${model.name}: click to make active, double-click to rename` }, model.name + (dirty ? " •" : ""));
         title.addEventListener("click", () => actions.setActive(stored.id));
         title.addEventListener("dblclick", () => {
           renaming = stored.id;
@@ -95,7 +95,7 @@ export function mountModelManager(root: HTMLElement, actions: Actions): void {
           renaming = stored.id;
           renderList(store.get());
         }),
-        tool("⧉", "duplicate", "duplicate-model", () => void actions.duplicateModel(stored.id)),
+        tool("❐", "duplicate", "duplicate-model", () => void actions.duplicateModel(stored.id)),
         tool("⤓", "export as JSON", "export-model", () => actions.exportModel(stored.id)),
         tool("✕", "delete", "delete-model", () => {
           if (window.confirm(`Delete the LRP model “${stored.model.name}”?`)) void actions.deleteModel(stored.id);
