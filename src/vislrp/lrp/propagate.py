@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from .config import LRPModel, ZBoxRule
+from .config import ConfigError, LRPModel, ZBoxRule
 from .graph import Layer, LayerGraph
 from .rules import RuleParams
 
@@ -183,22 +183,51 @@ class Engine:
         graph = self.graph
         model.check_layers(graph.n_layers)
         rows = _rows(targets, fwd.batch, fwd.logits.shape[1])
-        img = torch.tensor([r[0] for r in rows], device=fwd.logits.device)
+        img = [r[0] for r in rows]
         cls = torch.tensor([r[1] for r in rows], device=fwd.logits.device)
-        same_image = all(r[0] == rows[0][0] for r in rows)
-
         start = torch.zeros((len(rows), fwd.logits.shape[1]), dtype=fwd.logits.dtype, device=fwd.logits.device)
-        values = fwd.logits[img, cls] if init == "logit" else torch.ones(len(rows), dtype=start.dtype,
-                                                                          device=start.device)
+        values = (fwd.logits[torch.tensor(img, device=cls.device), cls] if init == "logit"
+                  else torch.ones(len(rows), dtype=start.dtype, device=start.device))
         start[torch.arange(len(rows)), cls] = values
+        return self._propagate(fwd, model, graph.n_layers - 1, start, rows, keep_layers)
 
+    def explain_from(self, fwd: Forward, model: LRPModel, layer_index: int, relevance: torch.Tensor,
+                     images: int | Sequence[int] = 0, *, keep_layers: bool = True) -> Explanation:
+        """Propagate a given relevance (rows, *layer shape) from the output of layer ``layer_index`` down.
+
+        Conditional heatmaps use it: the relevance of one channel alone, every channel a row, in one pass.
+        ``images`` gives the image of each row (one int for all rows).
+        """
+        graph = self.graph
+        model.check_layers(graph.n_layers)
+        if not 0 <= layer_index < graph.n_layers:
+            raise ValueError(f"layer {layer_index} is out of range (0..{graph.n_layers - 1})")
+        layer = graph.layers[layer_index]
+        n = relevance.shape[0]
+        img = [images] * n if isinstance(images, int) else [int(i) for i in images]
+        if len(img) != n or any(not 0 <= i < fwd.batch for i in img):
+            raise ValueError("one valid image index per relevance row is needed")
+        expected = tuple(fwd.env[layer.node].shape[1:])
+        if tuple(relevance.shape[1:]) != expected:
+            raise ValueError(f"relevance rows must have layer {layer_index}'s shape {expected}, "
+                             f"not {tuple(relevance.shape[1:])}")
+        rows = [(i, -1) for i in img]
+        return self._propagate(fwd, model, layer_index, relevance.to(fwd.logits), rows, keep_layers)
+
+    def _propagate(self, fwd: Forward, model: LRPModel, top: int, start: torch.Tensor, rows: list[tuple[int, int]],
+                   keep_layers: bool) -> Explanation:
+        graph = self.graph
+        img = torch.tensor([r[0] for r in rows], device=start.device)
+        same_image = all(r[0] == rows[0][0] for r in rows)
         ctx = _Ctx(fwd, img, rows[0][0] if same_image else None, len(rows))
-        relevance: dict[fx.Node, torch.Tensor] = {graph.output_node: start}
+        relevance: dict[fx.Node, torch.Tensor] = {graph.layers[top].node: start}
         kept: list[torch.Tensor | None] = [None] * graph.n_layers
         zbox_layer = graph.first_weighted if model.input_rule is not None else None
+        if model.input_rule is not None and zbox_layer is None:
+            raise ConfigError("the ZBox input rule needs a first conv/linear layer that reads the image")
 
         with torch.no_grad():
-            for layer in reversed(graph.layers):
+            for layer in reversed(graph.layers[: top + 1]):
                 rel = relevance.pop(layer.node, None)
                 if rel is None:
                     continue

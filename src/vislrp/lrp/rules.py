@@ -184,7 +184,7 @@ PRESETS: dict[str, Preset] = {
                 epsilon=0.25),
         _preset("gamma", "LRP-γ", "Montavon et al. 2019",
                 r"\frac{a_i (w_{ij} + \gamma w_{ij}^+)}{\sum_i a_i (w_{ij} + \gamma w_{ij}^+)}", gamma1p=0.25),
-        _preset("alpha-beta", "LRP-α2β1", "Bach et al. 2015",
+        _preset("alpha-beta", "LRP-αβ", "Bach et al. 2015",
                 r"\alpha \frac{a_i w_{ij}^+}{\sum_i a_i w_{ij}^+} - \beta \frac{a_i w_{ij}^-}{\sum_i a_i w_{ij}^-}",
                 alpha=2, beta=1, gamma1=0, gamma1p=1, gamma1n=1),
         _preset("alpha2-beta1", "LRP-α2β1", "Bach et al. 2015",
