@@ -170,18 +170,40 @@ def test_several_classes_of_one_image_in_one_pass(resnet: tuple[Engine, torch.Te
         assert close(batched.input_relevance[k], single.input_relevance[0])
 
 
+@pytest.mark.parametrize("preset", ["epsilon", "gamma", "z-plus", "w-square", "alpha-beta"])
 @pytest.mark.parametrize("include_bias", [True, False])
-def test_reused_z_shortcut_equals_full_computation(resnet: tuple[Engine, torch.Tensor], include_bias: bool,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """LRP-0/ε divide by the cached layer output; forcing the recomputation must give the same numbers."""
+def test_reused_z_equals_full_computation(resnet: tuple[Engine, torch.Tensor], include_bias: bool,
+                                          preset: str) -> None:
+    """z taken from the forward output and from cached linear parts equals z recomputed from scratch."""
     engine, x = resnet
-    model = LRPModel.single(engine.graph.n_layers, "epsilon", include_bias=include_bias)
+    n = engine.graph.n_layers
+    model = LRPModel.single(n, preset, include_bias=include_bias)
+    model.segments[0].rule = model.segments[0].rule.model_copy(update={"epsilon": 0.01})
     fwd = engine.forward(x[:1])
+    engine.explain(fwd, LRPModel.single(n, "gamma", include_bias=include_bias), 3)  # warm the z parts
     fast = engine.explain(fwd, model, 3).input_relevance
-    monkeypatch.setattr(RuleParams, "is_plain", property(lambda self: False))
-    slow = engine.explain(fwd, model, 3).input_relevance
+    engine.reuse_forward = False
+    try:
+        slow = engine.explain(engine.forward(x[:1], cache=False), model, 3).input_relevance
+    finally:
+        engine.reuse_forward = True
     assert close(fast, slow)
-    assert not torch.equal(fast, torch.zeros_like(fast))
+    assert float(fast.abs().max()) > 0
+
+
+def test_slider_move_runs_no_forward_convolution(resnet: tuple[Engine, torch.Tensor],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """After one γ explain, another γ value (and another class) reuses every cached z part."""
+    engine, x = resnet
+    n = engine.graph.n_layers
+    fwd = engine.forward(x[:1])
+    engine.explain(fwd, LRPModel.single(n, "gamma", include_bias=True), 3)
+    calls = []
+    real = torch.nn.functional.conv2d
+    monkeypatch.setattr(torch.nn.functional, "conv2d", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rule = PRESETS["gamma"].params.model_copy(update={"gamma1p": 0.7, "epsilon": 0.2})
+    engine.explain(fwd, LRPModel(name="g2", include_bias=True, segments=[Segment(start=0, end=n - 1, rule=rule)]), 8)
+    assert calls == []
 
 
 def test_repeated_explains_do_not_grow_caches(resnet: tuple[Engine, torch.Tensor]) -> None:

@@ -50,6 +50,9 @@ class Forward:
     env: dict[fx.Node, Any] = field(repr=False)
     logits: torch.Tensor
     negative: dict[int, bool] = field(default_factory=dict, repr=False)
+    zcache: dict[tuple[Any, ...], torch.Tensor] = field(default_factory=dict, repr=False)
+    """Linear parts of the modified forwards (see Engine._z), so re-explaining reruns no forward conv."""
+    zcache_bytes: int = 0
     """Per weighted layer: does its input have negative entries (computed once per forward)."""
 
     @property
@@ -131,7 +134,8 @@ class Engine:
     """
 
     def __init__(self, graph: LayerGraph, *, bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
-                 weight_cache_bytes: int = 2 << 30, forward_cache_size: int = 8) -> None:
+                 weight_cache_bytes: int = 2 << 30, forward_cache_size: int = 8,
+                 z_cache_bytes: int = 512 << 20) -> None:
         self.graph = graph
         self.bounds = bounds
         self._weights: OrderedDict[tuple[Any, ...], torch.Tensor | None] = OrderedDict()
@@ -139,6 +143,10 @@ class Engine:
         self.weight_cache_bytes = weight_cache_bytes
         self._forwards: OrderedDict[str, Forward] = OrderedDict()
         self.forward_cache_size = forward_cache_size
+        self.z_cache_bytes = z_cache_bytes
+        self.reuse_forward = True
+        """Take z from the forward and the per-forward caches; False recomputes every z (the plain path)."""
+        """Per forward: the most memory its cached modified-forward parts may take."""
         self.forward_count = 0
         """How many forward passes actually ran (a cache hit does not count)."""
 
@@ -286,34 +294,81 @@ class Engine:
         split = coef != 0 and self._has_negative(layer, ctx.fwd)
         rows = ctx.rows(acts, layer, "acts")
         shape = rows.shape
+        if sign > 0 and rule.is_plain and include_bias and not split and self.reuse_forward:
+            z = ctx.fwd.env[layer.node]  # LRP-0/ε with the bias: the forward already computed z
+        else:
+            z = self._z(layer, ctx.fwd, acts, rule, sign, coef, bias, split)
+        s = safe_divide(rel, ctx.rows(z, layer, f"z{sign}", cache=False), rule.epsilon)
         if not split:
             w = self._weight(layer, rule.gamma0, rule.gamma1, coef if sign > 0 else 0.0,
                              coef if sign < 0 else 0.0, rule.gamma2)
             assert w is not None
-            if sign > 0 and rule.is_plain and layer.pad is None and acts is ctx.fwd.env[layer.inputs[0]]:
-                out = ctx.fwd.env[layer.node]  # LRP-0/ε: the forward already computed z
-                z = out if include_bias or module.bias is None else out - _bias_view(module, out)
-            else:
-                z = _apply(module, acts, w, bias)
-            s = safe_divide(rel, ctx.rows(z, layer, f"z{sign}", cache=False), rule.epsilon)
             return rows * _apply_t(module, shape, w, s)
         base = self._weight(layer, rule.gamma0, rule.gamma1, 0.0, 0.0, rule.gamma2)
         w_pos = self._weight(layer, 0.0, 0.0, 1.0, 0.0, 0.0)
         w_neg = self._weight(layer, 0.0, 0.0, 0.0, 1.0, 0.0)
         assert w_pos is not None and w_neg is not None
         w_for_pos, w_for_neg = (w_pos, w_neg) if sign > 0 else (w_neg, w_pos)
-        a_pos, a_neg = acts.clamp(min=0), acts.clamp(max=0)
-        z = coef * (_apply(module, a_pos, w_for_pos, None) + _apply(module, a_neg, w_for_neg, None))
-        if base is not None:
-            z = z + _apply(module, acts, base, None)
-        if bias is not None:
-            z = z + _bias_view_of(bias, z)
-        s = safe_divide(rel, ctx.rows(z, layer, f"z{sign}", cache=False), rule.epsilon)
-        r = coef * (ctx.rows(a_pos, layer, "a+") * _apply_t(module, shape, w_for_pos, s)
-                    + ctx.rows(a_neg, layer, "a-") * _apply_t(module, shape, w_for_neg, s))
+        a_pos = ctx.rows(acts.clamp(min=0), layer, "a+")
+        a_neg = ctx.rows(acts.clamp(max=0), layer, "a-")
+        r = coef * (a_pos * _apply_t(module, shape, w_for_pos, s) + a_neg * _apply_t(module, shape, w_for_neg, s))
         if base is not None:
             r = r + rows * _apply_t(module, shape, base, s)
         return r
+
+    def _z(self, layer: Layer, fwd: Forward, acts: torch.Tensor, rule: RuleParams, sign: int, coef: float,
+           bias: torch.Tensor | None, split: bool) -> torch.Tensor:
+        """Σ_i A_i·P_ij (+ b_j), assembled from its linear parts, each computed once per forward.
+
+        P = γ0·1 + γ1·w + γ1p·w⁺ + γ2·w², so the denominator is a weighted sum of a few basis convolutions
+        of A. Cached per image, moving a γ or ε slider costs no forward convolution at all, and the γ1·w part
+        is the layer's own output whenever A = a.
+        """
+        if split:
+            parts = [(coef, "contrib+" if sign > 0 else "contrib-")]
+        else:
+            parts = [(coef, "w+" if sign > 0 else "w-")]
+        parts += [(rule.gamma0, "ones"), (rule.gamma1, "w"), (rule.gamma2, "w2")]
+        z: torch.Tensor | None = None
+        for c, basis in parts:
+            if c == 0:
+                continue
+            zb = self._basis(layer, fwd, acts, (rule.theta0, rule.theta1), basis)
+            z = zb * c if z is None else torch.add(z, zb, alpha=c)
+        if z is None:  # every weight term is zero: nothing to divide by (the quotient is then 0)
+            z = torch.zeros_like(fwd.env[layer.node])
+        if bias is not None:
+            z = z + _bias_view_of(bias, z)
+        return z
+
+    def _basis(self, layer: Layer, fwd: Forward, acts: torch.Tensor, theta: tuple[float, float], basis: str
+               ) -> torch.Tensor:
+        key = (layer.index, theta, basis)
+        hit = fwd.zcache.get(key) if self.reuse_forward else None
+        if hit is not None:
+            return hit
+        module = layer.module
+        assert isinstance(module, (nn.Conv2d, nn.Linear))
+        if basis == "w" and theta == (0.0, 1.0) and self.reuse_forward:
+            out = fwd.env[layer.node]
+            value = out - _bias_view(module, out) if module.bias is not None else out
+        elif basis in ("contrib+", "contrib-"):
+            w_pos = self._weight(layer, 0.0, 0.0, 1.0, 0.0, 0.0)
+            w_neg = self._weight(layer, 0.0, 0.0, 0.0, 1.0, 0.0)
+            assert w_pos is not None and w_neg is not None
+            first, second = (w_pos, w_neg) if basis == "contrib+" else (w_neg, w_pos)
+            value = _apply(module, acts.clamp(min=0), first, None) + _apply(module, acts.clamp(max=0), second, None)
+        else:
+            g = {"w": (0.0, 1.0, 0.0, 0.0, 0.0), "w+": (0.0, 0.0, 1.0, 0.0, 0.0), "w-": (0.0, 0.0, 0.0, 1.0, 0.0),
+                 "w2": (0.0, 0.0, 0.0, 0.0, 1.0), "ones": (1.0, 0.0, 0.0, 0.0, 0.0)}[basis]
+            w = self._weight(layer, *g)
+            assert w is not None
+            value = _apply(module, acts, w, None)
+        size = _nbytes(value)
+        if self.reuse_forward and fwd.zcache_bytes + size <= self.z_cache_bytes:
+            fwd.zcache[key] = value
+            fwd.zcache_bytes += size
+        return value
 
     def _has_negative(self, layer: Layer, fwd: Forward) -> bool:
         """Whether a layer's input has negative entries: never after a ReLU, else checked once per forward.
@@ -343,7 +398,12 @@ class Engine:
         w_pos = self._weight(layer, 0.0, 0.0, 1.0, 0.0, 0.0)
         w_neg = self._weight(layer, 0.0, 0.0, 0.0, 1.0, 0.0)
         assert w_pos is not None and w_neg is not None
-        z = _apply(module, x, w, None) - _apply(module, low, w_pos, None) - _apply(module, high, w_neg, None)
+        key = ("zbox", layer.index, repr(rule.low), repr(rule.high))
+        z = ctx.fwd.zcache.get(key) if self.reuse_forward else None
+        if z is None:
+            z = _apply(module, x, w, None) - _apply(module, low, w_pos, None) - _apply(module, high, w_neg, None)
+            ctx.fwd.zcache[key] = z
+            ctx.fwd.zcache_bytes += _nbytes(z)
         s = safe_divide(rel, ctx.rows(z, layer, "zbox", cache=False), ZBOX_EPSILON)
         shape = (s.shape[0], *x.shape[1:])
         xr, lr, hr = (ctx.rows(t, layer, name) for t, name in ((x, "zx"), (low, "zl"), (high, "zh")))

@@ -1,0 +1,132 @@
+"""Neuron ablation: zero chosen channels of one layer in the forward pass and see the new prediction.
+
+The intervention sits on the layer's graph *node*, not its module: a module called twice in the
+graph (EfficientNet's shared ReLU6) is two layers, and only the chosen call is changed. A batch of
+ablation settings (one channel mask per row) runs as one batched forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import fx
+
+from vislrp.lrp import Layer, LayerGraph
+
+from .flip import DEFAULT_CHUNK
+
+
+class LayerChoiceError(ValueError):
+    """A layer index that does not exist, or a layer that has no channels to ablate or inspect."""
+
+
+class ChannelError(ValueError):
+    """A channel index outside the layer's channels."""
+
+
+def conv_layer(graph: LayerGraph, index: int) -> Layer:
+    """The layer ``index`` if it is a conv layer with a spatial (C, H, W) output, else a clear error."""
+    if not 0 <= index < graph.n_layers:
+        raise LayerChoiceError(f"layer {index} does not exist (0..{graph.n_layers - 1})")
+    layer = graph.layers[index]
+    if layer.kind != "Conv" or len(layer.shape) != 3:
+        convs = [lay.index for lay in graph.layers if lay.kind == "Conv"]
+        hint = f" (conv layers: {convs[0]}..{convs[-1]})" if convs else ""
+        raise LayerChoiceError(f"layer {index} ({layer.name}, {layer.kind}) is not a conv layer{hint}")
+    return layer
+
+
+def check_channels(layer: Layer, channels: Sequence[int]) -> list[int]:
+    """The channels as a sorted list without repeats, each checked against the layer's channel count."""
+    n = layer.shape[0]
+    bad = [c for c in channels if not 0 <= int(c) < n]
+    if bad:
+        raise ChannelError(f"channel {bad[0]} is out of range: layer {layer.index} has channels 0..{n - 1}")
+    return sorted({int(c) for c in channels})
+
+
+class _MaskedInterpreter(fx.Interpreter):
+    """Runs the graph, multiplying one node's output by a per-row channel mask (B, C, 1, 1)."""
+
+    def __init__(self, gm: fx.GraphModule, node: fx.Node, keep: torch.Tensor) -> None:
+        super().__init__(gm, garbage_collect_values=True)
+        self.node = node
+        self.keep = keep
+
+    def run_node(self, n: fx.Node) -> Any:
+        out = super().run_node(n)
+        if n is self.node:
+            out = out * self.keep.to(out)
+        return out
+
+
+def ablated_logits(graph: LayerGraph, x: torch.Tensor, layer_index: int, keep: torch.Tensor,
+                   chunk: int = DEFAULT_CHUNK) -> torch.Tensor:
+    """Logits (K, classes) of one image ``x`` (C, H, W) under K ablation settings ``keep`` (K, channels).
+
+    ``keep`` is 1 for channels that stay and 0 for ablated ones; rows run as batched forwards.
+    """
+    layer = conv_layer(graph, layer_index)
+    if keep.dim() != 2 or keep.shape[1] != layer.shape[0]:
+        raise ValueError(f"keep must be (K, {layer.shape[0]}), got {tuple(keep.shape)}")
+    param = next(graph.gm.parameters(), None)
+    if param is not None:
+        x = x.to(device=param.device, dtype=param.dtype)
+    outs = []
+    with torch.no_grad():
+        for i in range(0, keep.shape[0], chunk):
+            rows = keep[i: i + chunk]
+            batch = x.unsqueeze(0).expand(rows.shape[0], *x.shape)
+            outs.append(_MaskedInterpreter(graph.gm, layer.node, rows[:, :, None, None]).run(batch))
+    return torch.cat(outs, 0)
+
+
+def ablate(graph: LayerGraph, x: torch.Tensor, layer_index: int, channels: Sequence[int]) -> torch.Tensor:
+    """Logits (classes,) of ``x`` with the outputs of ``channels`` of layer ``layer_index`` set to zero."""
+    layer = conv_layer(graph, layer_index)
+    chosen = check_channels(layer, channels)
+    keep = torch.ones((1, layer.shape[0]))
+    keep[0, chosen] = 0
+    return ablated_logits(graph, x, layer_index, keep)[0]
+
+
+@dataclass(frozen=True)
+class AblationCurve:
+    """The target logit after ablating the k most relevant channels, and k random ones, for each k."""
+
+    layer_index: int
+    target: int
+    ks: list[int]
+    top: list[float]
+    random: list[float]
+    order: list[int]
+    """Channels from most to least relevant (the order the ``top`` curve ablates them in)."""
+
+
+def ablation_curve(graph: LayerGraph, x: torch.Tensor, layer_index: int, relevance: torch.Tensor, target: int,
+                   ks: Sequence[int], *, seed: int = 0, chunk: int = DEFAULT_CHUNK) -> AblationCurve:
+    """Ablate the top-k channels by relevance (per-channel sum, largest first) and k random channels.
+
+    The random sets are nested (the first k of one seeded permutation), like the top-k sets. Both
+    curves, every k, run as one batch of 2·len(ks) ablation settings.
+    """
+    layer = conv_layer(graph, layer_index)
+    n = layer.shape[0]
+    if relevance.shape != (n,):
+        raise ValueError(f"relevance must have one score per channel ({n}), got {tuple(relevance.shape)}")
+    bad = [k for k in ks if not 0 <= int(k) <= n]
+    if bad:
+        raise ChannelError(f"k = {bad[0]} is out of range: layer {layer_index} has {n} channels")
+    order = torch.argsort(relevance.detach().cpu().double(), descending=True, stable=True)
+    rand = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    keep = torch.ones((2 * len(ks), n))
+    for i, k in enumerate(ks):
+        keep[i, order[: int(k)]] = 0
+        keep[len(ks) + i, rand[: int(k)]] = 0
+    logits = ablated_logits(graph, x, layer_index, keep, chunk)[:, target]
+    values = [float(v) for v in logits]
+    return AblationCurve(layer_index, target, [int(k) for k in ks], values[: len(ks)], values[len(ks):],
+                         [int(c) for c in order])

@@ -1,0 +1,82 @@
+"""The neurons (channels) of one conv layer: their relevance, activation and maps (the paper's V6).
+
+Per channel: the positive and negative relevance sums (a neuron has both, section 3.3) and the mean
+activation; per selected channel: its relevance map, its activation map and its *conditional* input
+heatmap, the relevance of that channel alone propagated to the input (as in CRP, Achtibat et al.
+2023). LRP is linear in the relevance it propagates, so the conditional heatmaps of all channels of a
+layer add up to the input heatmap of that layer's whole relevance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from vislrp.lrp import Engine, Explanation, LayerGraph, LRPModel
+
+from .ablation import check_channels, conv_layer
+
+MAPS_CHUNK = 32
+"""Channels per batched propagation: a selection up to this size is one pass."""
+
+
+@dataclass(frozen=True)
+class NeuronRow:
+    channel: int
+    pos: float
+    neg: float
+    activation: float
+
+
+def neuron_table(graph: LayerGraph, explanation: Explanation, layer_index: int, row: int = 0) -> list[NeuronRow]:
+    """Per channel of a conv layer: positive and negative relevance sums and the mean activation.
+
+    The activation is the layer's own output (for a conv, before its activation function), at the
+    same node the relevance is measured.
+    """
+    graph_layer = conv_layer(graph, layer_index)
+    pos, neg = explanation.channel_scores(layer_index, row)
+    image = explanation.rows[row][0]
+    act = explanation.forward.env[graph_layer.node][image].mean(dim=(1, 2))
+    return [NeuronRow(c, float(p), float(n), float(a))
+            for c, (p, n, a) in enumerate(zip(pos.tolist(), neg.tolist(), act.tolist(), strict=True))]
+
+
+@dataclass(frozen=True)
+class ChannelMaps:
+    """For each selected channel: relevance (h, w) and activation (h, w) at the layer, conditional (H, W)."""
+
+    channels: list[int]
+    relevance: torch.Tensor
+    activation: torch.Tensor
+    conditional: torch.Tensor
+
+
+def channel_maps(engine: Engine, explanation: Explanation, model: LRPModel, layer_index: int,
+                 channels: Sequence[int], row: int = 0, *, chunk: int = MAPS_CHUNK) -> ChannelMaps:
+    """Maps of the selected channels; conditional heatmaps in batched passes of up to ``chunk`` channels.
+
+    Row c of the propagation is the layer's relevance with every channel but c set to zero.
+    """
+    layer = conv_layer(engine.graph, layer_index)
+    chosen = check_channels(layer, channels)
+    if not chosen:
+        raise ValueError("select at least one channel")
+    rel = explanation.layer_relevance[layer_index]
+    if rel is None:
+        raise ValueError(f"no relevance reached layer {layer_index}")
+    r = rel[row]
+    image = explanation.rows[row][0]
+    fwd = explanation.forward
+    conditional = []
+    for i in range(0, len(chosen), chunk):
+        part = chosen[i: i + chunk]
+        idx = torch.tensor(part, device=r.device)
+        rows = torch.zeros((len(part), *r.shape), dtype=r.dtype, device=r.device)
+        rows[torch.arange(len(part), device=r.device), idx] = r[idx]
+        ex = engine.explain_from(fwd, model, layer_index, rows, images=image, keep_layers=False)
+        conditional.append(ex.input_relevance.sum(1))
+    idx = torch.tensor(chosen, device=r.device)
+    return ChannelMaps(chosen, r[idx], fwd.env[layer.node][image][idx], torch.cat(conditional, 0))
