@@ -1,7 +1,7 @@
 """``vislrp bench``: LRP cost as a ratio to one forward pass, beside zennit and captum, in one process.
 
 Absolute times are noisy on shared machines; ratios measured in the same run are not. Every item is
-the median of ``runs`` timings after one warm-up, on the same input.
+the median of ``runs`` timings after one warm-up, on the same input; runs go round-robin over the items.
 """
 
 from __future__ import annotations
@@ -97,24 +97,41 @@ class Item:
     result: Any = None
 
 
-def _time(item: Item, runs: int, device: str) -> None:
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _warm(item: Item, device: str) -> None:
+    """One warm-up call (its value feeds the agreement check), then one call under the memory probe."""
     assert item.fn is not None
-
-    def sync() -> None:
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    item.result = item.fn()  # warm-up (and the value used for the agreement check)
-    sync()
+    item.result = item.fn()
+    _sync(device)
     with PeakMemory(device) as mem:
         item.fn()
-        sync()
+        _sync(device)
     item.peak_mb = round(mem.peak_mb, 1)
+
+
+def _time_round_robin(items: list[Item], runs: int, device: str) -> None:
+    """Each run times every item once, in turn: load that comes and goes hits all items alike."""
+    for item in items:
+        if item.fn is None:
+            continue
+        try:
+            _warm(item, device)
+        except Exception as exc:  # a reference library that cannot handle this network: report, go on
+            if item.name in ("forward", "gradient", "explain", "reexplain", "epf"):
+                raise
+            item.fn, item.reason = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    live = [item for item in items if item.fn is not None]
     for _ in range(runs):
-        start = time.perf_counter()
-        item.fn()
-        sync()
-        item.times.append(time.perf_counter() - start)
+        for item in live:
+            assert item.fn is not None
+            start = time.perf_counter()
+            item.fn()
+            _sync(device)
+            item.times.append(time.perf_counter() - start)
 
 
 def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
@@ -161,9 +178,7 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
     items = [Item("forward", forward), Item("gradient", gradient), Item("explain", explain),
              Item("reexplain", reexplain), Item("epf", ours_epf)]
     items += _reference_items(name, model, x, target, low.to(device), high.to(device))
-    for item in items:
-        if item.fn is not None:
-            _time(item, runs, device)
+    _time_round_robin(items, runs, device)
     base = statistics.median(items[0].times)
     by_name = {item.name: item for item in items}
     ratios = {k: (round(statistics.median(by_name[k].times) / base, 2) if by_name[k].fn else None)
@@ -195,7 +210,8 @@ def _reference_items(name: str, model: torch.nn.Module, x: torch.Tensor, target:
         return [Item("zennit_egb", None, reason), Item("zennit_epf", None, reason),
                 *_captum_item(model, x, target)]
     canonizers = [ResNetCanonizer()] if name.startswith("resnet") else [VGGCanonizer()]
-    onehot = torch.zeros(1, 1000, device=x.device)
+    with torch.no_grad():
+        onehot = torch.zeros_like(model(x))
 
     def run(composite_factory: Callable[[], Any]) -> Callable[[], torch.Tensor]:
         def fn() -> torch.Tensor:

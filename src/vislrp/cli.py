@@ -27,6 +27,17 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-fold-bn", action="store_true", help="keep BatchNorm layers instead of folding them")
 
 
+def _add_image_model_args(p: argparse.ArgumentParser) -> None:
+    """Image, network, LRP model and target: what an analysis of one heatmap starts from."""
+    p.add_argument("image", help="image file, preprocessed .npy (3,H,W) float32, or sample:NAME")
+    _add_model_args(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--config", help="LRP model JSON file")
+    g.add_argument("--preset", help="one preset over all layers (default: the model's default composite)")
+    p.add_argument("--include-bias", action="store_true", help="with --preset: include the bias")
+    p.add_argument("--target", default="top", help="class index, or 'top' for the predicted class")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vislrp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heatmap", help="save the heatmap as PNG with a legend")
     p.add_argument("--cmap", default="red-blue", help="red-blue, purple-orange, cold-hot, colorblind")
     p.add_argument("--layers-out", help="directory for one heatmap PNG per layer")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("flip", help="relevance-ordered pixel flipping curve and AOPC of a heatmap")
+    _add_image_model_args(p)
+    p.add_argument("--curve", choices=["morf", "lerf", "random"], default="morf",
+                   help="most relevant first, least relevant first, or random (fixed --seed)")
+    p.add_argument("--steps", type=int, default=20, help="number of flipping steps N (N + 1 points)")
+    p.add_argument("--patch", type=int, default=8, help="rank PxP patches by summed relevance; 1 ranks pixels")
+    p.add_argument("--mode", choices=["zero", "black", "blur", "mean"], default="zero",
+                   help="what flipped pixels become (zero: model-input 0, the paper's choice)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random order")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ablate", help="zero channels of a conv layer and compare the prediction")
+    p.add_argument("image", help="image file, preprocessed .npy (3,H,W) float32, or sample:NAME")
+    _add_model_args(p)
+    p.add_argument("--layer", type=int, required=True, help="conv layer index (see `vislrp layers`)")
+    p.add_argument("--channels", required=True, help="comma-separated channel indices, e.g. 1,2,3")
+    p.add_argument("--top", type=int, default=5, help="how many classes to print")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("neurons", help="per-channel relevance and activation of a conv layer")
+    _add_image_model_args(p)
+    p.add_argument("--layer", type=int, required=True, help="conv layer index (see `vislrp layers`)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("serve", help="start the web designer")
@@ -194,6 +229,154 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _target(args: argparse.Namespace, logits: Any) -> int:
+    if args.target == "top":
+        return int(logits[0].argmax())
+    try:
+        target = int(args.target)
+    except ValueError:
+        raise CliError(f"--target must be a class index or 'top', not {args.target!r}") from None
+    if not 0 <= target < logits.shape[1]:
+        raise CliError(f"--target {target} is out of range (0..{logits.shape[1] - 1})")
+    return target
+
+
+def _lrp_model(args: argparse.Namespace, session: Any) -> Any:
+    from .lrp import LRPModel, load_model_file
+
+    if args.config:
+        return load_model_file(args.config)
+    if args.preset:
+        return LRPModel.single(session.graph.n_layers, args.preset, include_bias=args.include_bias)
+    return session.default_lrp_model()
+
+
+def _label(session: Any, index: int) -> str:
+    labels = session.zoo.labels
+    return labels[index] if 0 <= index < len(labels) else str(index)
+
+
+def cmd_flip(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from .analysis import flip_curve
+    from .session import open_session
+
+    if args.steps < 1 or args.patch < 1:
+        raise CliError("--steps and --patch must be at least 1")
+    session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
+    x = session.load_input(args.image)
+    fwd = session.engine.forward(x)
+    target = _target(args, fwd.logits)
+    model = _lrp_model(args, session)
+    heatmap = session.engine.explain(fwd, model, target, keep_layers=False).heatmap(0)
+    predict = session.graph.gm
+    x = fwd.x[0]
+    with torch.no_grad():  # one warm-up, then the best of three plain batch-1 forwards
+        times = []
+        for _ in range(4):
+            t0 = time.perf_counter()
+            predict(x.unsqueeze(0))
+            times.append(time.perf_counter() - t0)
+    forward_s = min(times[1:])
+    t0 = time.perf_counter()
+    curve = flip_curve(predict, x, heatmap, target, args.curve, steps=args.steps, patch=args.patch, mode=args.mode,
+                       black=session.zoo.preprocess.bounds()[0], seed=args.seed)
+    curve_s = time.perf_counter() - t0
+    result: dict[str, Any] = {
+        "curve": [{"fraction": f, "logit": v, "top1": t}
+                  for f, v, t in zip(curve.fractions, curve.logits, curve.top1, strict=True)],
+        "aopc": curve.aopc,
+        "order": args.curve,
+        "target": target,
+        "label": _label(session, target),
+        "steps": args.steps,
+        "patch": args.patch,
+        "mode": args.mode,
+        "timing": {"forward_s": forward_s, "curve_s": curve_s, "ratio": curve_s / (args.steps * forward_s)},
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"model {session.zoo.name}, LRP model {model.name!r}, target {target} ({result['label']})")
+    print(f"{args.curve.upper()} flipping, {args.steps} steps, {args.patch}x{args.patch} units, mode {args.mode}")
+    print(" fraction     logit  top-1")
+    for row in result["curve"]:
+        print(f"  {row['fraction']:6.3f}  {row['logit']:8.3f}  {row['top1']:4d} {_label(session, row['top1'])}")
+    print(f"AOPC {curve.aopc:.4f}")
+    print(f"time {curve_s:.2f} s = {result['timing']['ratio']:.2f} x (steps x forward of {forward_s * 1000:.0f} ms)")
+    return 0
+
+
+def _channels(text: str) -> list[int]:
+    try:
+        return [int(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise CliError(f"--channels must be comma-separated integers, not {text!r}") from None
+
+
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from .analysis import ablate, check_channels, conv_layer
+    from .session import open_session
+
+    channels = _channels(args.channels)
+    if not channels:
+        raise CliError("--channels needs at least one channel")
+    session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
+    layer = conv_layer(session.graph, args.layer)
+    channels = check_channels(layer, channels)
+    x = session.load_input(args.image)
+    fwd = session.engine.forward(x)
+    logits = ablate(session.graph, fwd.x[0], layer.index, channels)
+    k = max(1, args.top)
+
+    def top(values: Any) -> list[dict[str, Any]]:
+        v, i = values.topk(min(k, values.numel()))
+        return [{"index": int(c), "label": _label(session, int(c)), "score": float(s)}
+                for s, c in zip(v, i, strict=True)]
+
+    original = fwd.logits[0]
+    result = {"layer": layer.index, "layer_name": layer.name, "channels": channels,
+              "original": top(original), "ablated": top(logits)}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"model {session.zoo.name}, layer {layer.index} ({layer.name}), ablated channels "
+          f"{','.join(map(str, channels))} of {layer.shape[0]}")
+    print(f"  {'original':40s}  ablated")
+    for a, b in zip(result["original"], result["ablated"], strict=True):
+        before = float(original[b["index"]])
+        print(f"  {a['index']:4d} {a['score']:8.3f} {a['label'][:24]:24s}  {b['index']:4d} {b['score']:8.3f} "
+              f"({b['score'] - before:+.3f}) {b['label'][:24]}")
+    return 0
+
+
+def cmd_neurons(args: argparse.Namespace) -> int:
+    from .analysis import conv_layer, neuron_table
+    from .session import open_session
+
+    session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
+    layer = conv_layer(session.graph, args.layer)
+    x = session.load_input(args.image)
+    fwd = session.engine.forward(x)
+    target = _target(args, fwd.logits)
+    model = _lrp_model(args, session)
+    ex = session.engine.explain(fwd, model, target)
+    rows = neuron_table(session.graph, ex, layer.index)
+    if args.json:
+        print(json.dumps([{"channel": r.channel, "pos": r.pos, "neg": r.neg, "activation": r.activation}
+                          for r in rows]))
+        return 0
+    print(f"model {session.zoo.name}, layer {layer.index} ({layer.name}, {tuple(layer.shape)}), "
+          f"target {target} ({_label(session, target)}), LRP model {model.name!r}")
+    print(" channel        pos R        neg R   mean activation")
+    for r in rows:
+        print(f"  {r.channel:6d} {r.pos:12.4g} {r.neg:12.4g} {r.activation:17.4g}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
     from .zoo import DEFAULT_SAMPLE
@@ -215,6 +398,9 @@ COMMANDS = {
     "presets": cmd_presets,
     "layers": cmd_layers,
     "explain": cmd_explain,
+    "flip": cmd_flip,
+    "ablate": cmd_ablate,
+    "neurons": cmd_neurons,
     "serve": cmd_serve,
     "bench": cmd_bench,
 }

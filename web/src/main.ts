@@ -1,18 +1,22 @@
-// Entry point: one store, one API service, the five views, and the busy/error chrome.
+// Entry point: one store, one API service, the seven views, and the busy/error chrome.
 import "katex/dist/katex.min.css";
 import "./style.css";
 import { ApiService } from "./services/api";
 import { Actions } from "./state/actions";
+import { AnalysisActions } from "./state/analysisActions";
 import { Store } from "./state/store";
+import { mountAblationView } from "./views/ablationView";
 import { mountComparisonView } from "./views/comparisonView";
 import { mountConfigPanel } from "./views/configPanel";
 import { mountConfigView } from "./views/configView";
+import { mountFlipView } from "./views/flipView";
 import { mountModelManager } from "./views/modelManager";
 import { mountResultView } from "./views/resultView";
 
 const store = new Store();
 const api = new ApiService(store);
 const actions = new Actions(store, api);
+const analysis = new AnalysisActions(actions);
 
 function byId(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -25,6 +29,8 @@ mountResultView(byId("result-view"), actions);
 mountConfigView(byId("config-view"), actions);
 mountConfigPanel(byId("config-panel"), actions);
 mountComparisonView(byId("comparison-view"), actions);
+mountFlipView(byId("flip-view"), actions, analysis);
+mountAblationView(byId("ablation-view"), actions, analysis);
 
 const busy = document.querySelector<HTMLElement>("[data-testid=busy]")!;
 const error = document.querySelector<HTMLElement>("[data-testid=error]")!;

@@ -14,9 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, ConfigError, LRPModel, parse_model
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server import schemas
+from vislrp.server.analysis import AnalysisService, MaskError
 from vislrp.server.defaults import default_model, seed_models
 from vislrp.server.service import ClassIndexError, DesignerService, ImageEntry, UnknownImageError
 from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
@@ -101,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Design, run and compare LRP models on an image CNN.",
     )
     app.state.service = service
+    analysis = AnalysisService(service)
     app.state.store = store
     app.state.settings = settings
 
@@ -241,6 +244,43 @@ def create_app(settings: Settings) -> FastAPI:
     async def compare(req: schemas.CompareRequest) -> schemas.CompareResponse:
         """Heatmaps for every (row, model) cell; rows sharing an image run as one batch per model."""
         return await run_in_threadpool(_guard, service.compare, req)
+
+    # ------------------------------------------------------------------ pixel flipping and neuron ablation
+    def _checked_input(fn: Callable[[Req], Resp], req: Req) -> Resp:
+        try:
+            return _guard(fn, req)
+        except (EmptyMaskError, MaskError, LayerChoiceError, ChannelError) as exc:
+            raise ApiError(422, str(exc)) from None
+
+    @api.post("/flip", response_model=schemas.FlipResponse)
+    async def flip(req: schemas.FlipRequest) -> schemas.FlipResponse:
+        """The prediction with the masked pixels flipped; the new top-10 beside the original ranks."""
+        return await run_in_threadpool(_checked_input, analysis.flip, req)
+
+    @api.post("/flip/curve", response_model=schemas.CurveResponse)
+    async def flip_curve(req: schemas.CurveRequest) -> schemas.CurveResponse:
+        """MoRF / LeRF / random flipping curves of the model's heatmap, with AOPC; steps run batched."""
+        return await run_in_threadpool(_checked_input, analysis.curve, req)
+
+    @api.post("/neurons", response_model=schemas.NeuronsResponse)
+    async def neurons(req: schemas.NeuronsRequest) -> schemas.NeuronsResponse:
+        """Per channel of a conv layer: positive and negative relevance sums and mean activation."""
+        return await run_in_threadpool(_checked_input, analysis.neurons, req)
+
+    @api.post("/neurons/maps", response_model=schemas.NeuronMapsResponse)
+    async def neuron_maps(req: schemas.NeuronMapsRequest) -> schemas.NeuronMapsResponse:
+        """Relevance, activation and conditional input heatmap of each selected channel (one batched pass)."""
+        return await run_in_threadpool(_checked_input, analysis.neuron_maps, req)
+
+    @api.post("/ablate", response_model=schemas.AblateResponse)
+    async def ablate(req: schemas.AblateRequest) -> schemas.AblateResponse:
+        """The prediction with the chosen channels of a conv layer zeroed in the forward."""
+        return await run_in_threadpool(_checked_input, analysis.ablate, req)
+
+    @api.post("/ablate/curve", response_model=schemas.AblationCurveResponse)
+    async def ablate_curve(req: schemas.AblationCurveRequest) -> schemas.AblationCurveResponse:
+        """The class logit after ablating the k most relevant channels vs k random ones, for each k."""
+        return await run_in_threadpool(_checked_input, analysis.ablation_curve, req)
 
     # ------------------------------------------------------------------ model store
     def _checked(model: LRPModel) -> LRPModel:

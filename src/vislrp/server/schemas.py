@@ -198,3 +198,169 @@ class ImportRequest(BaseModel):
 
 class ErrorResponse(_Out):
     detail: str
+
+
+# ---------------------------------------------------------------------- pixel flipping (V5)
+FlipModeName = Literal["zero", "black", "blur", "mean"]
+OrderName = Literal["morf", "lerf", "random"]
+
+
+class MaskData(BaseModel):
+    """Pixels to flip: ``shape`` [H, W] and base64 of H·W bytes, row-major; a non-zero byte flips that pixel."""
+
+    model_config = ConfigDict(extra="forbid")
+    shape: list[int] = Field(min_length=2, max_length=2)
+    data: str = Field(max_length=4_000_000)
+
+
+class FlipRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_id: str
+    class_index: int = Field(ge=0)
+    mask: MaskData
+    mode: FlipModeName = "zero"
+
+
+class RankedPrediction(_Out):
+    """A class of the new top-10, with its score and rank (1-based) before the change."""
+
+    index: int
+    label: str
+    score: float
+    original_score: float
+    original_rank: int
+
+
+class FlipResponse(_Out):
+    image_id: str
+    class_index: int
+    flipped: int = Field(description="number of flipped pixels")
+    fraction: float
+    score: float = Field(description="the class's logit after flipping")
+    original_score: float
+    topk: list[RankedPrediction]
+    elapsed_ms: float
+
+
+class CurveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_id: str
+    class_index: int = Field(ge=0)
+    model: LRPModel
+    orders: list[OrderName] = Field(default=["morf", "lerf", "random"], min_length=1, max_length=3)
+    steps: int = Field(default=20, ge=1, le=100)
+    patch: int = Field(default=8, ge=1, le=64, description="1: rank pixels; p > 1: rank p×p patches")
+    mode: FlipModeName = "zero"
+    seed: int = 0
+
+
+class CurvePoint(_Out):
+    fraction: float
+    logit: float
+    top1: int
+    top1_label: str
+
+
+class CurveOut(_Out):
+    order: OrderName
+    points: list[CurvePoint]
+    aopc: float = Field(description="mean over steps k=0..N of f(x_0) - f(x_k), f the class logit")
+
+
+class CurveResponse(_Out):
+    image_id: str
+    class_index: int
+    label: str
+    steps: int
+    patch: int
+    mode: FlipModeName
+    curves: list[CurveOut]
+    elapsed_ms: float
+    forward_ms: float = Field(description="one plain batch-1 forward, timed in the same request")
+
+
+# ---------------------------------------------------------------------- neuron ablation (V6)
+class NeuronsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_id: str
+    class_index: int = Field(ge=0)
+    model: LRPModel
+    layer_index: int
+
+
+class NeuronOut(_Out):
+    channel: int
+    pos: float = Field(description="sum of the channel's positive relevance")
+    neg: float = Field(description="sum of the channel's negative relevance (≤ 0)")
+    activation: float = Field(description="mean of the channel's output")
+
+
+class NeuronsResponse(_Out):
+    image_id: str
+    class_index: int
+    layer_index: int
+    layer_name: str
+    shape: list[int]
+    neurons: list[NeuronOut]
+    elapsed_ms: float
+
+
+class NeuronMapsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_id: str
+    class_index: int = Field(ge=0)
+    model: LRPModel
+    layer_index: int
+    channels: list[int] = Field(min_length=1, max_length=64)
+
+
+class NeuronMap(_Out):
+    channel: int
+    relevance: HeatmapData = Field(description="the channel's relevance at the layer, (h, w)")
+    activation: HeatmapData = Field(description="the channel's output at the layer, (h, w)")
+    conditional: HeatmapData = Field(description="the channel's relevance alone propagated to the input, (H, W)")
+
+
+class NeuronMapsResponse(_Out):
+    layer_index: int
+    maps: list[NeuronMap]
+    elapsed_ms: float
+
+
+class AblateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_id: str
+    class_index: int = Field(ge=0)
+    layer_index: int
+    channels: list[int] = Field(min_length=1, max_length=4096)
+
+
+class AblateResponse(_Out):
+    image_id: str
+    class_index: int
+    layer_index: int
+    channels: list[int]
+    score: float = Field(description="the class's logit after ablation")
+    original_score: float
+    topk: list[RankedPrediction]
+    original: list[Prediction]
+    elapsed_ms: float
+
+
+class AblationCurveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_id: str
+    class_index: int = Field(ge=0)
+    model: LRPModel
+    layer_index: int
+    ks: list[int] | None = Field(default=None, max_length=64, description="default: 12 values from 0 to all")
+    seed: int = 0
+
+
+class AblationCurveResponse(_Out):
+    layer_index: int
+    class_index: int
+    ks: list[int]
+    top: list[float] = Field(description="class logit after ablating the k most relevant channels")
+    random: list[float] = Field(description="class logit after ablating k random channels")
+    elapsed_ms: float

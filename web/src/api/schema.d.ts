@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/api/ablate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ablate
+         * @description The prediction with the chosen channels of a conv layer zeroed in the forward.
+         */
+        post: operations["ablate_api_ablate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ablate/curve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ablate Curve
+         * @description The class logit after ablating the k most relevant channels vs k random ones, for each k.
+         */
+        post: operations["ablate_curve_api_ablate_curve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/compare": {
         parameters: {
             query?: never;
@@ -38,6 +78,46 @@ export interface paths {
          * @description Input heatmap and, per segment, the relevance after it (at the input of its first layer).
          */
         post: operations["explain_api_explain_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Flip
+         * @description The prediction with the masked pixels flipped; the new top-10 beside the original ranks.
+         */
+        post: operations["flip_api_flip_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flip/curve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Flip Curve
+         * @description MoRF / LeRF / random flipping curves of the model's heatmap, with AOPC; steps run batched.
+         */
+        post: operations["flip_curve_api_flip_curve_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -240,10 +320,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/neurons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Neurons
+         * @description Per channel of a conv layer: positive and negative relevance sums and mean activation.
+         */
+        post: operations["neurons_api_neurons_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/neurons/maps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Neuron Maps
+         * @description Relevance, activation and conditional input heatmap of each selected channel (one batched pass).
+         */
+        post: operations["neuron_maps_api_neurons_maps_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AblateRequest */
+        AblateRequest: {
+            /** Channels */
+            channels: number[];
+            /** Class Index */
+            class_index: number;
+            /** Image Id */
+            image_id: string;
+            /** Layer Index */
+            layer_index: number;
+        };
+        /** AblateResponse */
+        AblateResponse: {
+            /** Channels */
+            channels: number[];
+            /** Class Index */
+            class_index: number;
+            /** Elapsed Ms */
+            elapsed_ms: number;
+            /** Image Id */
+            image_id: string;
+            /** Layer Index */
+            layer_index: number;
+            /** Original */
+            original: components["schemas"]["Prediction"][];
+            /** Original Score */
+            original_score: number;
+            /**
+             * Score
+             * @description the class's logit after ablation
+             */
+            score: number;
+            /** Topk */
+            topk: components["schemas"]["RankedPrediction"][];
+        };
+        /** AblationCurveRequest */
+        AblationCurveRequest: {
+            /** Class Index */
+            class_index: number;
+            /** Image Id */
+            image_id: string;
+            /**
+             * Ks
+             * @description default: 12 values from 0 to all
+             */
+            ks?: number[] | null;
+            /** Layer Index */
+            layer_index: number;
+            model: components["schemas"]["LRPModel"];
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+        };
+        /** AblationCurveResponse */
+        AblationCurveResponse: {
+            /** Class Index */
+            class_index: number;
+            /** Elapsed Ms */
+            elapsed_ms: number;
+            /** Ks */
+            ks: number[];
+            /** Layer Index */
+            layer_index: number;
+            /**
+             * Random
+             * @description class logit after ablating k random channels
+             */
+            random: number[];
+            /**
+             * Top
+             * @description class logit after ablating the k most relevant channels
+             */
+            top: number[];
+        };
         /** ColormapInfo */
         ColormapInfo: {
             /** Anchors */
@@ -305,6 +501,98 @@ export interface components {
             /** Score */
             score: number;
         };
+        /** CurveOut */
+        CurveOut: {
+            /**
+             * Aopc
+             * @description mean over steps k=0..N of f(x_0) - f(x_k), f the class logit
+             */
+            aopc: number;
+            /**
+             * Order
+             * @enum {string}
+             */
+            order: "morf" | "lerf" | "random";
+            /** Points */
+            points: components["schemas"]["CurvePoint"][];
+        };
+        /** CurvePoint */
+        CurvePoint: {
+            /** Fraction */
+            fraction: number;
+            /** Logit */
+            logit: number;
+            /** Top1 */
+            top1: number;
+            /** Top1 Label */
+            top1_label: string;
+        };
+        /** CurveRequest */
+        CurveRequest: {
+            /** Class Index */
+            class_index: number;
+            /** Image Id */
+            image_id: string;
+            /**
+             * Mode
+             * @default zero
+             * @enum {string}
+             */
+            mode: "zero" | "black" | "blur" | "mean";
+            model: components["schemas"]["LRPModel"];
+            /**
+             * Orders
+             * @default [
+             *       "morf",
+             *       "lerf",
+             *       "random"
+             *     ]
+             */
+            orders: ("morf" | "lerf" | "random")[];
+            /**
+             * Patch
+             * @description 1: rank pixels; p > 1: rank p×p patches
+             * @default 8
+             */
+            patch: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Steps
+             * @default 20
+             */
+            steps: number;
+        };
+        /** CurveResponse */
+        CurveResponse: {
+            /** Class Index */
+            class_index: number;
+            /** Curves */
+            curves: components["schemas"]["CurveOut"][];
+            /** Elapsed Ms */
+            elapsed_ms: number;
+            /**
+             * Forward Ms
+             * @description one plain batch-1 forward, timed in the same request
+             */
+            forward_ms: number;
+            /** Image Id */
+            image_id: string;
+            /** Label */
+            label: string;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "zero" | "black" | "blur" | "mean";
+            /** Patch */
+            patch: number;
+            /** Steps */
+            steps: number;
+        };
         /** DuplicateRequest */
         DuplicateRequest: {
             /** Name */
@@ -345,6 +633,45 @@ export interface components {
             score: number;
             /** Warnings */
             warnings: string[];
+        };
+        /** FlipRequest */
+        FlipRequest: {
+            /** Class Index */
+            class_index: number;
+            /** Image Id */
+            image_id: string;
+            mask: components["schemas"]["MaskData"];
+            /**
+             * Mode
+             * @default zero
+             * @enum {string}
+             */
+            mode: "zero" | "black" | "blur" | "mean";
+        };
+        /** FlipResponse */
+        FlipResponse: {
+            /** Class Index */
+            class_index: number;
+            /** Elapsed Ms */
+            elapsed_ms: number;
+            /**
+             * Flipped
+             * @description number of flipped pixels
+             */
+            flipped: number;
+            /** Fraction */
+            fraction: number;
+            /** Image Id */
+            image_id: string;
+            /** Original Score */
+            original_score: number;
+            /**
+             * Score
+             * @description the class's logit after flipping
+             */
+            score: number;
+            /** Topk */
+            topk: components["schemas"]["RankedPrediction"][];
         };
         /** GuideInfo */
         GuideInfo: {
@@ -458,6 +785,95 @@ export interface components {
             /** Shape */
             shape: number[];
         };
+        /**
+         * MaskData
+         * @description Pixels to flip: ``shape`` [H, W] and base64 of H·W bytes, row-major; a non-zero byte flips that pixel.
+         */
+        MaskData: {
+            /** Data */
+            data: string;
+            /** Shape */
+            shape: number[];
+        };
+        /** NeuronMap */
+        NeuronMap: {
+            /** @description the channel's output at the layer, (h, w) */
+            activation: components["schemas"]["HeatmapData"];
+            /** Channel */
+            channel: number;
+            /** @description the channel's relevance alone propagated to the input, (H, W) */
+            conditional: components["schemas"]["HeatmapData"];
+            /** @description the channel's relevance at the layer, (h, w) */
+            relevance: components["schemas"]["HeatmapData"];
+        };
+        /** NeuronMapsRequest */
+        NeuronMapsRequest: {
+            /** Channels */
+            channels: number[];
+            /** Class Index */
+            class_index: number;
+            /** Image Id */
+            image_id: string;
+            /** Layer Index */
+            layer_index: number;
+            model: components["schemas"]["LRPModel"];
+        };
+        /** NeuronMapsResponse */
+        NeuronMapsResponse: {
+            /** Elapsed Ms */
+            elapsed_ms: number;
+            /** Layer Index */
+            layer_index: number;
+            /** Maps */
+            maps: components["schemas"]["NeuronMap"][];
+        };
+        /** NeuronOut */
+        NeuronOut: {
+            /**
+             * Activation
+             * @description mean of the channel's output
+             */
+            activation: number;
+            /** Channel */
+            channel: number;
+            /**
+             * Neg
+             * @description sum of the channel's negative relevance (≤ 0)
+             */
+            neg: number;
+            /**
+             * Pos
+             * @description sum of the channel's positive relevance
+             */
+            pos: number;
+        };
+        /** NeuronsRequest */
+        NeuronsRequest: {
+            /** Class Index */
+            class_index: number;
+            /** Image Id */
+            image_id: string;
+            /** Layer Index */
+            layer_index: number;
+            model: components["schemas"]["LRPModel"];
+        };
+        /** NeuronsResponse */
+        NeuronsResponse: {
+            /** Class Index */
+            class_index: number;
+            /** Elapsed Ms */
+            elapsed_ms: number;
+            /** Image Id */
+            image_id: string;
+            /** Layer Index */
+            layer_index: number;
+            /** Layer Name */
+            layer_name: string;
+            /** Neurons */
+            neurons: components["schemas"]["NeuronOut"][];
+            /** Shape */
+            shape: number[];
+        };
         /** ParamInfo */
         ParamInfo: {
             /** Default */
@@ -500,6 +916,22 @@ export interface components {
             params: components["schemas"]["RuleParams"];
             /** Reference */
             reference: string;
+        };
+        /**
+         * RankedPrediction
+         * @description A class of the new top-10, with its score and rank (1-based) before the change.
+         */
+        RankedPrediction: {
+            /** Index */
+            index: number;
+            /** Label */
+            label: string;
+            /** Original Rank */
+            original_rank: number;
+            /** Original Score */
+            original_score: number;
+            /** Score */
+            score: number;
         };
         /** RenameRequest */
         RenameRequest: {
@@ -640,6 +1072,144 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    ablate_api_ablate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AblateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AblateResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    ablate_curve_api_ablate_curve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AblationCurveRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AblationCurveResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     compare_api_compare_post: {
         parameters: {
             query?: never;
@@ -729,6 +1299,144 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExplainResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    flip_api_flip_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlipRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlipResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    flip_curve_api_flip_curve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CurveRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurveResponse"];
                 };
             };
             /** @description Bad Request */
@@ -1682,6 +2390,144 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StoredModelOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    neurons_api_neurons_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NeuronsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NeuronsResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    neuron_maps_api_neurons_maps_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NeuronMapsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NeuronMapsResponse"];
                 };
             };
             /** @description Bad Request */

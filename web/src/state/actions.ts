@@ -25,6 +25,11 @@ export class Actions {
     });
   }
 
+  /** Show an API failure in the error bar (a superseded request is not a failure). */
+  reportError(err: unknown): void {
+    this.report(err);
+  }
+
   private report(err: unknown): void {
     if (err instanceof StaleResponse) return;
     this.store.set({ error: err instanceof Error ? err.message : String(err) });

@@ -1,7 +1,14 @@
 // The one app store: plain data only (no DOM), per browser tab. Views subscribe and re-render the
 // slices they show; actions (state/actions.ts) are the only code that calls set().
 import type {
+  AblateResponse,
+  AblationCurveResponse,
   CompareResponse,
+  CurveResponse,
+  FlipMode,
+  FlipResponse,
+  NeuronMapsResponse,
+  NeuronsResponse,
   ExplainResponse,
   ImageResponse,
   Info,
@@ -14,6 +21,14 @@ export interface CompareRowSpec {
   source: string;
   classIndex: number;
   label: string;
+}
+
+/** One pixel-flipping row (V5): its mask (one byte per input pixel), undo stack and last prediction. */
+export interface FlipRow {
+  id: number;
+  mask: Uint8Array;
+  undo: Uint8Array[];
+  result: FlipResponse | null;
 }
 
 export interface State {
@@ -34,6 +49,16 @@ export interface State {
   compare: CompareResponse | null;
   compareModels: LRPModel[];
   sharedScale: boolean;
+  flipRows: FlipRow[];
+  flipMode: FlipMode;
+  flipBrush: number;
+  flipCurve: CurveResponse | null;
+  ablationLayer: number | null;
+  neurons: NeuronsResponse | null;
+  neuronSelection: number[];
+  neuronMaps: NeuronMapsResponse | null;
+  ablation: AblateResponse | null;
+  ablationCurve: AblationCurveResponse | null;
   busy: number;
   error: string | null;
   notice: string | null;
@@ -55,6 +80,16 @@ export const initialState: State = {
   compare: null,
   compareModels: [],
   sharedScale: false,
+  flipRows: [],
+  flipMode: "zero",
+  flipBrush: 8,
+  flipCurve: null,
+  ablationLayer: null,
+  neurons: null,
+  neuronSelection: [],
+  neuronMaps: null,
+  ablation: null,
+  ablationCurve: null,
   busy: 0,
   error: null,
   notice: null,

@@ -1,0 +1,190 @@
+"""What the pixel-flipping (V5) and neuron-ablation (V6) routes call, on the designer's network and engine.
+
+Shares :class:`~vislrp.server.service.DesignerService`'s images, engine and lock. The last few
+explanations are kept (keyed by image, class and LRP model), so the neuron table, the maps of a
+selection and the ablation curve of one view do not each re-run LRP.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from vislrp.analysis import (
+    ablated_logits,
+    ablation_curve,
+    channel_maps,
+    check_channels,
+    conv_layer,
+    flip,
+    flip_curve,
+    neuron_table,
+)
+from vislrp.lrp import Explanation, LRPModel
+from vislrp.server import schemas
+from vislrp.server.service import DesignerService, ImageEntry, encode
+
+EXPLANATION_CACHE = 3
+
+
+class MaskError(ValueError):
+    """A flip mask that cannot be decoded or does not match the image."""
+
+
+def decode_mask(mask: schemas.MaskData, size: tuple[int, int]) -> torch.Tensor:
+    """The (H, W) boolean mask of a request, checked against the image size."""
+    if tuple(mask.shape) != size:
+        raise MaskError(f"the mask is {mask.shape[0]}×{mask.shape[1]} but the image is {size[0]}×{size[1]}")
+    try:
+        raw = base64.b64decode(mask.data, validate=True)
+    except (binascii.Error, ValueError):
+        raise MaskError("mask.data is not valid base64") from None
+    if len(raw) != size[0] * size[1]:
+        raise MaskError(f"mask.data holds {len(raw)} bytes; a {size[0]}×{size[1]} mask needs {size[0] * size[1]}")
+    return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(size) != 0)
+
+
+class AnalysisService:
+    """Flip, curve, neuron and ablation computations behind the HTTP layer."""
+
+    def __init__(self, designer: DesignerService) -> None:
+        self.designer = designer
+        self._explanations: OrderedDict[tuple[str, int, str], Explanation] = OrderedDict()
+
+    @property
+    def graph(self):  # type: ignore[no-untyped-def]
+        return self.designer.graph
+
+    def _predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.graph.gm(x)
+
+    def _explanation(self, entry: ImageEntry, class_index: int, model: LRPModel) -> Explanation:
+        """A full explanation (every layer kept), cached; call with the lock held."""
+        key = (entry.image_id, class_index, model.model_dump_json())
+        hit = self._explanations.get(key)
+        if hit is not None:
+            self._explanations.move_to_end(key)
+            return hit
+        fwd = self.designer.engine.forward(entry.x)
+        ex = self.designer.engine.explain(fwd, model, class_index)
+        self._explanations[key] = ex
+        while len(self._explanations) > EXPLANATION_CACHE:
+            self._explanations.popitem(last=False)
+        return ex
+
+    def _ranked(self, logits: torch.Tensor, original: torch.Tensor, k: int = 10) -> list[schemas.RankedPrediction]:
+        order = torch.argsort(original, descending=True)
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(1, order.numel() + 1, device=order.device)
+        values, indices = logits.topk(min(k, logits.numel()))
+        return [schemas.RankedPrediction(index=int(i), label=self.designer.label(int(i)), score=float(v),
+                                         original_score=float(original[i]), original_rank=int(rank[i]))
+                for v, i in zip(values, indices, strict=True)]
+
+    def _start(self, image_id: str, class_index: int) -> ImageEntry:
+        entry = self.designer.image(image_id)
+        self.designer._check_class(class_index)
+        return entry
+
+    # ------------------------------------------------------------------ V5
+    def flip(self, req: schemas.FlipRequest) -> schemas.FlipResponse:
+        entry = self._start(req.image_id, req.class_index)
+        mask = decode_mask(req.mask, (int(entry.x.shape[1]), int(entry.x.shape[2])))
+        t0 = time.perf_counter()
+        black = self.designer.zoo.preprocess.bounds()[0]
+        with self.designer.lock:
+            original = self.designer.engine.forward(entry.x).logits[0]
+            logits = flip(self._predict, entry.x, mask, req.mode, black)
+        return schemas.FlipResponse(
+            image_id=req.image_id, class_index=req.class_index, flipped=int(mask.sum()),
+            fraction=float(mask.float().mean()), score=float(logits[req.class_index]),
+            original_score=float(original[req.class_index]), topk=self._ranked(logits, original),
+            elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    def curve(self, req: schemas.CurveRequest) -> schemas.CurveResponse:
+        entry = self._start(req.image_id, req.class_index)
+        req.model.check_layers(self.graph.n_layers)
+        black = self.designer.zoo.preprocess.bounds()[0]
+        with self.designer.lock:
+            heatmap = self._explanation(entry, req.class_index, req.model).heatmap(0)
+            with torch.no_grad():
+                t0 = time.perf_counter()
+                self._predict(entry.x.unsqueeze(0))
+                forward_ms = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            curves = [flip_curve(self._predict, entry.x, heatmap, req.class_index, order, steps=req.steps,
+                                 patch=req.patch, mode=req.mode, black=black, seed=req.seed) for order in req.orders]
+            elapsed = (time.perf_counter() - t0) * 1000
+        out = [schemas.CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]
+            schemas.CurvePoint(fraction=f, logit=v, top1=t, top1_label=self.designer.label(t))
+            for f, v, t in zip(c.fractions, c.logits, c.top1, strict=True)]) for c in curves]
+        return schemas.CurveResponse(image_id=req.image_id, class_index=req.class_index,
+                                     label=self.designer.label(req.class_index), steps=req.steps, patch=req.patch,
+                                     mode=req.mode, curves=out, elapsed_ms=elapsed, forward_ms=forward_ms)
+
+    # ------------------------------------------------------------------ V6
+    def neurons(self, req: schemas.NeuronsRequest) -> schemas.NeuronsResponse:
+        entry = self._start(req.image_id, req.class_index)
+        layer = conv_layer(self.graph, req.layer_index)
+        req.model.check_layers(self.graph.n_layers)
+        t0 = time.perf_counter()
+        with self.designer.lock:
+            rows = neuron_table(self.graph, self._explanation(entry, req.class_index, req.model), req.layer_index)
+        return schemas.NeuronsResponse(
+            image_id=req.image_id, class_index=req.class_index, layer_index=layer.index, layer_name=layer.name,
+            shape=list(layer.shape),
+            neurons=[schemas.NeuronOut(channel=r.channel, pos=r.pos, neg=r.neg, activation=r.activation)
+                     for r in rows],
+            elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    def neuron_maps(self, req: schemas.NeuronMapsRequest) -> schemas.NeuronMapsResponse:
+        entry = self._start(req.image_id, req.class_index)
+        check_channels(conv_layer(self.graph, req.layer_index), req.channels)
+        req.model.check_layers(self.graph.n_layers)
+        t0 = time.perf_counter()
+        with self.designer.lock:
+            ex = self._explanation(entry, req.class_index, req.model)
+            maps = channel_maps(self.designer.engine, ex, req.model, req.layer_index, req.channels,
+                                chunk=len(req.channels))
+        out = [schemas.NeuronMap(channel=c, relevance=encode(maps.relevance[i], "map"),
+                                 activation=encode(maps.activation[i], "map"),
+                                 conditional=encode(maps.conditional[i], "map"))
+               for i, c in enumerate(maps.channels)]
+        return schemas.NeuronMapsResponse(layer_index=req.layer_index, maps=out,
+                                          elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    def ablate(self, req: schemas.AblateRequest) -> schemas.AblateResponse:
+        entry = self._start(req.image_id, req.class_index)
+        layer = conv_layer(self.graph, req.layer_index)
+        chosen = check_channels(layer, req.channels)
+        keep = torch.ones((1, layer.shape[0]))
+        keep[0, chosen] = 0
+        t0 = time.perf_counter()
+        with self.designer.lock:
+            original = self.designer.engine.forward(entry.x).logits[0]
+            logits = ablated_logits(self.graph, entry.x, layer.index, keep)[0]
+        return schemas.AblateResponse(
+            image_id=req.image_id, class_index=req.class_index, layer_index=layer.index, channels=chosen,
+            score=float(logits[req.class_index]), original_score=float(original[req.class_index]),
+            topk=self._ranked(logits, original), original=entry.topk,
+            elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    def ablation_curve(self, req: schemas.AblationCurveRequest) -> schemas.AblationCurveResponse:
+        entry = self._start(req.image_id, req.class_index)
+        layer = conv_layer(self.graph, req.layer_index)
+        req.model.check_layers(self.graph.n_layers)
+        n = layer.shape[0]
+        ks = req.ks if req.ks is not None else sorted({round(n * t / 11) for t in range(12)})
+        t0 = time.perf_counter()
+        with self.designer.lock:
+            ex = self._explanation(entry, req.class_index, req.model)
+            pos, neg = ex.channel_scores(layer.index)
+            curve = ablation_curve(self.graph, entry.x, layer.index, pos + neg, req.class_index, ks, seed=req.seed)
+        return schemas.AblationCurveResponse(layer_index=layer.index, class_index=req.class_index, ks=curve.ks,
+                                             top=curve.top, random=curve.random,
+                                             elapsed_ms=(time.perf_counter() - t0) * 1000)

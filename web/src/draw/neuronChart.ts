@@ -1,0 +1,63 @@
+// One score of every neuron of a layer as points (x: channel, y: score), with a box brush that
+// selects neurons; selected neurons are drawn highlighted, whichever chart selected them.
+import * as d3 from "d3";
+import type { Svg } from "./types";
+
+export interface NeuronChartData {
+  values: number[];
+  selected: Set<number>;
+  color: string;
+  label: string;
+}
+
+export function drawNeuronChart(
+  svg: Svg,
+  data: NeuronChartData,
+  config: { width: number; height: number; onBrush: (channels: number[]) => void; onClick: (channel: number) => void },
+): void {
+  const m = { top: 16, right: 8, bottom: 20, left: 46 };
+  const { width: w, height: h } = config;
+  svg.selectAll("*").remove();
+  svg.attr("width", w).attr("height", h).attr("class", "neuron-chart");
+  const n = data.values.length;
+  const x = d3.scaleLinear().domain([-0.5, Math.max(1, n) - 0.5]).range([m.left, w - m.right]);
+  const ext = d3.extent(data.values) as [number, number];
+  const y = d3
+    .scaleLinear()
+    .domain([Math.min(0, ext[0] ?? 0), Math.max(0, ext[1] ?? 1) || 1])
+    .nice()
+    .range([h - m.bottom, m.top]);
+  svg.append("text").attr("class", "chart-title").attr("x", m.left).attr("y", 11).text(data.label);
+  svg.append("g").attr("transform", `translate(0,${h - m.bottom})`).call(d3.axisBottom(x).ticks(6).tickFormat(d3.format("d")));
+  svg.append("g").attr("transform", `translate(${m.left},0)`).call(d3.axisLeft(y).ticks(4, "~g"));
+  const brushLayer = svg.append("g").attr("class", "brush") as unknown as d3.Selection<SVGGElement, unknown, null, undefined>;
+  const points = svg
+    .append("g")
+    .selectAll("circle")
+    .data(data.values.map((v, c) => ({ c, v })))
+    .join("circle")
+    .attr("data-testid", "neuron-point")
+    .attr("data-channel", (d) => d.c)
+    .attr("class", (d) => (data.selected.has(d.c) ? "selected" : null))
+    .attr("cx", (d) => x(d.c))
+    .attr("cy", (d) => y(d.v))
+    .attr("r", (d) => (data.selected.has(d.c) ? 3.5 : 2.2))
+    .attr("fill", (d) => (data.selected.has(d.c) ? data.color : "#b8c2cc"))
+    .on("click", (_, d) => config.onClick(d.c));
+  points.append("title").text((d) => `neuron ${d.c}: ${d.v.toPrecision(4)}`);
+  points.filter((d) => data.selected.has(d.c)).raise();
+  const brush = d3
+    .brush<unknown>()
+    .extent([
+      [m.left, m.top],
+      [w - m.right, h - m.bottom],
+    ])
+    .on("end", (event: d3.D3BrushEvent<unknown>) => {
+      if (!event.selection || !event.sourceEvent) return;
+      const [[x0, y0], [x1, y1]] = event.selection as [[number, number], [number, number]];
+      const picked = data.values.flatMap((v, c) => (x(c) >= x0 && x(c) <= x1 && y(v) >= y0 && y(v) <= y1 ? [c] : []));
+      brushLayer.call(brush.move, null);
+      config.onBrush(picked);
+    });
+  brushLayer.call(brush);
+}

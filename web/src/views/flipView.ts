@@ -1,0 +1,131 @@
+// View F (the paper's V5): relevance-based pixel flipping. Rows of (image, heatmap) with a shared
+// brush mask each, compared with the original prediction; and MoRF/LeRF/random curves with AOPC.
+import * as d3 from "d3";
+import type { FlipMode } from "../api/types";
+import { drawLineChart } from "../draw/lineChart";
+import { drawPredictionBars } from "../draw/predictionBars";
+import { clear, fmt, h } from "../lib/dom";
+import type { Actions } from "../state/actions";
+import type { AnalysisActions } from "../state/analysisActions";
+import { changed, type State } from "../state/store";
+import { FlipRowWidget } from "./flipRow";
+
+const ORDER_COLORS: Record<string, string> = { morf: "#d62728", lerf: "#2f6fb0", random: "#7f7f7f" };
+const ORDER_NAMES: Record<string, string> = { morf: "MoRF", lerf: "LeRF", random: "random" };
+
+export function mountFlipView(root: HTMLElement, actions: Actions, analysis: AnalysisActions): void {
+  const { store, api } = actions;
+  root.dataset.testid = "flip-view";
+  root.classList.add("panel");
+
+  const mode = h("select", { "data-testid": "flip-mode", title: "what flipped pixels become" });
+  for (const [value, label] of [
+    ["zero", "zero (model input 0, as the paper)"],
+    ["black", "black pixels"],
+    ["blur", "blurred"],
+    ["mean", "image mean"],
+  ])
+    mode.append(h("option", { value }, label));
+  mode.addEventListener("change", () => analysis.setFlipMode(mode.value as FlipMode));
+  const brush = h("input", { type: "range", min: 1, max: 40, step: 1, value: 8, "data-testid": "flip-brush", title: "brush radius (pixels)" });
+  const brushValue = h("span", { class: "hint" });
+  brush.addEventListener("input", () => analysis.setBrush(Number(brush.value)));
+  const add = h("button", { "data-testid": "add-flip-row", title: "add a row for another flipping operation" }, "+ Add row");
+  add.addEventListener("click", () => analysis.addFlipRow());
+  const source = h("span", { class: "hint", "data-testid": "flip-source" });
+
+  const originalSvg = d3.create("svg");
+  const original = h("div", { class: "flip-original", "data-testid": "flip-original" }, h("h3", {}, "Original top-10"), originalSvg.node()!);
+  const rowsBox = h("div", { class: "flip-rows" });
+
+  const steps = h("input", { type: "number", min: 1, max: 100, value: 20, class: "percent", "data-testid": "curve-steps", title: "steps N" });
+  const patch = h("select", { "data-testid": "curve-patch", title: "ranking unit" });
+  for (const p of [1, 4, 8, 16]) patch.append(h("option", { value: p, selected: p === 8 }, p === 1 ? "pixels" : `${p}×${p} patches`));
+  const runCurve = h("button", { class: "primary", "data-testid": "run-curve", title: "flip in relevance order and plot the class score" }, "Run curves");
+  runCurve.addEventListener("click", () => void analysis.runCurve(Number(steps.value), Number(patch.value)));
+  const curveSvg = d3.create("svg");
+  const curveInfo = h("div", { class: "curve-info", "data-testid": "curve-aopc" });
+  const curveBox = h(
+    "div",
+    { class: "flip-curve", "data-testid": "flip-curve" },
+    h("h3", {}, "Flipping curves of the active model's heatmap"),
+    h("div", { class: "row" }, h("span", {}, "Steps"), steps, patch, runCurve),
+    curveSvg.node()!,
+    curveInfo,
+  );
+
+  root.append(
+    h("h2", {}, "F · Pixel flipping"),
+    h("div", { class: "row" }, h("span", {}, "Flip to"), mode, h("span", {}, "Brush"), brush, brushValue, add, source),
+    h("p", { class: "hint" }, "Brush on the image or on the heatmap: the pixels are highlighted on both and the prediction updates. Wheel zooms, shift-drag pans."),
+    h("div", { class: "flip-grid" }, original, rowsBox, curveBox),
+  );
+
+  const widgets = new Map<number, FlipRowWidget>();
+
+  function renderRows(s: State): void {
+    const lut = s.info?.colormaps.find((c) => c.name === s.colormap)?.lut;
+    const url = s.image ? api.imageUrl(s.image.image_id) : "";
+    for (const [id, w] of widgets) {
+      if (!s.flipRows.some((r) => r.id === id)) {
+        w.el.remove();
+        widgets.delete(id);
+      }
+    }
+    for (const row of s.flipRows) {
+      let w = widgets.get(row.id);
+      if (!w) {
+        w = new FlipRowWidget(row.id, analysis);
+        widgets.set(row.id, w);
+      }
+      rowsBox.append(w.el); // keeps the order of the store
+      w.update(row, s, url, lut);
+    }
+  }
+
+  function renderCurve(s: State): void {
+    const c = s.flipCurve;
+    clear(curveInfo);
+    if (!c) {
+      curveSvg.selectAll("*").remove();
+      delete curveBox.dataset.ready;
+      curveInfo.append(h("span", { class: "hint" }, "MoRF: most relevant first; LeRF: least relevant first. AOPC = mean of f(x₀) − f(xₖ) over the steps."));
+      return;
+    }
+    drawLineChart(
+      curveSvg,
+      {
+        lines: c.curves.map((cv) => ({ name: cv.order, color: ORDER_COLORS[cv.order], points: cv.points.map((p) => [p.fraction, p.logit] as [number, number]) })),
+        xLabel: "fraction of pixels flipped",
+        yLabel: `score of “${c.label}”`,
+      },
+      { width: 330, height: 210 },
+    );
+    for (const cv of c.curves) {
+      const sw = h("span", { class: "swatch" });
+      sw.style.background = ORDER_COLORS[cv.order];
+      curveInfo.append(h("div", { "data-order": cv.order }, sw, ` ${ORDER_NAMES[cv.order]}: AOPC ${fmt(cv.aopc)}`));
+    }
+    const per = c.elapsed_ms / (c.curves.length * c.steps * Math.max(1e-6, c.forward_ms));
+    curveInfo.append(h("div", { class: "hint" }, `${c.curves.length} × ${c.steps} steps in ${Math.round(c.elapsed_ms)} ms (${per.toFixed(2)} × steps × forward)`));
+    curveBox.dataset.ready = "1";
+  }
+
+  store.subscribe((s, p) => {
+    if (changed(s, p, "image", "classIndex") && s.image) {
+      drawPredictionBars(originalSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 240, barHeight: 18, onSelect: (c) => void actions.selectClass(c) });
+    }
+    if (changed(s, p, "explain", "explainModel", "image")) {
+      source.textContent = s.explain && s.image ? `${s.image.source} · “${s.explain.label}” · ${s.explainModel?.name ?? ""}` : "";
+    }
+    if (changed(s, p, "flipRows", "explain", "colormap", "info", "image")) renderRows(s);
+    if (changed(s, p, "flipCurve")) renderCurve(s);
+    if (changed(s, p, "flipMode")) mode.value = s.flipMode;
+    if (changed(s, p, "flipBrush")) {
+      brush.value = String(s.flipBrush);
+      brushValue.textContent = `${s.flipBrush} px`;
+    }
+  });
+  renderCurve(store.get());
+  brushValue.textContent = `${store.get().flipBrush} px`;
+}
