@@ -24,6 +24,8 @@ SHOTS = {
     "designer-config.png": "config-view",
     "designer-panel.png": "config-panel",
     "designer-comparison.png": "comparison-view",
+    "flip.png": "flip-view",
+    "ablation.png": "ablation-view",
 }
 
 
@@ -73,6 +75,45 @@ def compare(page: Page) -> None:
     idle(page)
 
 
+def flip_study(page: Page) -> None:
+    """Case 3: brush on the heatmap in one row, flip the top 10 % in another, run the curves."""
+    view = page.get_by_test_id("flip-view")
+    heat = view.get_by_test_id("flip-heatmap").first
+    heat.scroll_into_view_if_needed()
+    box = heat.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 70, box["y"] + 90)
+    page.mouse.down()
+    for i in range(12):
+        page.mouse.move(box["x"] + 70 + 8 * i, box["y"] + 90 + 5 * i)
+    page.mouse.up()
+    idle(page)
+    view.get_by_test_id("add-flip-row").click()
+    view.get_by_test_id("flip-most").nth(1).click()
+    idle(page)
+    view.get_by_test_id("run-curve").click()
+    page.wait_for_selector("[data-testid=flip-curve][data-ready='1']", timeout=120_000)
+    idle(page)
+
+
+def ablation_study(page: Page) -> None:
+    """Case 4: pick a conv layer, box-select the most relevant neurons, ablate them."""
+    view = page.get_by_test_id("ablation-view")
+    view.get_by_test_id("layer-ruler").scroll_into_view_if_needed()
+    view.locator("[data-testid=layer-cell][data-layer-index='4']").click()
+    idle(page)
+    svg = view.get_by_test_id("neuron-chart-pos").locator("svg")
+    box = svg.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 47, box["y"] + 17)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 9, box["y"] + box["height"] * 0.5, steps=6)
+    page.mouse.up()
+    page.wait_for_selector("[data-testid=ablation-prediction][data-ready='1']")
+    page.wait_for_selector("[data-testid=neuron-maps][data-ready='1']")
+    idle(page)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=DOCS)
@@ -94,6 +135,8 @@ def main() -> None:
             idle(page)
             build_four_segment_model(page)
             compare(page)
+            flip_study(page)
+            ablation_study(page)
             page.mouse.move(0, 0)
             for filename, testid in SHOTS.items():
                 path = args.out / filename

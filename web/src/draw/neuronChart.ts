@@ -1,6 +1,7 @@
 // One score of every neuron of a layer as points (x: channel, y: score), with a box brush that
 // selects neurons; selected neurons are drawn highlighted, whichever chart selected them.
 import * as d3 from "d3";
+import { fmt } from "../lib/dom";
 import type { Svg } from "./types";
 
 export interface NeuronChartData {
@@ -29,7 +30,7 @@ export function drawNeuronChart(
     .range([h - m.bottom, m.top]);
   svg.append("text").attr("class", "chart-title").attr("x", m.left).attr("y", 11).text(data.label);
   svg.append("g").attr("transform", `translate(0,${h - m.bottom})`).call(d3.axisBottom(x).ticks(6).tickFormat(d3.format("d")));
-  svg.append("g").attr("transform", `translate(${m.left},0)`).call(d3.axisLeft(y).ticks(4, "~g"));
+  svg.append("g").attr("transform", `translate(${m.left},0)`).call(d3.axisLeft(y).ticks(4).tickFormat((d) => fmt(Number(d), 2)));
   const brushLayer = svg.append("g").attr("class", "brush") as unknown as d3.Selection<SVGGElement, unknown, null, undefined>;
   const points = svg
     .append("g")

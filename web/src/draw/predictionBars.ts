@@ -7,6 +7,8 @@ export interface PredictionBarsConfig {
   width: number;
   barHeight?: number;
   onSelect: (classIndex: number) => void;
+  /** data-testid of each bar (views other than the result view use their own). */
+  testid?: string;
 }
 
 export function drawPredictionBars(
@@ -27,7 +29,7 @@ export function drawPredictionBars(
     .data(data.topk, (p) => String(p.index))
     .join("g")
     .attr("class", (p) => `pred${p.index === data.selected ? " selected" : ""}`)
-    .attr("data-testid", "prediction-bar")
+    .attr("data-testid", config.testid ?? "prediction-bar")
     .attr("data-class-index", (p) => p.index)
     .attr("transform", (_, i) => `translate(0,${i * (barH + gap)})`)
     .on("click", (_, p) => config.onSelect(p.index));

@@ -134,7 +134,7 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
   }
 
   function renderPrediction(s: State): void {
-    if (s.image) drawPredictionBars(originalSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 250, barHeight: 18, onSelect: (c) => void actions.selectClass(c) });
+    if (s.image) drawPredictionBars(originalSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 250, barHeight: 18, testid: "original-prediction", onSelect: (c) => void actions.selectClass(c) });
     const a = s.ablation;
     if (!a || !s.neuronSelection.length) {
       ablatedSvg.selectAll("*").remove();

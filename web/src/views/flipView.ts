@@ -113,7 +113,7 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
 
   store.subscribe((s, p) => {
     if (changed(s, p, "image", "classIndex") && s.image) {
-      drawPredictionBars(originalSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 240, barHeight: 18, onSelect: (c) => void actions.selectClass(c) });
+      drawPredictionBars(originalSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 240, barHeight: 18, testid: "original-prediction", onSelect: (c) => void actions.selectClass(c) });
     }
     if (changed(s, p, "explain", "explainModel", "image")) {
       source.textContent = s.explain && s.image ? `${s.image.source} · “${s.explain.label}” · ${s.explainModel?.name ?? ""}` : "";
