@@ -193,11 +193,14 @@ def test_reused_z_equals_full_computation(resnet: tuple[Engine, torch.Tensor], i
 
 def test_slider_move_runs_no_forward_convolution(resnet: tuple[Engine, torch.Tensor],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """After one γ explain, another γ value (and another class) reuses every cached z part."""
+    """Once a second γ value has been explained on an image, any further γ/ε value (and class) reuses every
+    cached z part: moving a slider runs only the transposed pass."""
     engine, x = resnet
     n = engine.graph.n_layers
-    fwd = engine.forward(x[:1])
-    engine.explain(fwd, LRPModel.single(n, "gamma", include_bias=True), 3)
+    fwd = engine.forward(x[1:], cache=False)
+    engine.explain(fwd, LRPModel.single(n, "gamma", include_bias=True), 3)  # fused z, kept whole
+    rule = PRESETS["gamma"].params.model_copy(update={"gamma1p": 0.4})
+    engine.explain(fwd, LRPModel(name="g1", include_bias=True, segments=[Segment(start=0, end=n - 1, rule=rule)]), 3)
     calls = []
     real = torch.nn.functional.conv2d
     monkeypatch.setattr(torch.nn.functional, "conv2d", lambda *a, **k: calls.append(1) or real(*a, **k))

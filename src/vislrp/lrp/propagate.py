@@ -53,6 +53,8 @@ class Forward:
     zcache: dict[tuple[Any, ...], torch.Tensor] = field(default_factory=dict, repr=False)
     """Linear parts of the modified forwards (see Engine._z), so re-explaining reruns no forward conv."""
     zcache_bytes: int = 0
+    first_rule: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    """Per (layer, term): the first rule explained on this image (whose z is kept whole, not in parts)."""
     """Per weighted layer: does its input have negative entries (computed once per forward)."""
 
     @property
@@ -322,8 +324,25 @@ class Engine:
 
         P = γ0·1 + γ1·w + γ1p·w⁺ + γ2·w², so the denominator is a weighted sum of a few basis convolutions
         of A. Cached per image, moving a γ or ε slider costs no forward convolution at all, and the γ1·w part
-        is the layer's own output whenever A = a.
+        is the layer's own output whenever A = a. The first explain of an image computes z in one fused
+        convolution instead (cheapest when nothing is cached yet) and keeps it for the same rule; the parts
+        are built only once a second rule asks for this layer.
         """
+        rule_key = (layer.index, sign, rule.theta0, rule.theta1, rule.gamma0, rule.gamma1, coef, rule.gamma2,
+                    bias is not None, split)
+        if self.reuse_forward:
+            hit = fwd.zcache.get(rule_key)
+            if hit is not None:
+                return hit
+            first = fwd.first_rule.setdefault((layer.index, sign), rule_key)
+            if first == rule_key and not split:
+                w = self._weight(layer, rule.gamma0, rule.gamma1, coef if sign > 0 else 0.0,
+                                 coef if sign < 0 else 0.0, rule.gamma2)
+                module = layer.module
+                assert isinstance(module, (nn.Conv2d, nn.Linear)) and w is not None
+                z = _apply(module, acts, w, bias)
+                self._keep(fwd, rule_key, z)
+                return z
         if split:
             parts = [(coef, "contrib+" if sign > 0 else "contrib-")]
         else:
@@ -364,11 +383,15 @@ class Engine:
             w = self._weight(layer, *g)
             assert w is not None
             value = _apply(module, acts, w, None)
+        if self.reuse_forward:
+            self._keep(fwd, key, value)
+        return value
+
+    def _keep(self, fwd: Forward, key: tuple[Any, ...], value: torch.Tensor) -> None:
         size = _nbytes(value)
-        if self.reuse_forward and fwd.zcache_bytes + size <= self.z_cache_bytes:
+        if fwd.zcache_bytes + size <= self.z_cache_bytes:
             fwd.zcache[key] = value
             fwd.zcache_bytes += size
-        return value
 
     def _has_negative(self, layer: Layer, fwd: Forward) -> bool:
         """Whether a layer's input has negative entries: never after a ReLU, else checked once per forward.
@@ -402,8 +425,8 @@ class Engine:
         z = ctx.fwd.zcache.get(key) if self.reuse_forward else None
         if z is None:
             z = _apply(module, x, w, None) - _apply(module, low, w_pos, None) - _apply(module, high, w_neg, None)
-            ctx.fwd.zcache[key] = z
-            ctx.fwd.zcache_bytes += _nbytes(z)
+            if self.reuse_forward:
+                self._keep(ctx.fwd, key, z)
         s = safe_divide(rel, ctx.rows(z, layer, "zbox", cache=False), ZBOX_EPSILON)
         shape = (s.shape[0], *x.shape[1:])
         xr, lr, hr = (ctx.rows(t, layer, name) for t, name in ((x, "zx"), (low, "zl"), (high, "zh")))
@@ -461,7 +484,11 @@ class Engine:
     def _maxpool(self, layer: Layer, ctx: _Ctx, rel: torch.Tensor) -> torch.Tensor:
         """Winner-take-all: each output's relevance goes to the input that was the maximum."""
         x = ctx.fwd.env[layer.inputs[0]]
-        idx = ctx.cached(layer, "maxidx", lambda: _maxpool_indices(layer, x))
+        key = ("maxidx", layer.index)
+        idx = ctx.fwd.zcache.get(key)
+        if idx is None:
+            idx = _maxpool_indices(layer, x)
+            self._keep(ctx.fwd, key, idx)
         idx_rows = ctx.rows(idx, layer, "maxidx_rows")
         n, c = rel.shape[:2]
         out = torch.zeros((n, c, x.shape[2] * x.shape[3]), dtype=rel.dtype, device=rel.device)
