@@ -52,13 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("explain", help="compute an LRP heatmap for one image")
-    p.add_argument("image", help="image file, preprocessed .npy (3,H,W) float32, or sample:NAME")
-    _add_model_args(p)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--config", help="LRP model JSON file")
-    g.add_argument("--preset", help="one preset over all layers (default: the model's default composite)")
-    p.add_argument("--include-bias", action="store_true", help="with --preset: include the bias")
-    p.add_argument("--target", default="top", help="class index, or 'top' for the predicted class")
+    _add_image_model_args(p)
     p.add_argument("--init", choices=["logit", "onehot"], default="logit",
                    help="start from the target's pre-softmax score (default) or from 1")
     p.add_argument("--out", help="save the input relevance as float32 (3,H,W) .npy")
@@ -163,7 +157,6 @@ def cmd_layers(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .lrp import LRPModel, load_model_file
     from .render import get_colormap, save_heatmap
     from .session import open_session
 
@@ -171,22 +164,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
     x = session.load_input(args.image)
     fwd = session.engine.forward(x)
-    if args.target == "top":
-        target = fwd.topk(1)[0][0]
-    else:
-        try:
-            target = int(args.target)
-        except ValueError:
-            raise CliError(f"--target must be a class index or 'top', not {args.target!r}") from None
-        if not 0 <= target < fwd.logits.shape[1]:
-            raise CliError(f"--target {target} is out of range (0..{fwd.logits.shape[1] - 1})")
-    n = session.graph.n_layers
-    if args.config:
-        model = load_model_file(args.config)
-    elif args.preset:
-        model = LRPModel.single(n, args.preset, include_bias=args.include_bias)
-    else:
-        model = session.default_lrp_model()
+    target = _target(args, fwd.logits)
+    model = _lrp_model(args, session)
     ex = session.engine.explain(fwd, model, target, init=args.init)
     rel = ex.input_relevance[0].detach().cpu().float()
     if args.out:
