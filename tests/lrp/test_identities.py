@@ -7,7 +7,7 @@ import torch
 import torchvision
 from lrp_nets import pool_resnet, small_net
 
-from vislrp.lrp import PRESETS, Engine, LRPModel, RuleParams, Segment, build_graph
+from vislrp.lrp import PRESETS, Engine, LRPModel, RuleParams, Segment, build_graph, propagate
 
 
 def grad_times_input(model: torch.nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
@@ -202,8 +202,8 @@ def test_slider_move_runs_no_forward_convolution(resnet: tuple[Engine, torch.Ten
     rule = PRESETS["gamma"].params.model_copy(update={"gamma1p": 0.4})
     engine.explain(fwd, LRPModel(name="g1", include_bias=True, segments=[Segment(start=0, end=n - 1, rule=rule)]), 3)
     calls = []
-    real = torch.nn.functional.conv2d
-    monkeypatch.setattr(torch.nn.functional, "conv2d", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = propagate._apply  # every forward (z) convolution of the engine goes through _apply
+    monkeypatch.setattr(propagate, "_apply", lambda *a, **k: calls.append(1) or real(*a, **k))
     rule = PRESETS["gamma"].params.model_copy(update={"gamma1p": 0.7, "epsilon": 0.2})
     engine.explain(fwd, LRPModel(name="g2", include_bias=True, segments=[Segment(start=0, end=n - 1, rule=rule)]), 8)
     assert calls == []
