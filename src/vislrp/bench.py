@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from .lrp import Engine, LayerGraph, LRPModel, RuleParams, Segment, ZBoxRule, build_graph, get_preset
 from .lrp.canonizers import fold_batchnorm_modules
@@ -113,7 +115,7 @@ def _warm(item: Item, device: str) -> None:
     item.peak_mb = round(mem.peak_mb, 1)
 
 
-def _time_round_robin(items: list[Item], runs: int, device: str) -> None:
+def _time_round_robin(items: list[Item], runs: int, device: str, label: str = "") -> None:
     """Each run times every item once, in turn: load that comes and goes hits all items alike.
 
     Every turn first calls the item once untimed: the previous item (zennit's EpsilonGammaBox peaks at
@@ -129,8 +131,12 @@ def _time_round_robin(items: list[Item], runs: int, device: str) -> None:
                 raise
             item.fn, item.reason = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
     live = [item for item in items if item.fn is not None]
+    progress = tqdm(total=runs * len(live), desc=f"bench {label}", unit="timing", leave=False, file=sys.stderr,
+                    disable=not sys.stderr.isatty())
     for _ in range(runs):
         for item in live:
+            progress.set_postfix_str(item.name)
+            progress.update()
             assert item.fn is not None
             item.fn()
             _sync(device)
@@ -138,6 +144,7 @@ def _time_round_robin(items: list[Item], runs: int, device: str) -> None:
             item.fn()
             _sync(device)
             item.times.append(time.perf_counter() - start)
+    progress.close()
 
 
 def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
@@ -184,7 +191,7 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
     items = [Item("forward", forward), Item("gradient", gradient), Item("explain", explain),
              Item("reexplain", reexplain), Item("epf", ours_epf)]
     items += _reference_items(name, model, x, target, low.to(device), high.to(device))
-    _time_round_robin(items, runs, device)
+    _time_round_robin(items, runs, device, name)
     base = statistics.median(items[0].times)
     by_name = {item.name: item for item in items}
     ratios = {k: (round(statistics.median(by_name[k].times) / base, 2) if by_name[k].fn else None)
