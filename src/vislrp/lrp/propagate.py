@@ -432,15 +432,15 @@ class Engine:
                 self._keep(ctx.fwd, key, z)
         s = safe_divide(rel, ctx.rows(z, layer, "zbox", cache=False), ZBOX_EPSILON)
         c = x.shape[1]
-        stacked = self._weights.get(("zbox-stack", layer.index))
-        if stacked is None or isinstance(module, nn.Linear):
-            stacked = torch.cat([w, w_pos, w_neg], dim=1).contiguous()
-            if isinstance(module, nn.Conv2d) and module.groups == 1:
-                self._store(("zbox-stack", layer.index), stacked)
         xr, lr, hr = (ctx.rows(t, layer, name) for t, name in ((x, "zx"), (low, "zl"), (high, "zh")))
         if isinstance(module, nn.Conv2d) and module.groups == 1:
             # the three transposed passes as one (3× the input channels): far cheaper than three on a
             # 3-channel image
+            key = ("zbox-stack", layer.index)
+            stacked = self._weights.get(key)
+            if stacked is None:
+                stacked = self._store(key, torch.cat([w, w_pos, w_neg], dim=1).contiguous())
+            assert stacked is not None
             back = _apply_t(module, (s.shape[0], 3 * c, *x.shape[2:]), stacked, s)
             result = xr * back[:, :c] - lr * back[:, c: 2 * c] - hr * back[:, 2 * c:]
         else:
