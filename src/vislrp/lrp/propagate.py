@@ -337,8 +337,11 @@ class Engine:
             hit = fwd.zcache.get(rule_key)
             if hit is not None:
                 return hit
+            # Only the γ1·w part and A = a: z is the forward's own output (minus its bias), no conv at all.
+            from_output = (coef == 0 and rule.gamma0 == 0 and rule.gamma2 == 0
+                           and (rule.theta0, rule.theta1) == (0.0, 1.0))
             first = fwd.first_rule.setdefault((layer.index, sign), rule_key)
-            if first == rule_key and not split:
+            if first == rule_key and not split and not from_output:
                 w = self._weight(layer, rule.gamma0, rule.gamma1, coef if sign > 0 else 0.0,
                                  coef if sign < 0 else 0.0, rule.gamma2)
                 module = layer.module

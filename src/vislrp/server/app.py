@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,19 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
             schemas.PresetInfo(name=p.name, label=p.label, reference=p.reference, latex=p.latex, params=p.params)
             for p in PRESETS.values()
         ],
-        params=[
-            schemas.ParamInfo(
-                name=p.name,
-                symbol=p.symbol,
-                latex=p.latex,
-                step=p.step,
-                minimum=p.minimum,
-                maximum=p.maximum,
-                default=p.default,
-                description=p.description,
-            )
-            for p in PARAMS.values()
-        ],
+        params=[schemas.ParamInfo(**dataclasses.asdict(p)) for p in PARAMS.values()],
         guides=[schemas.GuideInfo(step=k, title=g["title"], text=g["text"]) for k, g in sorted(GUIDES.items())],
         colormaps=[
             schemas.ColormapInfo(
