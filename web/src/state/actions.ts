@@ -2,7 +2,7 @@
 import type { LRPModel } from "../api/types";
 import { ApiService, StaleResponse } from "../services/api";
 import { clone } from "../lib/segments";
-import { activeModel, modelById, type State, type Store } from "./store";
+import { activeModel, modelById, type DraftHistory, type State, type Store } from "./store";
 
 const TAB_KEY = "vislrp-designer-tab";
 
@@ -11,6 +11,7 @@ type TabState = Pick<State, "activeId" | "colormap" | "compareIds" | "sharedScal
 export class Actions {
   private explainTimer: number | undefined;
   private compareTimer: number | undefined;
+  private lastEdit: { id: number; key: string; at: number } | null = null;
 
   constructor(
     readonly store: Store,
@@ -127,13 +128,59 @@ export class Actions {
     void this.explainNow();
   }
 
-  /** Replace the active model's draft (unsaved edits) and recompute the heatmap soon. */
-  editActive(model: LRPModel, delay = 180): void {
+  /**
+   * Replace the active model's draft (unsaved edits) and recompute the heatmap soon. The model before
+   * the edit goes on the undo stack; edits with the same `coalesce` key less than a second apart (one
+   * slider drag) make one undo step.
+   */
+  editActive(model: LRPModel, delay = 180, coalesce?: string): void {
     const s = this.store.get();
     if (s.activeId == null) return;
-    const selectedSegment = Math.min(s.selectedSegment, model.segments.length - 1);
-    this.store.set({ drafts: { ...s.drafts, [s.activeId]: model }, selectedSegment, error: null });
+    const id = s.activeId;
+    const before = activeModel(s);
+    const now = performance.now();
+    const merge = !!coalesce && this.lastEdit?.id === id && this.lastEdit.key === coalesce && now - this.lastEdit.at < 1000;
+    this.lastEdit = coalesce ? { id, key: coalesce, at: now } : null;
+    const history = merge || !before ? s.history : pushHistory(s.history, id, before);
+    this.setDraft(id, model, { history });
     this.scheduleExplain(delay);
+  }
+
+  /** The draft of model `id` becomes `model`, or no draft where `model` equals the stored version. */
+  private setDraft(id: number, model: LRPModel, patch: Partial<State> = {}): void {
+    const s = this.store.get();
+    const stored = s.models.find((m) => m.id === id)?.model;
+    const drafts = { ...s.drafts };
+    if (stored && sameModel(stored, model)) delete drafts[id];
+    else drafts[id] = model;
+    const selectedSegment = id === s.activeId ? Math.min(s.selectedSegment, model.segments.length - 1) : s.selectedSegment;
+    this.store.set({ drafts, selectedSegment, error: null, ...patch });
+  }
+
+  /** Step the active model one edit back (undo) or forward (redo); the heatmap follows at once. */
+  undo(): void {
+    this.step(true);
+  }
+
+  redo(): void {
+    this.step(false);
+  }
+
+  private step(back: boolean): void {
+    const s = this.store.get();
+    const id = s.activeId;
+    const current = activeModel(s);
+    const h = id != null ? s.history[id] : undefined;
+    if (id == null || !current || !h) return;
+    const from = back ? h.past : h.future;
+    const target = from[from.length - 1];
+    if (!target) return;
+    const rest = from.slice(0, -1);
+    const other = [...(back ? h.future : h.past), clone(current)];
+    const next: DraftHistory = back ? { past: rest, future: other } : { past: other, future: rest };
+    this.lastEdit = null;
+    this.setDraft(id, clone(target), { history: { ...s.history, [id]: next } });
+    this.scheduleExplain(0);
   }
 
   selectSegment(k: number): void {
@@ -160,10 +207,14 @@ export class Actions {
     }
   }
 
+  /** Drop the unsaved edits (an undoable step). */
   revertActive(): void {
-    const id = this.store.get().activeId;
-    if (id == null) return;
-    this.store.set({ drafts: this.dropDraft(id) });
+    const s = this.store.get();
+    const id = s.activeId;
+    const draft = id != null ? s.drafts[id] : undefined;
+    if (id == null || !draft) return;
+    this.lastEdit = null;
+    this.store.set({ drafts: this.dropDraft(id), history: pushHistory(s.history, id, draft) });
     void this.explainNow();
   }
 
@@ -211,7 +262,9 @@ export class Actions {
       await this.api.call(() => this.api.client.DELETE("/api/models/{model_id}", { params: { path: { model_id: id } } }));
       const models = await this.refreshModels();
       const s = this.store.get();
-      const patch: Partial<State> = { drafts: this.dropDraft(id), compareIds: s.compareIds.filter((c) => c !== id) };
+      const history = { ...s.history };
+      delete history[id];
+      const patch: Partial<State> = { drafts: this.dropDraft(id), history, compareIds: s.compareIds.filter((c) => c !== id) };
       if (s.activeId === id) {
         patch.activeId = models[0]?.id ?? null;
         patch.selectedSegment = 0;
@@ -305,6 +358,25 @@ export class Actions {
       this.report(err);
     }
   }
+}
+
+/** How many edits of one model can be undone. */
+const UNDO_DEPTH = 100;
+
+function pushHistory(history: State["history"], id: number, before: LRPModel): State["history"] {
+  const past = [...(history[id]?.past ?? []).slice(-(UNDO_DEPTH - 1)), clone(before)];
+  return { ...history, [id]: { past, future: [] } };
+}
+
+/** Equal as JSON whatever the key order (a draft's keys may come in another order than the server's). */
+function sameModel(a: LRPModel, b: LRPModel): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, canon(x)]))
+        : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
 function download(filename: string, text: string): void {

@@ -31,12 +31,20 @@ export interface FlipRow {
   result: FlipResponse | null;
 }
 
+/** Undo and redo stacks of one model's edits: whole models, newest last. */
+export interface DraftHistory {
+  past: LRPModel[];
+  future: LRPModel[];
+}
+
 export interface State {
   info: Info | null;
   models: StoredModel[];
   activeId: number | null;
   /** Unsaved edits, per stored model id. */
   drafts: Record<number, LRPModel>;
+  /** Undo/redo of the drafts, per stored model id. */
+  history: Record<number, DraftHistory>;
   selectedSegment: number;
   compareIds: number[];
   colormap: string;
@@ -69,6 +77,7 @@ export const initialState: State = {
   models: [],
   activeId: null,
   drafts: {},
+  history: {},
   selectedSegment: 0,
   compareIds: [],
   colormap: "red-blue",

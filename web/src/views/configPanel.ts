@@ -58,17 +58,20 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
   let bias: HTMLInputElement | null = null;
   let saveBtn: HTMLButtonElement | null = null;
   let revertBtn: HTMLButtonElement | null = null;
+  let undoBtn: HTMLButtonElement | null = null;
+  let redoBtn: HTMLButtonElement | null = null;
   let titleBox: HTMLElement | null = null;
 
-  function edit(fn: (m: LRPModel, k: number) => LRPModel | null): void {
+  function edit(fn: (m: LRPModel, k: number) => LRPModel | null, coalesce?: string): void {
     const s = store.get();
     const m = activeModel(s);
     if (!m || !m.segments[s.selectedSegment]) return;
     const next = fn(m, s.selectedSegment);
-    if (next) actions.editActive(next);
+    if (next) actions.editActive(next, 180, coalesce && `${coalesce}:${s.selectedSegment}`);
   }
 
-  function setParam(info: Info, name: ParamName, value: number): void {
+  /** `coalesce` is set while a slider is dragged, so one drag is one undo step. */
+  function setParam(info: Info, name: ParamName, value: number, coalesce?: string): void {
     const spec = info.params.find((p) => p.name === name)!;
     if (!Number.isFinite(value) || value < spec.minimum || value > spec.maximum) {
       errBox!.textContent = `${spec.symbol} must be a number from ${spec.minimum} to ${spec.maximum}`;
@@ -86,7 +89,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
       }
       errBox!.hidden = true;
       return setRule(m, k, rule, matchPreset(rule, info.presets, seg.preset));
-    });
+    }, coalesce);
   }
 
   function build(s: State): void {
@@ -103,8 +106,14 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
     save.addEventListener("click", () => void actions.saveActive());
     const revert = h("button", { "data-testid": "revert-model" }, "Revert");
     revert.addEventListener("click", () => actions.revertActive());
+    const undo = h("button", { "data-testid": "undo", title: "undo the last edit of this model (Ctrl+Z)", "aria-label": "undo" }, "↶");
+    undo.addEventListener("click", () => actions.undo());
+    const redo = h("button", { "data-testid": "redo", title: "redo (Ctrl+Shift+Z)", "aria-label": "redo" }, "↷");
+    redo.addEventListener("click", () => actions.redo());
     saveBtn = save;
     revertBtn = revert;
+    undoBtn = undo;
+    redoBtn = redo;
     titleBox = h("div", { class: "model-title", "data-testid": "active-model-name" });
     const tabs = h("div", { class: "seg-tabs" });
     model.segments.forEach((seg, j) => {
@@ -115,7 +124,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
     });
     header.append(
       titleBox,
-      h("div", { class: "row" }, save, revert),
+      h("div", { class: "row" }, save, revert, undo, redo),
       tabs,
     );
 
@@ -150,7 +159,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
         const name = p.name as ParamName;
         const slider = h("input", { type: "range", min: p.minimum, max: p.maximum, step: sliderStep(p), "data-testid": `slider-${name}` });
         const box = h("input", { type: "number", min: p.minimum, max: p.maximum, step: "any", "data-testid": `value-${name}`, class: "value" });
-        slider.addEventListener("input", () => setParam(info, name, Number(slider.value)));
+        slider.addEventListener("input", () => setParam(info, name, Number(slider.value), `slider-${name}`));
         box.addEventListener("change", () => setParam(info, name, box.value.trim() === "" ? NaN : Number(box.value)));
         const sym = h("span", { class: "sym", title: p.description });
         tex(sym, p.latex);
@@ -186,6 +195,10 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
     const dirty = s.activeId != null && !!s.drafts[s.activeId];
     saveBtn!.disabled = !dirty;
     revertBtn!.disabled = !dirty;
+    const hist = s.activeId != null ? s.history[s.activeId] : undefined;
+    undoBtn!.disabled = !hist?.past.length;
+    redoBtn!.disabled = !hist?.future.length;
+    undoBtn!.title = `undo the last edit of this model (Ctrl+Z)${hist?.past.length ? ` · ${hist.past.length} step(s)` : ""}`;
     titleBox!.textContent = model.name + (dirty ? " • unsaved" : "");
     for (const [name, c] of controls) {
       const v = ruleOf(seg)[name];
@@ -206,7 +219,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
 
   let builtFor = "";
   store.subscribe((s, p) => {
-    if (!changed(s, p, "info", "activeId", "selectedSegment", "drafts", "models")) return;
+    if (!changed(s, p, "info", "activeId", "selectedSegment", "drafts", "models", "history")) return;
     const model = activeModel(s);
     // Rebuild when the structure changes (model, segment, segment bounds); else update in place.
     const key = `${s.activeId}|${s.selectedSegment}|${model?.segments.map((x) => `${x.start}-${x.end}`).join(",")}`;
@@ -214,5 +227,18 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
       builtFor = key;
       build(s);
     } else update(s);
+  });
+
+  // Ctrl+Z / Ctrl+Shift+Z (and Ctrl+Y) undo and redo edits of the active model, except in a text box,
+  // which keeps its own undo.
+  document.addEventListener("keydown", (e) => {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+    const key = e.key.toLowerCase();
+    if (key !== "z" && key !== "y") return;
+    const t = e.target as HTMLElement | null;
+    if (t && (t.isContentEditable || t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && !["range", "checkbox", "radio", "button"].includes((t as HTMLInputElement).type)))) return;
+    e.preventDefault();
+    if (key === "y" || e.shiftKey) actions.redo();
+    else actions.undo();
   });
 }

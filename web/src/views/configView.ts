@@ -62,6 +62,10 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
 
   function renderRuler(s: State): void {
     const model = activeModel(s);
+    // The ruler is redrawn on every edit: keep the keyboard focus on the same handle or band.
+    const focused = rulerBox.contains(document.activeElement) ? (document.activeElement as Element) : null;
+    const refocus = focused?.getAttribute("data-boundary") != null ? `[data-boundary="${focused.getAttribute("data-boundary")}"]`
+      : focused?.getAttribute("data-segment") != null ? `[data-testid=ruler-segment][data-segment="${focused.getAttribute("data-segment")}"]` : null;
     clear(rulerBox);
     if (!s.info || !model) return;
     const svg = d3.create("svg");
@@ -80,6 +84,7 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
       },
     );
     rulerBox.append(svg.node()!);
+    if (refocus) rulerBox.querySelector<SVGElement>(refocus)?.focus();
     remove.disabled = model.segments.length <= 1;
     const sel = model.segments[s.selectedSegment];
     split.disabled = !sel || sel.end <= sel.start;
