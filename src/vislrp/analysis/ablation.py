@@ -7,7 +7,7 @@ ablation settings (one channel mask per row) runs as one batched forward.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ import torch
 from torch import fx
 
 from vislrp.lrp import Layer, LayerGraph
+from vislrp.lrp.graph import run_from
 
 from .flip import DEFAULT_CHUNK
 
@@ -64,10 +65,14 @@ class _MaskedInterpreter(fx.Interpreter):
 
 
 def ablated_logits(graph: LayerGraph, x: torch.Tensor, layer_index: int, keep: torch.Tensor,
-                   chunk: int = DEFAULT_CHUNK) -> torch.Tensor:
+                   chunk: int = DEFAULT_CHUNK, *, env: dict[fx.Node, Any] | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """Logits (K, classes) of one image ``x`` (C, H, W) under K ablation settings ``keep`` (K, channels).
 
-    ``keep`` is 1 for channels that stay and 0 for ablated ones; rows run as batched forwards.
+    ``keep`` is 1 for channels that stay and 0 for ablated ones; rows run as batched forwards, and
+    identical rows run once. With ``env``, the activations of ``x``'s forward (as the engine keeps
+    them), the forward starts at the ablated layer: only the layers after it run again. ``progress``
+    is told (rows done, rows in all) after each chunk.
     """
     layer = conv_layer(graph, layer_index)
     if keep.dim() != 2 or keep.shape[1] != layer.shape[0]:
@@ -75,13 +80,25 @@ def ablated_logits(graph: LayerGraph, x: torch.Tensor, layer_index: int, keep: t
     param = next(graph.gm.parameters(), None)
     if param is not None:
         x = x.to(device=param.device, dtype=param.dtype)
+    unique, inverse = torch.unique(keep, dim=0, return_inverse=True)
     outs = []
+    full = bool(unique[-1].all())  # unique rows are sorted: an all-ones row (nothing ablated) comes last
+    if env is not None and full:
+        unique = unique[:-1]  # that row's logits are the cached forward's own
     with torch.no_grad():
-        for i in range(0, keep.shape[0], chunk):
-            rows = keep[i: i + chunk]
-            batch = x.unsqueeze(0).expand(rows.shape[0], *x.shape)
-            outs.append(_MaskedInterpreter(graph.gm, layer.node, rows[:, :, None, None]).run(batch))
-    return torch.cat(outs, 0)
+        for i in range(0, unique.shape[0], chunk):
+            rows = unique[i: i + chunk]
+            if env is not None:
+                act = env[layer.node]
+                outs.append(run_from(graph, env, layer.node, act * rows[:, :, None, None].to(act)))
+            else:
+                batch = x.unsqueeze(0).expand(rows.shape[0], *x.shape)
+                outs.append(_MaskedInterpreter(graph.gm, layer.node, rows[:, :, None, None]).run(batch))
+            if progress is not None:
+                progress(min(i + chunk, unique.shape[0]), unique.shape[0])
+    if env is not None and full:
+        outs.append(env[graph.output_node].detach().to(outs[0] if outs else x))
+    return torch.cat(outs, 0)[inverse]
 
 
 def ablate(graph: LayerGraph, x: torch.Tensor, layer_index: int, channels: Sequence[int]) -> torch.Tensor:
@@ -107,7 +124,9 @@ class AblationCurve:
 
 
 def ablation_curve(graph: LayerGraph, x: torch.Tensor, layer_index: int, relevance: torch.Tensor, target: int,
-                   ks: Sequence[int], *, seed: int = 0, chunk: int = DEFAULT_CHUNK) -> AblationCurve:
+                   ks: Sequence[int], *, seed: int = 0, chunk: int = DEFAULT_CHUNK,
+                   env: dict[fx.Node, Any] | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> AblationCurve:
     """Ablate the top-k channels by relevance (per-channel sum, largest first) and k random channels.
 
     The random sets are nested (the first k of one seeded permutation), like the top-k sets. Both
@@ -126,7 +145,7 @@ def ablation_curve(graph: LayerGraph, x: torch.Tensor, layer_index: int, relevan
     for i, k in enumerate(ks):
         keep[i, order[: int(k)]] = 0
         keep[len(ks) + i, rand[: int(k)]] = 0
-    logits = ablated_logits(graph, x, layer_index, keep, chunk)[:, target]
+    logits = ablated_logits(graph, x, layer_index, keep, chunk, env=env, progress=progress)[:, target]
     values = [float(v) for v in logits]
     return AblationCurve(layer_index, target, [int(k) for k in ks], values[: len(ks)], values[len(ks):],
                          [int(c) for c in order])

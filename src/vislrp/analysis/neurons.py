@@ -9,7 +9,7 @@ layer add up to the input heatmap of that layer's whole relevance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -55,7 +55,8 @@ class ChannelMaps:
 
 
 def channel_maps(engine: Engine, explanation: Explanation, model: LRPModel, layer_index: int,
-                 channels: Sequence[int], row: int = 0, *, chunk: int = MAPS_CHUNK) -> ChannelMaps:
+                 channels: Sequence[int], row: int = 0, *, chunk: int = MAPS_CHUNK,
+                 progress: Callable[[int, int], None] | None = None) -> ChannelMaps:
     """Maps of the selected channels; conditional heatmaps in batched passes of up to ``chunk`` channels.
 
     Row c of the propagation is the layer's relevance with every channel but c set to zero.
@@ -78,5 +79,7 @@ def channel_maps(engine: Engine, explanation: Explanation, model: LRPModel, laye
         rows[torch.arange(len(part), device=r.device), idx] = r[idx]
         ex = engine.explain_from(fwd, model, layer_index, rows, images=image, keep_layers=False)
         conditional.append(ex.input_relevance.sum(1))
+        if progress is not None:
+            progress(min(i + chunk, len(chosen)), len(chosen))
     idx = torch.tensor(chosen, device=r.device)
     return ChannelMaps(chosen, r[idx], fwd.env[layer.node][image][idx], torch.cat(conditional, 0))

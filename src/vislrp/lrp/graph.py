@@ -276,3 +276,59 @@ def _scoped_name(node: fx.Node) -> str:
         if path:
             return f"{path}.{op}"
     return op
+
+
+def run_from(graph: LayerGraph, env: dict[fx.Node, Any], node: fx.Node, value: torch.Tensor) -> torch.Tensor:
+    """The graph's output when ``node`` outputs ``value`` (B, ...) and every other node keeps its output in ``env``.
+
+    ``env`` holds one forward's activations (batch 1, as :meth:`LayerGraph.run` returns them). Only the
+    nodes that depend on ``node`` run again; the others (the layers before it, a skip connection that
+    bypasses it) are read from ``env`` and repeated along the batch. This is what makes an ablation at a
+    late layer cheap: the expensive early convolutions are not recomputed.
+    """
+    nodes = list(graph.gm.graph.nodes)
+    position = {n: i for i, n in enumerate(nodes)}
+    downstream = {node}
+    for n in nodes[position[node] + 1:]:
+        if any(a in downstream for a in n.all_input_nodes):
+            downstream.add(n)
+    last_use: dict[fx.Node, int] = {}
+    for n in nodes:
+        for a in n.all_input_nodes:
+            last_use[a] = position[n]
+    batch = value.shape[0]
+    values: dict[fx.Node, Any] = {node: value}
+
+    def lookup(a: fx.Node) -> Any:
+        if a in values:
+            return values[a]
+        cached = env[a]
+        if isinstance(cached, torch.Tensor) and cached.dim() > 0 and cached.shape[0] == 1 and batch > 1:
+            cached = cached.expand(batch, *cached.shape[1:]).contiguous()
+            values[a] = cached
+        return cached
+
+    result: Any = None
+    with torch.no_grad():
+        for n in nodes[position[node] + 1:]:
+            if n not in downstream:
+                continue
+            args = fx.node.map_arg(n.args, lookup)
+            kwargs = fx.node.map_arg(n.kwargs, lookup)
+            if n.op == "output":
+                result = args[0]
+                break
+            if n.op == "call_module":
+                values[n] = graph.gm.get_submodule(str(n.target))(*args, **kwargs)
+            elif n.op == "call_function":
+                values[n] = n.target(*args, **kwargs)  # type: ignore[operator]
+            elif n.op == "call_method":
+                values[n] = getattr(args[0], str(n.target))(*args[1:], **kwargs)
+            else:
+                values[n] = lookup(n)
+            for a in n.all_input_nodes:  # free what no later node reads
+                if last_use.get(a) == position[n] and a is not node:
+                    values.pop(a, None)
+    if not isinstance(result, torch.Tensor):
+        raise ValueError(f"node {node.name!r} does not reach the graph's output")
+    return result

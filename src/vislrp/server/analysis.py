@@ -11,6 +11,7 @@ import base64
 import binascii
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -25,11 +26,13 @@ from vislrp.analysis import (
     flip_curve,
     neuron_table,
 )
+from vislrp.analysis.flip import DEFAULT_CHUNK
 from vislrp.lrp import Explanation, LRPModel
 from vislrp.server import schemas
 from vislrp.server.service import DesignerService, ImageEntry, encode
 
 EXPLANATION_CACHE = 3
+Progress = Callable[[int, int], None]
 
 
 class MaskError(ValueError):
@@ -106,7 +109,9 @@ class AnalysisService:
             original_score=float(original[req.class_index]), topk=self._ranked(logits, original),
             elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    def curve(self, req: schemas.CurveRequest) -> schemas.CurveResponse:
+    def curve(self, req: schemas.CurveRequest, progress: Progress | None = None,
+              chunk: int = DEFAULT_CHUNK) -> schemas.CurveResponse:
+        """``progress`` hears (images done, images in all); jobs pass a small ``chunk`` to stop and pause sooner."""
         entry = self._start(req.image_id, req.class_index)
         req.model.check_layers(self.graph.n_layers)
         black = self.designer.zoo.preprocess.bounds()[0]
@@ -117,8 +122,20 @@ class AnalysisService:
                 self._predict(entry.x.unsqueeze(0))
                 forward_ms = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            curves = [flip_curve(self._predict, entry.x, heatmap, req.class_index, order, steps=req.steps,
-                                 patch=req.patch, mode=req.mode, black=black, seed=req.seed) for order in req.orders]
+            total = len(req.orders) * (req.steps + 1)
+            done = 0
+
+            def predict(batch: torch.Tensor) -> torch.Tensor:
+                nonlocal done
+                out = self._predict(batch)
+                done += int(batch.shape[0])
+                if progress is not None:
+                    progress(done, total)
+                return out
+
+            curves = [flip_curve(predict, entry.x, heatmap, req.class_index, order, steps=req.steps,
+                                 patch=req.patch, mode=req.mode, black=black, seed=req.seed, chunk=chunk)
+                      for order in req.orders]
             elapsed = (time.perf_counter() - t0) * 1000
         out = [schemas.CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]
             schemas.CurvePoint(fraction=f, logit=v, top1=t, top1_label=self.designer.label(t))
@@ -142,7 +159,8 @@ class AnalysisService:
                      for r in rows],
             elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    def neuron_maps(self, req: schemas.NeuronMapsRequest) -> schemas.NeuronMapsResponse:
+    def neuron_maps(self, req: schemas.NeuronMapsRequest, progress: Progress | None = None,
+                    chunk: int | None = None) -> schemas.NeuronMapsResponse:
         entry = self._start(req.image_id, req.class_index)
         check_channels(conv_layer(self.graph, req.layer_index), req.channels)
         req.model.check_layers(self.graph.n_layers)
@@ -150,7 +168,7 @@ class AnalysisService:
         with self.designer.lock:
             ex = self._explanation(entry, req.class_index, req.model)
             maps = channel_maps(self.designer.engine, ex, req.model, req.layer_index, req.channels,
-                                chunk=len(req.channels))
+                                chunk=chunk or len(req.channels), progress=progress)
         out = [schemas.NeuronMap(channel=c, relevance=encode(maps.relevance[i], "map"),
                                  activation=encode(maps.activation[i], "map"),
                                  conditional=encode(maps.conditional[i], "map"))
@@ -166,15 +184,18 @@ class AnalysisService:
         keep[0, chosen] = 0
         t0 = time.perf_counter()
         with self.designer.lock:
-            original = self.designer.engine.forward(entry.x).logits[0]
-            logits = ablated_logits(self.graph, entry.x, layer.index, keep)[0]
+            fwd = self.designer.engine.forward(entry.x)
+            original = fwd.logits[0]
+            logits = ablated_logits(self.graph, entry.x, layer.index, keep, env=fwd.env)[0]
         return schemas.AblateResponse(
             image_id=req.image_id, class_index=req.class_index, layer_index=layer.index, channels=chosen,
             score=float(logits[req.class_index]), original_score=float(original[req.class_index]),
             topk=self._ranked(logits, original), original=entry.topk,
             elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    def ablation_curve(self, req: schemas.AblationCurveRequest) -> schemas.AblationCurveResponse:
+    def ablation_curve(self, req: schemas.AblationCurveRequest, progress: Progress | None = None,
+                       chunk: int = DEFAULT_CHUNK) -> schemas.AblationCurveResponse:
+        """The forwards start at the ablated layer from the cached activations of the image's forward."""
         entry = self._start(req.image_id, req.class_index)
         layer = conv_layer(self.graph, req.layer_index)
         req.model.check_layers(self.graph.n_layers)
@@ -184,7 +205,8 @@ class AnalysisService:
         with self.designer.lock:
             ex = self._explanation(entry, req.class_index, req.model)
             pos, neg = ex.channel_scores(layer.index)
-            curve = ablation_curve(self.graph, entry.x, layer.index, pos + neg, req.class_index, ks, seed=req.seed)
+            curve = ablation_curve(self.graph, entry.x, layer.index, pos + neg, req.class_index, ks, seed=req.seed,
+                                   chunk=chunk, env=ex.forward.env, progress=progress)
         return schemas.AblationCurveResponse(layer_index=layer.index, class_index=req.class_index, ks=curve.ks,
                                              top=curve.top, random=curve.random,
                                              elapsed_ms=(time.perf_counter() - t0) * 1000)

@@ -1,0 +1,336 @@
+"""The networks the designer has loaded: pick one of the zoo's CNNs and its weights from the page.
+
+Weights are ``default`` (the network's pretrained ones), ``none`` (random init, fixed seed) or an
+uploaded state-dict file, stored under the data folder by content hash. An upload is size-capped, read
+with ``torch.load(weights_only=True)`` (a file can never run code) and checked against the
+architecture (strict keys and shapes) before it is kept.
+
+Several networks stay loaded; when their memory (parameters, the traced copy and the engines' weight
+caches) passes the budget, the least recently used ones other than the active one are dropped. Each
+network has its own namespace in the model store (the store's ``network`` column), so saved LRP
+models of VGG16 never show up on EfficientNet, whose layer indices differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from vislrp.lrp import LRPModel
+from vislrp.server import schemas
+from vislrp.server.analysis import AnalysisService
+from vislrp.server.service import DesignerService
+from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
+from vislrp.store import ModelStore
+from vislrp.zoo import UnknownModelError, WeightsError, ZooModel, list_models, load_model
+
+DEFAULT_BUDGET_BYTES = 4 << 30
+"""Memory the loaded networks may take together before the least recently used are dropped."""
+MAX_WEIGHTS_BYTES = 1 << 30
+"""Largest weights file accepted (VGG16's state dict is 528 MB)."""
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{16}$")
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+class NetworkChoiceError(ValueError):
+    """An unknown network name or weights choice."""
+
+
+# ---------------------------------------------------------------------------------------------- schemas
+class NetworkLoaded(BaseModel):
+    """What a network-load job returns: the network that is now active."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    network: str
+    weights: str
+    random_weights: bool
+    n_layers: int
+    load_ms: float
+
+
+class ZooNetworkOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str
+    input_size: int
+
+
+class LoadedNetworkOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    network: str
+    weights: str
+    random_weights: bool
+    active: bool
+    bytes: int = Field(description="memory held: parameters, traced copy, engine caches")
+
+
+class WeightsFileOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(description="pass as weights 'upload:<id>'")
+    network: str
+    filename: str
+    bytes: int
+
+
+class NetworksResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zoo: list[ZooNetworkOut]
+    loaded: list[LoadedNetworkOut]
+    active: str
+    budget_bytes: int
+    max_weights_bytes: int
+    uploads: list[WeightsFileOut]
+
+
+class NetworkLoadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    network: str = Field(min_length=1, max_length=100)
+    weights: str = Field(default="default", min_length=1, max_length=100,
+                         description="'default', 'none' or 'upload:<id>' of an uploaded state-dict file")
+
+
+# ---------------------------------------------------------------------------------------------- networks
+def _module_bytes(module: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+
+
+@dataclass(eq=False)
+class LoadedNetwork:
+    """One loaded network: its quick-request service, its store namespace and (lazily) a job worker."""
+
+    key: str
+    weights: str
+    zoo: ZooModel
+    service: DesignerService
+    analysis: AnalysisService
+    store: ModelStore
+    info: schemas.InfoResponse
+    _worker: AnalysisService | None = None
+
+    @property
+    def name(self) -> str:
+        return self.zoo.name
+
+    @property
+    def n_layers(self) -> int:
+        return self.service.graph.n_layers
+
+    @property
+    def random_weights(self) -> bool:
+        return self.weights == "none"
+
+    def worker(self) -> AnalysisService:
+        """The analysis service of background jobs: same network and images, its own engine and lock."""
+        if self._worker is None:
+            self._worker = AnalysisService(self.service.worker())
+        return self._worker
+
+    def drop_worker(self) -> None:
+        """Forget the job engine (after a cancel its caches may be half filled)."""
+        self._worker = None
+
+    def nbytes(self) -> int:
+        engines = [self.service.engine] + ([self._worker.designer.engine] if self._worker else [])
+        cached = sum(int(getattr(e, "_weight_bytes", 0)) for e in engines)
+        return _module_bytes(self.zoo.module) + _module_bytes(self.service.graph.gm) + cached
+
+
+Describe = Callable[[DesignerService, ZooModel], schemas.InfoResponse]
+Seed = Callable[[DesignerService], list[LRPModel]]
+
+
+class NetworkManager:
+    """Loaded networks in LRU order within a memory budget; one of them is active for the page."""
+
+    def __init__(self, data_dir: Path, first: ZooModel, *, describe: Describe, seed: Seed,
+                 budget_bytes: int = DEFAULT_BUDGET_BYTES, max_weights_bytes: int = MAX_WEIGHTS_BYTES) -> None:
+        self.data_dir = Path(data_dir)
+        self.db_path = self.data_dir / "designer.sqlite3"
+        self.weights_dir = self.data_dir / "weights"
+        self.describe = describe
+        self.seed = seed
+        self.budget_bytes = budget_bytes
+        self.max_weights_bytes = max_weights_bytes
+        self._loaded: OrderedDict[str, LoadedNetwork] = OrderedDict()
+        self._lock = threading.Lock()
+        net = self._make(first, _weights_word(first.weights))
+        self._loaded[net.key] = net
+        self._active = net.key
+
+    # ------------------------------------------------------------------ state
+    def active(self) -> LoadedNetwork:
+        with self._lock:
+            return self._loaded[self._active]
+
+    def loaded(self) -> list[LoadedNetwork]:
+        with self._lock:
+            return list(self._loaded.values())
+
+    def _make(self, zoo: ZooModel, weights: str) -> LoadedNetwork:
+        service = DesignerService(zoo)
+        store = ModelStore(self.db_path, network=zoo.name)
+        store.seed_once(self.seed(service))
+        return LoadedNetwork(key=f"{zoo.name}@{weights}", weights=weights, zoo=zoo, service=service,
+                             analysis=AnalysisService(service), store=store, info=self.describe(service, zoo))
+
+    # ------------------------------------------------------------------ weights files
+    def _upload_path(self, upload_id: str) -> Path:
+        return self.weights_dir / f"{upload_id}.pt"
+
+    def uploads(self) -> list[WeightsFileOut]:
+        out = []
+        for meta in sorted(self.weights_dir.glob("*.json")) if self.weights_dir.is_dir() else []:
+            try:
+                out.append(WeightsFileOut.model_validate(json.loads(meta.read_text())))
+            except (OSError, ValueError):
+                continue
+        return out
+
+    def add_weights(self, network: str, data: bytes, filename: str) -> WeightsFileOut:
+        """Check a state-dict file against ``network``'s architecture and keep it; WeightsError if it does not fit."""
+        self._check_network(network)
+        if len(data) > self.max_weights_bytes:
+            raise WeightsError(f"{filename} is {len(data) / 2**20:.0f} MB, over the "
+                               f"{self.max_weights_bytes // 2**20} MB limit")
+        upload_id = hashlib.sha256(network.encode() + b"\0" + data).hexdigest()[:16]
+        self.weights_dir.mkdir(parents=True, exist_ok=True)
+        path = self._upload_path(upload_id)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        try:
+            load_model(network, str(partial))  # weights_only load + strict key/shape check
+        except (WeightsError, UnknownModelError):
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(path)
+        meta = WeightsFileOut(id=upload_id, network=network, filename=Path(filename).name[:200] or "weights",
+                              bytes=len(data))
+        (self.weights_dir / f"{upload_id}.json").write_text(meta.model_dump_json())
+        return meta
+
+    # ------------------------------------------------------------------ loading
+    def _check_network(self, network: str) -> None:
+        names = [m.name for m in list_models()]
+        if network not in names:
+            raise NetworkChoiceError(f"unknown network {network!r}; choose one of {', '.join(names)}")
+
+    def resolve(self, network: str, weights: str) -> tuple[str, str]:
+        """The weights argument of load_model for a request's choice, and the label the page shows."""
+        self._check_network(network)
+        if weights in ("default", "none"):
+            return weights, weights
+        upload_id = weights.removeprefix("upload:")
+        if not weights.startswith("upload:") or not _UPLOAD_ID.match(upload_id):
+            raise NetworkChoiceError(f"weights must be 'default', 'none' or 'upload:<id>', not {weights!r}")
+        meta = next((u for u in self.uploads() if u.id == upload_id), None)
+        if meta is None or not self._upload_path(upload_id).is_file():
+            raise NetworkChoiceError(f"no uploaded weights file {upload_id!r}: upload it again")
+        if meta.network != network:
+            raise NetworkChoiceError(f"weights file {meta.filename} was checked for {meta.network}, not {network}")
+        return str(self._upload_path(upload_id)), weights
+
+    def load(self, network: str, weights: str, progress: Callable[[int, int, str], None]) -> NetworkLoaded:
+        """Make ``network`` with ``weights`` the active one, loading it unless it is loaded already."""
+        source, label = self.resolve(network, weights)
+        key = f"{network}@{label}"
+        t0 = time.perf_counter()
+        with self._lock:
+            hit = self._loaded.get(key)
+            if hit is not None:
+                self._loaded.move_to_end(key)
+                self._active = key
+        if hit is None:
+            progress(0, 3, f"building {network} ({'random weights' if label == 'none' else label + ' weights'})")
+            zoo = load_model(network, source)
+            zoo = dataclasses.replace(zoo, weights=label)
+            progress(1, 3, "tracing the layer graph")
+            net = self._make(zoo, label)
+            progress(2, 3, "first forward")
+            net.service.engine.forward(torch.zeros(3, zoo.input_size, zoo.input_size), cache=False)
+            with self._lock:
+                self._loaded[key] = net
+                self._active = key
+                self._evict()
+            hit = net
+            progress(3, 3, "loaded")
+        return NetworkLoaded(key=key, network=network, weights=label, random_weights=label == "none",
+                             n_layers=hit.n_layers, load_ms=(time.perf_counter() - t0) * 1000)
+
+    def _evict(self) -> None:
+        """Drop least recently used networks (never the active one) while over the budget; lock held."""
+        while len(self._loaded) > 1:
+            total = sum(n.nbytes() for n in self._loaded.values())
+            if total <= self.budget_bytes:
+                return
+            victim = next(k for k in self._loaded if k != self._active)
+            del self._loaded[victim]
+
+    def describe_all(self) -> NetworksResponse:
+        with self._lock:
+            loaded = list(self._loaded.values())
+            active = self._active
+        return NetworksResponse(
+            zoo=[ZooNetworkOut(name=m.name, description=m.description, input_size=m.input_size) for m in list_models()],
+            loaded=[LoadedNetworkOut(key=n.key, network=n.name, weights=n.weights, random_weights=n.random_weights,
+                                     active=n.key == active, bytes=n.nbytes()) for n in loaded],
+            active=active, budget_bytes=self.budget_bytes, max_weights_bytes=self.max_weights_bytes,
+            uploads=self.uploads())
+
+
+def _weights_word(weights: str) -> str:
+    return weights if weights in ("default", "none") else f"file:{Path(weights).name}"
+
+
+# ---------------------------------------------------------------------------------------------- routes
+def network_router(networks: NetworkManager) -> APIRouter:
+    """``GET /api/networks`` and ``POST /api/networks/weights``; loading is a job (``/api/jobs/network-load``)."""
+    router = APIRouter(prefix="/api/networks", tags=["networks"])
+    errors: dict[int | str, dict[str, object]] = {c: {"model": schemas.ErrorResponse} for c in (400, 413, 422)}
+
+    @router.get("", response_model=NetworksResponse)
+    def get_networks() -> NetworksResponse:
+        """The zoo, the loaded networks (the active one marked), the memory budget and uploaded weights."""
+        return networks.describe_all()
+
+    @router.post(
+        "/weights", response_model=WeightsFileOut, status_code=201, responses=errors,
+        openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}},
+    )
+    async def upload_weights(request: Request, network: str) -> WeightsFileOut:
+        """Upload a state-dict file for ``network`` (multipart ``file`` or a raw body); it is checked, not run."""
+        try:
+            body = await read_capped(request, networks.max_weights_bytes + _MULTIPART_OVERHEAD)
+            data, name = file_from_body(request.headers.get("content-type", ""), body)
+        except UploadTooLarge as exc:
+            raise HTTPException(413, str(exc)) from None
+        except BadUpload as exc:
+            raise HTTPException(400, str(exc)) from None
+        try:
+            return await run_in_threadpool(networks.add_weights, network, data, name)
+        except NetworkChoiceError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except WeightsError as exc:
+            status = 413 if "limit" in str(exc) else 422
+            raise HTTPException(status, str(exc).replace(str(networks.weights_dir), "<data>/weights")) from None
+
+    return router
+
+
+__all__ = ["DEFAULT_BUDGET_BYTES", "MAX_WEIGHTS_BYTES", "LoadedNetwork", "NetworkChoiceError", "NetworkLoadRequest",
+           "NetworkLoaded", "NetworkManager", "NetworksResponse", "network_router"]
