@@ -1,11 +1,11 @@
-// A colour-bar legend for a symmetric relevance scale.
+// A colour-bar legend for a symmetric relevance scale, or for a sequential [lo, hi] range.
 import type { Lut } from "../lib/colormap";
 import { fmt } from "../lib/dom";
 import type { Svg } from "./types";
 
 export function drawLegend(
   svg: Svg,
-  data: { lut: Lut; scale: number; caption?: string },
+  data: { lut: Lut; scale: number; caption?: string; range?: [number, number] },
   config: { width: number },
 ): void {
   const w = config.width;
@@ -20,11 +20,17 @@ export function drawLegend(
     grad.append("stop").attr("offset", `${(i / n) * 100}%`).attr("stop-color", `rgb(${c[0]},${c[1]},${c[2]})`);
   }
   svg.append("rect").attr("x", 1).attr("y", 1).attr("width", w - 2).attr("height", barH).attr("fill", `url(#${id})`).attr("stroke", "#999");
-  const labels: [number, string, string][] = [
-    [1, `−${fmt(data.scale)}`, "start"],
-    [w / 2, data.caption ?? "0", "middle"],
-    [w - 1, `+${fmt(data.scale)}`, "end"],
-  ];
+  const labels: [number, string, string][] = data.range
+    ? [
+        [1, fmt(data.range[0]), "start"],
+        [w / 2, data.caption ?? "", "middle"],
+        [w - 1, fmt(data.range[1]), "end"],
+      ]
+    : [
+        [1, `−${fmt(data.scale)}`, "start"],
+        [w / 2, data.caption ?? "0", "middle"],
+        [w - 1, `+${fmt(data.scale)}`, "end"],
+      ];
   svg
     .selectAll("text")
     .data(labels)

@@ -1,5 +1,6 @@
 // Colouring relevance in the browser: decode the float32 payload, map value/scale through the LUT.
 // Switching the colour map or the scale never needs the server.
+import { color as d3color, interpolateViridis } from "d3";
 import type { ColormapInfo, HeatmapData } from "../api/types";
 
 export type Lut = ColormapInfo["lut"];
@@ -104,4 +105,63 @@ export function scaleOf(h: HeatmapData): number {
     scales.set(h, s);
   }
   return s;
+}
+
+/** A cell's own scale may exceed the shared one by this factor before the cell is marked. */
+export const EXCEED_TOLERANCE = 1.1;
+/** A cell whose own scale is below this fraction of the shared one looks blank: it is marked too. */
+export const FAINT_BELOW = 0.1;
+
+/**
+ * One colour scale for many heatmaps that a single exploding map cannot blank out: the lower median of
+ * the maps' own scales (each a percentile of its |relevance|); with two maps, the smaller. Maps whose
+ * own scale is above it saturate; `exceeds` gives, per map, its own scale over the shared one when that
+ * is beyond EXCEED_TOLERANCE.
+ */
+export function sharedScale(maps: HeatmapData[]): { scale: number; exceeds: (number | null)[]; faint: (number | null)[] } {
+  const own = maps.map(scaleOf);
+  const sorted = [...own].sort((a, b) => a - b);
+  const median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 1;
+  const scale = median > 0 ? median : 1;
+  return {
+    scale,
+    exceeds: own.map((s) => (s > scale * EXCEED_TOLERANCE ? s / scale : null)),
+    faint: own.map((s) => (s < scale * FAINT_BELOW ? s / scale : null)),
+  };
+}
+
+/**
+ * A sequential scale for quantities that are not signed evidence (activations): viridis, dark (low) to
+ * yellow (high), perceptually uniform and readable by colour-blind users and in greyscale.
+ */
+export const SEQUENTIAL_LUT: Lut = Array.from({ length: 256 }, (_, i) => {
+  const c = d3color(interpolateViridis(i / 255))!.rgb();
+  return [Math.round(c.r), Math.round(c.g), Math.round(c.b)];
+});
+
+/** The range a sequential map spans: from min(0, lowest) to the highest value. */
+export function sequentialRange(h: HeatmapData): [number, number] {
+  const lo = Math.min(0, h.min);
+  return [lo, h.max > lo ? h.max : lo + 1];
+}
+
+/** Paint an (H, W) map on a sequential LUT over [lo, hi]. */
+export function paintSequential(canvas: HTMLCanvasElement, h: HeatmapData, lut: Lut, range: [number, number]): void {
+  const [height, width] = h.shape;
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return;
+  const img = ctx.createImageData(width, height);
+  const v = values(h);
+  const [lo, hi] = range;
+  for (let i = 0; i < v.length; i++) {
+    const t = Math.max(0, Math.min(1, (v[i] - lo) / (hi - lo)));
+    const c = lut[Math.round(t * (lut.length - 1))];
+    img.data[4 * i] = c[0];
+    img.data[4 * i + 1] = c[1];
+    img.data[4 * i + 2] = c[2];
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
 }

@@ -66,3 +66,45 @@ export function setRule(m: LRPModel, k: number, rule: RuleParams, preset: string
   out.segments[k] = { ...out.segments[k], rule: { ...rule }, preset };
   return out;
 }
+
+/** Equal as JSON whatever the key order (a draft's keys may come in another order than the server's). */
+export function sameModel(a: LRPModel, b: LRPModel): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, canon(x)]))
+        : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+
+const SYMBOLS: Record<string, string> = {
+  alpha: "α", beta: "β", epsilon: "ε", theta0: "θ0", theta1: "θ1", gamma0: "γ0", gamma1: "γ1", gamma1p: "γ1p", gamma1n: "γ1n", gamma2: "γ2",
+};
+
+/** A segment's rule in a few characters: its preset label, or the parameters away from LRP-0. */
+export function ruleSummary(seg: Segment, label: (preset: string | null | undefined) => string): string {
+  if (seg.preset && seg.preset !== "custom") return label(seg.preset);
+  const r = ruleOf(seg);
+  const off = PARAM_ORDER.filter((k) => r[k] !== DEFAULT_RULE[k]).map((k) => `${SYMBOLS[k]}=${Number(r[k].toFixed(3))}`);
+  return `custom (${off.join(", ") || "LRP-0"})`;
+}
+
+/**
+ * How a draft differs from the saved model, in words, or null when it does not: the changed segments
+ * with their rules (all segments when the boundaries moved), and changed bias or input-rule switches.
+ */
+export function draftChanges(draft: LRPModel, saved: LRPModel | undefined, label: (preset: string | null | undefined) => string): string | null {
+  if (!saved || sameModel(draft, saved)) return null;
+  const parts: string[] = [];
+  const bounds = (m: LRPModel) => m.segments.map((s) => `${s.start}-${s.end}`).join(",");
+  const moved = bounds(draft) !== bounds(saved);
+  draft.segments.forEach((seg, k) => {
+    const old = saved.segments[k];
+    const same = !moved && old && PARAM_ORDER.every((p) => ruleOf(old)[p] === ruleOf(seg)[p]);
+    if (!same) parts.push(`S${k + 1}${moved ? ` ${seg.start}–${seg.end}` : ""} ${ruleSummary(seg, label)}`);
+  });
+  if (draft.include_bias !== saved.include_bias) parts.push(draft.include_bias ? "bias on" : "bias off");
+  if (!!draft.input_rule !== !!saved.input_rule) parts.push(draft.input_rule ? "ZBox on" : "ZBox off");
+  return parts.join(" · ") || "edited";
+}

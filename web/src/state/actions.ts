@@ -1,7 +1,7 @@
 // Everything the views can ask for. Actions call the API service and write results into the store.
 import type { LRPModel } from "../api/types";
 import { ApiService, StaleResponse } from "../services/api";
-import { clone } from "../lib/segments";
+import { clone, sameModel } from "../lib/segments";
 import { activeModel, modelById, type DraftHistory, type State, type Store } from "./store";
 
 const TAB_KEY = "vislrp-designer-tab";
@@ -366,17 +366,6 @@ const UNDO_DEPTH = 100;
 function pushHistory(history: State["history"], id: number, before: LRPModel): State["history"] {
   const past = [...(history[id]?.past ?? []).slice(-(UNDO_DEPTH - 1)), clone(before)];
   return { ...history, [id]: { past, future: [] } };
-}
-
-/** Equal as JSON whatever the key order (a draft's keys may come in another order than the server's). */
-function sameModel(a: LRPModel, b: LRPModel): boolean {
-  const canon = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canon)
-      : v && typeof v === "object"
-        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, canon(x)]))
-        : v;
-  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
 function download(filename: string, text: string): void {

@@ -13,6 +13,7 @@ import type { Actions } from "../state/actions";
 import type { AnalysisActions } from "../state/analysisActions";
 import { changed, type State } from "../state/store";
 import { heatmapFigure } from "./heatmapFigure";
+import { modelLabel } from "./modelLabel";
 
 const CHARTS = [
   { key: "pos", label: "positive relevance", color: "#c0392b" },
@@ -124,7 +125,7 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
           { class: "map-row", "data-testid": "neuron-map", "data-channel": map.channel },
           h("span", { class: "cls" }, `#${map.channel}`),
           heatmapFigure(map.relevance, lut, { size: 84, caption: `ΣR ${fmt(map.relevance.total)}` }),
-          heatmapFigure(map.activation, lut, { size: 84 }),
+          heatmapFigure(map.activation, lut, { size: 84, sequential: true, legend: true }),
           heatmapFigure(map.conditional, lut, { size: 84, caption: `ΣR ${fmt(map.conditional.total)}` }),
         ),
       );
@@ -172,8 +173,8 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
 
   store.subscribe((s, p) => {
     if (changed(s, p, "info", "ablationLayer")) renderRuler(s);
-    if (changed(s, p, "explain", "explainModel", "image")) {
-      source.textContent = s.explain && s.image ? `Starts from the result view: ${s.image.source} · “${s.explain.label}” · ${s.explainModel?.name ?? ""}` : "";
+    if (changed(s, p, "explain", "explainModel", "image", "models")) {
+      source.textContent = s.explain && s.image ? `Starts from the result view: ${s.image.source} · “${s.explain.label}” · ${modelLabel(s, s.explainModel).text}` : "";
     }
     if (changed(s, p, "neurons", "neuronSelection", "colormap", "info")) renderNeurons(s);
     if (changed(s, p, "neuronMaps", "neuronSelection", "colormap", "info")) renderMaps(s);

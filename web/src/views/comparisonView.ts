@@ -5,13 +5,14 @@ import katex from "katex";
 import { drawLegend } from "../draw/legend";
 import { drawSegmentBars, presetLabel } from "../draw/segmentBars";
 import { segmentColor } from "../draw/theme";
-import { scaleOf } from "../lib/colormap";
+import { scaleOf, sharedScale } from "../lib/colormap";
 import { clear, fmt, h } from "../lib/dom";
 import { ruleLatex } from "../lib/formula";
 import { ruleOf } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import { changed, modelById, type State } from "../state/store";
 import { heatmapFigure } from "./heatmapFigure";
+import { modelLabel } from "./modelLabel";
 
 const CELL = 150;
 
@@ -64,7 +65,17 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
         katex.render(ruleLatex(ruleOf(seg)), line, { throwOnError: false });
         formulas.append(line);
       });
-      head.append(h("th", { "data-testid": "compare-column" }, h("div", { class: "col-name" }, model!.name), bars.node()!, formulas));
+      const label = modelLabel(s, model);
+      head.append(
+        h(
+          "th",
+          { "data-testid": "compare-column", "data-draft": label.draft ? "1" : null },
+          h("div", { class: "col-name" }, label.name),
+          label.draft ? h("div", { class: "col-draft", "data-testid": "column-draft" }, `draft: ${label.draft}`) : null,
+          bars.node()!,
+          formulas,
+        ),
+      );
     }
     table.append(h("thead", {}, head));
 
@@ -76,8 +87,13 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
       s.compareModels.length === models.length &&
       s.compareModels.every((m, i) => JSON.stringify(m) === JSON.stringify(models[i].model));
     const cells = fresh ? result.cells : [];
-    const shared = Math.max(1e-12, ...cells.map((c) => scaleOf(c.heatmap)));
-    if (fresh && s.sharedScale && cells.length) drawLegend(legend, { lut, scale: shared, caption: "shared scale" }, { width: 200 });
+    // The shared scale is the lower median of the cells' own scales, so one exploding column cannot blank
+    // the others; cells above it are marked with their factor.
+    const shared = sharedScale(cells.map((c) => c.heatmap));
+    if (fresh && s.sharedScale && cells.length) {
+      drawLegend(legend, { lut, scale: shared.scale, caption: "shared scale (median cell)" }, { width: 320 });
+      legend.attr("data-testid", "shared-legend").attr("data-scale", shared.scale);
+    }
 
     const tbody = h("tbody");
     s.compareRows.forEach((row, i) => {
@@ -89,8 +105,30 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
         const cell = cells.find((c) => c.row === i && c.column === j);
         const td = h("td", { "data-testid": "compare-cell" });
         if (cell) {
-          const scale = s.sharedScale ? shared : scaleOf(cell.heatmap);
+          const over = s.sharedScale ? shared.exceeds[cells.indexOf(cell)] : null;
+          const under = s.sharedScale ? shared.faint[cells.indexOf(cell)] : null;
+          const scale = s.sharedScale ? shared.scale : scaleOf(cell.heatmap);
           td.append(heatmapFigure(cell.heatmap, lut, { size: CELL, scale, legend: !s.sharedScale, caption: `ΣR = ${fmt(cell.heatmap.total)}` }));
+          if (over != null) {
+            td.classList.add("exceeds");
+            td.dataset.exceeds = over.toPrecision(3);
+            td.append(
+              h(
+                "div",
+                { class: "exceeds-badge", "data-testid": "exceeds-scale", title: `this cell's own scale (${fmt(scaleOf(cell.heatmap))}) is ${fmt(over)}× the shared one: its strongest values saturate` },
+                `▲ ${fmt(over, 2)}× shared scale`,
+              ),
+            );
+          }
+          if (under != null) {
+            td.append(
+              h(
+                "div",
+                { class: "faint-badge", "data-testid": "faint-scale", title: `this cell's own scale (${fmt(scaleOf(cell.heatmap))}) is ${fmt(under)}× the shared one: it looks almost blank` },
+                `▽ ${fmt(under, 2)}× shared scale (faint)`,
+              ),
+            );
+          }
           td.dataset.ready = "1";
         } else {
           td.append(h("div", { class: "pending" }, "…"));

@@ -41,7 +41,7 @@ export class FlipRowWidget {
     const clearBtn = h("button", { "data-testid": "flip-clear", title: "unflip every pixel" }, "Clear");
     clearBtn.addEventListener("click", () => analysis.clearMask(id));
     const percent = h("input", { type: "number", min: 0.5, max: 100, step: 0.5, value: 10, class: "percent", "data-testid": "flip-percent", title: "k %" });
-    const most = h("button", { "data-testid": "flip-most", title: "flip the k % most relevant pixels" }, "Top k% most relevant");
+    const most = h("button", { "data-testid": "flip-most", title: "flip the k % most relevant pixels" }, "most relevant");
     most.addEventListener("click", () => analysis.flipTopPercent(id, Number(percent.value), true));
     const least = h("button", { "data-testid": "flip-least", title: "flip the k % least relevant pixels" }, "least relevant");
     least.addEventListener("click", () => analysis.flipTopPercent(id, Number(percent.value), false));
@@ -54,7 +54,7 @@ export class FlipRowWidget {
       "div",
       { class: "flip-row", "data-testid": "flip-row", "data-row-id": id },
       h("div", { class: "flip-images" }, imageBox, heatBox),
-      h("div", { class: "flip-tools" }, h("div", { class: "row" }, undo, clearBtn, zoomReset, remove), h("div", { class: "row" }, percent, h("span", {}, "%"), most, least)),
+      h("div", { class: "flip-tools" }, h("div", { class: "row" }, undo, clearBtn, zoomReset, remove), h("div", { class: "row nowrap" }, h("span", {}, "Top"), percent, h("span", {}, "%:"), most, least)),
       this.pred,
     );
   }

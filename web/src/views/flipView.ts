@@ -9,6 +9,7 @@ import type { Actions } from "../state/actions";
 import type { AnalysisActions } from "../state/analysisActions";
 import { changed, type State } from "../state/store";
 import { FlipRowWidget } from "./flipRow";
+import { modelLabel } from "./modelLabel";
 
 const ORDER_COLORS: Record<string, string> = { morf: "#d62728", lerf: "#2f6fb0", random: "#7f7f7f" };
 const ORDER_NAMES: Record<string, string> = { morf: "MoRF", lerf: "LeRF", random: "random" };
@@ -115,8 +116,8 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
     if (changed(s, p, "image", "classIndex") && s.image) {
       drawPredictionBars(originalSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 240, barHeight: 18, testid: "original-prediction", onSelect: (c) => void actions.selectClass(c) });
     }
-    if (changed(s, p, "explain", "explainModel", "image")) {
-      source.textContent = s.explain && s.image ? `${s.image.source} · “${s.explain.label}” · ${s.explainModel?.name ?? ""}` : "";
+    if (changed(s, p, "explain", "explainModel", "image", "models")) {
+      source.textContent = s.explain && s.image ? `${s.image.source} · “${s.explain.label}” · ${modelLabel(s, s.explainModel).text}` : "";
     }
     if (changed(s, p, "flipRows", "explain", "colormap", "info", "image")) renderRows(s);
     if (changed(s, p, "flipCurve")) renderCurve(s);

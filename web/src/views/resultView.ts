@@ -7,6 +7,7 @@ import { paint, scaleOf } from "../lib/colormap";
 import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { changed, type State } from "../state/store";
+import { modelLabel } from "./modelLabel";
 
 const SIZE = 224;
 
@@ -83,7 +84,7 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     shown = ex;
     heatBox.dataset.colormap = s.colormap;
     heatBox.dataset.total = String(ex.heatmap.total);
-    heatCaption.textContent = `${s.explainModel?.name ?? ""} → “${ex.label}” · ΣR = ${fmt(ex.heatmap.total)} of ${fmt(ex.score)} · ${Math.round(ex.elapsed_ms)} ms`;
+    heatCaption.textContent = `${modelLabel(s, s.explainModel).text} → “${ex.label}” · ΣR = ${fmt(ex.heatmap.total)} of ${fmt(ex.score)} · ${Math.round(ex.elapsed_ms)} ms`;
     clear(warnings);
     for (const w of ex.warnings) warnings.append(h("li", {}, `⚠ ${w}`));
   }
@@ -102,6 +103,6 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     if (changed(s, p, "image", "classIndex") && s.image) {
       drawPredictionBars(predSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 250, onSelect: (c) => void actions.selectClass(c) });
     }
-    if (changed(s, p, "explain", "colormap", "info", "image")) renderHeatmap(s);
+    if (changed(s, p, "explain", "colormap", "info", "image", "models")) renderHeatmap(s);
   });
 }
