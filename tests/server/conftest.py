@@ -12,6 +12,10 @@ from vislrp.server import Settings, create_app
 from vislrp.zoo import DEFAULT_MODEL, ZooModel, load_model
 
 
+LOCAL = "http://127.0.0.1"
+"""Tests talk to the app as a browser on this machine would: the server refuses other Host names."""
+
+
 @pytest.fixture(scope="session")
 def zoo_model() -> ZooModel:
     return load_model(DEFAULT_MODEL)
@@ -25,5 +29,5 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def client(zoo_model: ZooModel, data_dir: Path) -> Iterator[TestClient]:
     app = create_app(Settings(data_dir=data_dir, zoo_model=zoo_model))
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         yield c

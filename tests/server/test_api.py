@@ -15,6 +15,8 @@ from PIL import Image
 from vislrp.server import Settings, create_app
 from vislrp.zoo import ZooModel
 
+LOCAL = "http://127.0.0.1"
+
 
 def decode(h: dict) -> np.ndarray:
     return np.frombuffer(base64.b64decode(h["data"]), dtype="<f4").reshape(h["shape"])
@@ -241,12 +243,12 @@ def test_import_export_roundtrip(client: TestClient) -> None:
 
 def test_store_survives_restart(zoo_model: ZooModel, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, zoo_model=zoo_model)
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url=LOCAL) as c:
         model = c.get("/api/info").json()["default_model"] | {"name": "Persistent"}
         assert c.post("/api/models", json=model).status_code == 201
         deleted = c.get("/api/models").json()[1]["id"]
         assert c.delete(f"/api/models/{deleted}").status_code == 204
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url=LOCAL) as c:
         models = c.get("/api/models").json()
         names = [m["model"]["name"] for m in models]
         assert "Persistent" in names

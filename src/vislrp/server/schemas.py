@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.lrp import LRPModel, RuleParams
 
+SEED_MAX = 2**63 - 1
+"""Seeds are signed 64-bit integers (torch's generator and JavaScript clients both handle that)."""
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -251,7 +254,7 @@ class CurveRequest(BaseModel):
     steps: int = Field(default=20, ge=1, le=100)
     patch: int = Field(default=8, ge=1, le=64, description="1: rank pixels; p > 1: rank p×p patches")
     mode: FlipModeName = "zero"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=SEED_MAX)
 
 
 class CurvePoint(_Out):
@@ -354,7 +357,7 @@ class AblationCurveRequest(BaseModel):
     model: LRPModel
     layer_index: int
     ks: list[int] | None = Field(default=None, max_length=64, description="default: 12 values from 0 to all")
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=SEED_MAX)
 
 
 class AblationCurveResponse(_Out):

@@ -22,6 +22,7 @@ from PIL import Image
 
 from vislrp.lrp import Engine, Explanation, LayerGraph, LRPModel, build_graph
 from vislrp.server import schemas
+from vislrp.server.upload import clean_name
 from vislrp.zoo import ZooModel, load_image, load_sample
 
 MAP_LIMIT = 112
@@ -89,7 +90,11 @@ class DesignerService:
     # ------------------------------------------------------------------ images
     def add_image(self, image: Image.Image, source: str) -> ImageEntry:
         x = self.zoo.preprocess(image)
-        image_id = hashlib.sha256(x.numpy().tobytes()).hexdigest()[:24]
+        # The id covers the name too: two clients uploading the same pixels under different names
+        # get their own entries, so a response never shows another client's file name.
+        digest = hashlib.sha256(x.numpy().tobytes())
+        digest.update(b"\0" + source.encode("utf-8", "replace"))
+        image_id = digest.hexdigest()[:24]
         with self._img_lock:
             hit = self._images.get(image_id)
             if hit is not None:
@@ -109,7 +114,7 @@ class DesignerService:
         return entry
 
     def add_upload(self, data: bytes, filename: str) -> ImageEntry:
-        return self.add_image(load_image(data), filename or "upload")
+        return self.add_image(load_image(data), clean_name(filename))
 
     def add_sample(self, name: str) -> ImageEntry:
         return self.add_image(load_sample(name), name)

@@ -7,8 +7,13 @@ writes nothing to disk at all.
 
 from __future__ import annotations
 
+import unicodedata
+
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
+
+MAX_NAME = 120
+"""Longest file name kept for display; longer ones are cut."""
 
 
 class UploadTooLarge(ValueError):
@@ -32,6 +37,14 @@ async def read_capped(request: Request, cap: int) -> bytes:
             raise UploadTooLarge(f"the upload is over the {cap // 2**20} MB limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def clean_name(name: str) -> str:
+    """A file name fit to echo back: no directories, no control or format characters (NUL, bidi
+    overrides), at most MAX_NAME characters; "upload" when nothing is left."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
+    return kept[:MAX_NAME] or "upload"
 
 
 def file_from_body(content_type: str, body: bytes) -> tuple[bytes, str]:
@@ -87,5 +100,5 @@ def file_from_body(content_type: str, body: bytes) -> tuple[bytes, str]:
             name = disp.get(b"filename", b"upload").decode("utf-8", "replace")
             if not data:
                 raise BadUpload(f"{name or 'the upload'} is empty")
-            return bytes(data), name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "upload"
+            return bytes(data), clean_name(name)
     raise BadUpload("the multipart upload has no file part (expected a field named 'file')")

@@ -2,11 +2,23 @@
 
 Each row holds the model as its JSON contract (:class:`vislrp.lrp.LRPModel`). Names are unique per
 network; the row id is the stable handle the designer uses. Every call opens its own connection, so
-one store can serve several threads.
+one store can serve several threads, and several processes can share one file.
+
+What the store guarantees, whatever its callers send:
+
+- Every row it writes is a valid LRP model: names it makes up (a duplicate's " (copy)", an import's
+  " 2") are cut to fit the name limit, and each model is validated again before it is written, so
+  a row can never make later reads fail.
+- A write that returned is on disk (WAL journal, ``synchronous=FULL``): killing the process loses no
+  acknowledged model. Picking a free name and inserting happen in one transaction, so two servers on
+  one file cannot both take a name or both seed the defaults.
+- A data directory that cannot be written, or a full disk, raises :class:`StoreUnavailableError`
+  with a message that names the directory, at start or on the failing write.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -15,7 +27,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vislrp.lrp import LRPModel, parse_model
+from annotated_types import MaxLen
+from pydantic import ValidationError
+
+from vislrp.lrp import ConfigError, LRPModel, parse_model
+from vislrp.lrp.config import format_validation_error
+
+INT64_MAX = 2**63 - 1
+"""SQLite row ids are signed 64-bit; no id outside 1..INT64_MAX can exist."""
+
+
+def _name_limit() -> int:
+    for meta in LRPModel.model_fields["name"].metadata:
+        if isinstance(meta, MaxLen):
+            return int(meta.max_length)
+    raise RuntimeError("LRPModel.name has no maximum length")  # pragma: no cover - a contract change
+
+
+NAME_MAX = _name_limit()
+"""The longest LRP-model name the contract accepts; derived names are cut to fit it."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lrp_models (
@@ -42,6 +72,14 @@ class NameConflictError(ValueError):
     """Another stored model of the same network already has this name."""
 
 
+class InvalidModelError(ValueError):
+    """The model to write breaks the LRP-model contract (e.g. a name over the limit)."""
+
+
+class StoreUnavailableError(RuntimeError):
+    """The store's file cannot be opened or written: read-only directory, full disk, locked too long."""
+
+
 @dataclass(frozen=True)
 class StoredModel:
     """A row of the store: its id, timestamps and the LRP model itself."""
@@ -52,78 +90,186 @@ class StoredModel:
     updated: float
 
 
+@dataclass(frozen=True)
+class StoreHealth:
+    """What ``vislrp doctor`` reports about the store file."""
+
+    path: Path
+    integrity: str
+    journal_mode: str
+    models: int
+    networks: int
+    unreadable: int
+    writable: bool
+
+
+def fit_name(base: str, suffix: str = "") -> str:
+    """``base + suffix`` cut (at the end of ``base``) to at most NAME_MAX characters."""
+    room = NAME_MAX - len(suffix)
+    head = base[:room]
+    return (head.rstrip() or head) + suffix
+
+
+def _valid(model: LRPModel) -> LRPModel:
+    """The model validated again: ``model_copy(update=...)`` skips validation, the store must not."""
+    try:
+        return LRPModel.model_validate(model.model_dump())
+    except ValidationError as exc:
+        raise InvalidModelError(format_validation_error(exc)) from None
+
+
 class ModelStore:
     """CRUD for LRP models of one network, persisted in ``path`` (an SQLite file)."""
 
     def __init__(self, path: Path, network: str) -> None:
         self.path = Path(path)
         self.network = network
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"cannot create the data directory {self.path.parent}: {exc.strerror or exc}"
+            ) from None
+        with self._lock:
+            db = self._open()
+            try:
+                db.execute("PRAGMA journal_mode=WAL")  # not inside a transaction
+            except sqlite3.Error as exc:
+                raise self._unavailable(exc) from None
+            finally:
+                db.close()
+        with self._write() as db:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+        self._repair_names()
+
+    # ------------------------------------------------------------------ connections
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from None
+        return db
+
+    def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailableError:
+        msg = str(exc)
+        if "readonly" in msg or "unable to open" in msg:
+            why = "the data directory or its store file is not writable"
+        elif "full" in msg:
+            why = "the disk is full"
+        elif "locked" in msg or "busy" in msg:
+            why = "another process holds the store locked"
+        else:
+            why = "the store file cannot be used"
+        return StoreUnavailableError(
+            f"{why}: {self.path} ({msg}); free space or fix the permissions, or start with --data DIR"
+        )
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            db = sqlite3.connect(self.path, timeout=10)
+            db = self._open()
             try:
-                with db:
-                    yield db
+                yield db
+            except sqlite3.OperationalError as exc:
+                raise self._unavailable(exc) from None
             finally:
                 db.close()
 
-    def _row(self, row: tuple[int, str, float, float]) -> StoredModel:
-        return StoredModel(row[0], parse_model(row[1]), row[2], row[3])
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: other writers (threads or processes) wait until it commits."""
+        with self._lock:
+            db = self._open()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                raise self._unavailable(exc) from None
+            finally:
+                db.close()
+
+    def _check_id(self, model_id: int) -> None:
+        if not 1 <= model_id <= INT64_MAX:
+            raise UnknownModelIdError(f"no stored LRP model with id {model_id}")
+
+    @staticmethod
+    def _row(row: tuple[int, str, float, float]) -> StoredModel | None:
+        try:
+            return StoredModel(row[0], parse_model(row[1]), row[2], row[3])
+        except ConfigError:
+            return None  # written by hand or by an old version; skipped, counted by health()
 
     # ------------------------------------------------------------------ reads
     def list(self) -> list[StoredModel]:
-        with self._connect() as db:
+        with self._read() as db:
             rows = db.execute(
                 "SELECT id, body, created, updated FROM lrp_models WHERE network = ? ORDER BY id",
                 (self.network,),
             ).fetchall()
-        return [self._row(r) for r in rows]
+        return [m for m in map(self._row, rows) if m is not None]
 
     def get(self, model_id: int) -> StoredModel:
-        with self._connect() as db:
+        self._check_id(model_id)
+        with self._read() as db:
             row = db.execute(
                 "SELECT id, body, created, updated FROM lrp_models WHERE network = ? AND id = ?",
                 (self.network, model_id),
             ).fetchone()
         if row is None:
             raise UnknownModelIdError(f"no stored LRP model with id {model_id}")
-        return self._row(row)
+        stored = self._row(row)
+        if stored is None:
+            raise UnknownModelIdError(f"stored LRP model {model_id} cannot be read (it breaks the contract)")
+        return stored
 
     def names(self) -> set[str]:
-        with self._connect() as db:
-            rows = db.execute("SELECT name FROM lrp_models WHERE network = ?", (self.network,)).fetchall()
-        return {r[0] for r in rows}
+        with self._read() as db:
+            return self._names(db)
+
+    def _names(self, db: sqlite3.Connection) -> set[str]:
+        return {r[0] for r in db.execute("SELECT name FROM lrp_models WHERE network = ?", (self.network,))}
 
     # ------------------------------------------------------------------ writes
-    def create(self, model: LRPModel) -> StoredModel:
-        now = time.time()
+    def _insert(self, db: sqlite3.Connection, model: LRPModel, now: float) -> int:
         try:
-            with self._connect() as db:
-                cur = db.execute(
-                    "INSERT INTO lrp_models (network, name, body, created, updated) VALUES (?, ?, ?, ?, ?)",
-                    (self.network, model.name, model.model_dump_json(), now, now),
-                )
-                new_id = int(cur.lastrowid or 0)
+            cur = db.execute(
+                "INSERT INTO lrp_models (network, name, body, created, updated) VALUES (?, ?, ?, ?, ?)",
+                (self.network, model.name, model.model_dump_json(), now, now),
+            )
         except sqlite3.IntegrityError:
             raise NameConflictError(f"an LRP model named {model.name!r} already exists") from None
+        return int(cur.lastrowid or 0)
+
+    def create(self, model: LRPModel, *, rename_if_taken: bool = False) -> StoredModel:
+        """Store a new model; with ``rename_if_taken`` a taken name gets the first free `` N`` suffix."""
+        model = _valid(model)
+        with self._write() as db:
+            if rename_if_taken:
+                model = _valid(model.model_copy(update={"name": self._free(db, model.name)}))
+            new_id = self._insert(db, model, time.time())
         return self.get(new_id)
 
     def update(self, model_id: int, model: LRPModel) -> StoredModel:
-        self.get(model_id)
-        try:
-            with self._connect() as db:
-                db.execute(
+        self._check_id(model_id)
+        model = _valid(model)
+        with self._write() as db:
+            try:
+                cur = db.execute(
                     "UPDATE lrp_models SET name = ?, body = ?, updated = ? WHERE network = ? AND id = ?",
                     (model.name, model.model_dump_json(), time.time(), self.network, model_id),
                 )
-        except sqlite3.IntegrityError:
-            raise NameConflictError(f"an LRP model named {model.name!r} already exists") from None
+            except sqlite3.IntegrityError:
+                raise NameConflictError(f"an LRP model named {model.name!r} already exists") from None
+            if cur.rowcount == 0:
+                raise UnknownModelIdError(f"no stored LRP model with id {model_id}")
         return self.get(model_id)
 
     def rename(self, model_id: int, name: str) -> StoredModel:
@@ -131,32 +277,93 @@ class ModelStore:
         return self.update(model_id, current.model_copy(update={"name": name}))
 
     def duplicate(self, model_id: int, name: str | None = None) -> StoredModel:
+        """A copy under ``name``, or under "<name> (copy)", "<name> (copy) 2"... (the name cut to fit)."""
         current = self.get(model_id).model
-        return self.create(
-            current.model_copy(update={"name": name or self.free_name(f"{current.name} (copy)")})
-        )
+        if name is not None:
+            return self.create(current.model_copy(update={"name": name}))
+        with self._write() as db:
+            copy = _valid(current.model_copy(update={"name": self._free(db, current.name, " (copy)")}))
+            new_id = self._insert(db, copy, time.time())
+        return self.get(new_id)
 
     def delete(self, model_id: int) -> None:
-        self.get(model_id)
-        with self._connect() as db:
-            db.execute("DELETE FROM lrp_models WHERE network = ? AND id = ?", (self.network, model_id))
+        self._check_id(model_id)
+        with self._write() as db:
+            cur = db.execute("DELETE FROM lrp_models WHERE network = ? AND id = ?", (self.network, model_id))
+            if cur.rowcount == 0:
+                raise UnknownModelIdError(f"no stored LRP model with id {model_id}")
 
     def free_name(self, wanted: str) -> str:
-        """``wanted`` itself, or with the first free `` 2``, `` 3``... suffix."""
-        taken = self.names()
-        if wanted not in taken:
-            return wanted
+        """``wanted`` itself, or with the first free `` 2``, `` 3``... suffix; always within NAME_MAX."""
+        with self._read() as db:
+            return self._free(db, wanted)
+
+    def _free(self, db: sqlite3.Connection, wanted: str, suffix: str = "") -> str:
+        """The first of ``wanted+suffix``, ``wanted+suffix 2``, ... not taken, each cut to fit NAME_MAX."""
+        taken = self._names(db)
+        name = fit_name(wanted, suffix)
         n = 2
-        while f"{wanted} {n}" in taken:
+        while name in taken:
+            name = fit_name(wanted, f"{suffix} {n}")
             n += 1
-        return f"{wanted} {n}"
+        return name
 
     def seed_once(self, models: list[LRPModel]) -> bool:
-        """Store ``models`` the first time this network is seen; later starts keep the user's choices."""
-        with self._connect() as db:
+        """Store ``models`` the first time this network is seen; later starts keep the user's choices.
+
+        One transaction: two servers starting together on one file seed once between them.
+        """
+        models = [_valid(m) for m in models]
+        with self._write() as db:
             if db.execute("SELECT 1 FROM seeded WHERE network = ?", (self.network,)).fetchone():
                 return False
             db.execute("INSERT INTO seeded (network) VALUES (?)", (self.network,))
-        for m in models:
-            self.create(m.model_copy(update={"name": self.free_name(m.name)}))
+            now = time.time()
+            for m in models:
+                self._insert(db, m.model_copy(update={"name": self._free(db, m.name)}), now)
         return True
+
+    def _repair_names(self) -> None:
+        """Cut names over NAME_MAX (rows written before the store enforced it) so every row reads again."""
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT id, network, name, body FROM lrp_models WHERE length(name) > ?", (NAME_MAX,)
+            ).fetchall()
+            for row_id, network, name, body in rows:
+                taken = {r[0] for r in db.execute("SELECT name FROM lrp_models WHERE network = ?", (network,))}
+                new, n = fit_name(name), 2
+                while new in taken:
+                    new, n = fit_name(name, f" {n}"), n + 1
+                try:
+                    fixed = parse_model(_with_name(body, new))
+                except ConfigError:
+                    continue  # broken beyond its name: left alone, skipped on reads
+                db.execute("UPDATE lrp_models SET name = ?, body = ? WHERE id = ?",
+                           (new, fixed.model_dump_json(), row_id))
+
+    # ------------------------------------------------------------------ health
+    def health(self) -> StoreHealth:
+        """Integrity check, journal mode, model counts and whether a write transaction can start."""
+        with self._read() as db:
+            integrity = "; ".join(r[0] for r in db.execute("PRAGMA integrity_check").fetchall())
+            mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
+            rows = db.execute("SELECT body FROM lrp_models WHERE network = ?", (self.network,)).fetchall()
+            networks = int(db.execute("SELECT COUNT(DISTINCT network) FROM lrp_models").fetchone()[0])
+        unreadable = sum(1 for (body,) in rows if self._row((0, body, 0.0, 0.0)) is None)
+        try:
+            with self._write():
+                pass
+            writable = True
+        except StoreUnavailableError:
+            writable = False
+        return StoreHealth(self.path, integrity, mode, len(rows) - unreadable, networks, unreadable, writable)
+
+
+def _with_name(body: str, name: str) -> dict[str, object]:
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        raise ConfigError("not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ConfigError("not an LRP model")
+    return {**data, "name": name}

@@ -12,6 +12,7 @@ import pathlib
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -24,6 +25,10 @@ _LIMIT_MB = MAX_BYTES // 2**20
 
 class ImageError(ValueError):
     """The given file or bytes cannot be used as an input image."""
+
+
+class ImageTooLarge(ImageError):
+    """The file or its pixel count is over the limit (HTTP 413 in the designer)."""
 
 
 class UnknownSampleError(KeyError, ValueError):
@@ -39,7 +44,7 @@ def _read_source(source: str | pathlib.Path | bytes) -> tuple[bytes, str]:
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         if len(data) > MAX_BYTES:
-            raise ImageError(f"image data is {len(data) / 2**20:.1f} MB, over the {_LIMIT_MB} MB limit")
+            raise ImageTooLarge(f"image data is {len(data) / 2**20:.1f} MB, over the {_LIMIT_MB} MB limit")
         return data, "image data"
     path = pathlib.Path(source)
     if not path.exists():
@@ -48,19 +53,53 @@ def _read_source(source: str | pathlib.Path | bytes) -> tuple[bytes, str]:
         raise ImageError(f"not a file: {path}")
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise ImageError(f"image file {path} is {size / 2**20:.1f} MB, over the {_LIMIT_MB} MB limit")
+        raise ImageTooLarge(f"image file {path} is {size / 2**20:.1f} MB, over the {_LIMIT_MB} MB limit")
     try:
         return path.read_bytes(), str(path)
     except OSError as exc:
         raise ImageError(f"cannot read image file {path}: {exc}") from exc
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def _to_8bit(image: Image.Image, name: str) -> Image.Image:
+    """A one-channel image deeper than 8 bits as 8-bit grey ("L"), scaled rather than clipped.
+
+    Pillow's own conversion clips such values at 255, which turns a 16-bit photo white. 16-bit modes
+    scale by 255/65535. 32-bit integer and float images have no fixed range, so their values decide:
+    0..255 stays, 0..1 (float) and 0..65535 (integer) scale to 0..255, anything else is stretched
+    from its minimum to its maximum.
+    """
+    arr = np.asarray(image)
+    if image.mode.startswith("I;16"):
+        scaled = arr.astype(np.float64) / 257.0
+    else:
+        values = arr.astype(np.float64)
+        if not np.isfinite(values).all():
+            raise ImageError(f"{name} holds NaN or infinite pixel values")
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if low >= 0 and high <= 1 and image.mode == "F":
+            scaled = values * 255.0
+        elif low >= 0 and high <= 255:
+            scaled = values
+        elif low >= 0 and high <= 65535 and image.mode != "F":
+            scaled = values / 257.0
+        else:
+            scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
+
+
+def _to_rgb(image: Image.Image, name: str = "the image") -> Image.Image:
     """RGB with transparent areas on white (not black), which is how people see such images."""
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-    if not has_alpha:
-        return image.convert("RGB")
-    rgba = image.convert("RGBA")
+    if image.mode.startswith("I") or image.mode == "F":
+        image = _to_8bit(image, name)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    try:
+        if not has_alpha:
+            return image.convert("RGB")
+        rgba = image.convert("RGBA")
+    except ValueError as exc:  # a mode Pillow cannot turn into RGB (e.g. premultiplied grey)
+        raise ImageError(f"{name} has pixel mode {image.mode}, which cannot be converted to RGB: {exc}") from None
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba).convert("RGB")
 
@@ -75,7 +114,7 @@ def load_image(source: str | pathlib.Path | bytes) -> Image.Image:
         try:
             image = Image.open(io.BytesIO(data))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
+            raise ImageTooLarge(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
         except UnidentifiedImageError as exc:
             raise ImageError(f"{name} is not an image in a format Pillow recognises") from exc
         except (OSError, SyntaxError, ValueError) as exc:
@@ -83,7 +122,7 @@ def load_image(source: str | pathlib.Path | bytes) -> Image.Image:
         width, height = image.size
         # Checked on the header alone, before any pixel is decoded.
         if width * height > MAX_PIXELS:
-            raise ImageError(
+            raise ImageTooLarge(
                 f"{name} is {width}x{height} = {width * height / 1e6:.1f} Mpx, "
                 f"over the {MAX_PIXELS / 1e6:.0f} Mpx limit"
             )
@@ -93,10 +132,10 @@ def load_image(source: str | pathlib.Path | bytes) -> Image.Image:
             image.load()  # force a full decode so truncated files fail here, not later
             image = ImageOps.exif_transpose(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageError(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
+            raise ImageTooLarge(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise ImageError(f"{name} is truncated or corrupt and cannot be decoded: {exc}") from exc
-    return _to_rgb(image)
+    return _to_rgb(image, name)
 
 
 def _package_file(package: str, *parts: str) -> Callable[[], pathlib.Path]:

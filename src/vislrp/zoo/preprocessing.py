@@ -36,11 +36,15 @@ class Preprocess:
             new_w, new_h = self.resize, max(self.resize, int(self.resize * height / width))
         else:
             new_w, new_h = max(self.resize, int(self.resize * width / height)), self.resize
-        # PIL's bilinear filter widens its support when downscaling, i.e. it is antialiased.
-        resized = rgb.resize((new_w, new_h), Image.Resampling.BILINEAR)
         left = round((new_w - self.crop) / 2)
         top = round((new_h - self.crop) / 2)
-        return resized.crop((left, top, left + self.crop, top + self.crop))
+        # Resample only the crop's box of the source: the same pixels as resizing the whole image and
+        # cropping (the filter still reads source pixels just outside the box), but the work and memory
+        # follow the crop, not the resized image (a 1x20000 image would resize to 256x5,120,000).
+        # PIL's bilinear filter widens its support when downscaling, i.e. it is antialiased.
+        sx, sy = new_w / width, new_h / height
+        box = (left / sx, top / sy, (left + self.crop) / sx, (top + self.crop) / sy)
+        return rgb.resize((self.crop, self.crop), Image.Resampling.BILINEAR, box=box)
 
     def _mean_std(self) -> tuple[torch.Tensor, torch.Tensor]:
         mean = torch.tensor(self.mean, dtype=torch.float32).view(3, 1, 1)
