@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.request
+from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from vislrp.server.testing import ServerThread
@@ -84,10 +88,11 @@ def test_ruler_handles_move_with_the_keyboard(page: Page, server: ServerThread) 
     expect(page.locator("[data-testid=param-card][data-segment='0'] .card-sub")).to_contain_text(f"{s0}–{e0 - 2}")
     assert card_range(page, 1) == (s1 - 2, e1)
     # Focus stays on the handle through the redraw, so the keys keep working.
-    page.keyboard.press("Shift+ArrowRight")
-    expect(page.locator("[data-testid=param-card][data-segment='0'] .card-sub")).to_contain_text(f"{s0}–{e0 + 3}")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("[data-testid=param-card][data-segment='0'] .card-sub")).to_contain_text(f"{s0}–{e0 - 6}")
     expect(page.locator("[data-testid=ruler-boundary][data-boundary='0']")).to_have_attribute(
-        "aria-valuenow", str(s1 + 3)
+        "aria-valuenow", str(s1 - 6)
     )
     # End moves segment 2's start to its last layer: a one-layer segment, which can still be clicked.
     page.keyboard.press("End")
@@ -95,7 +100,7 @@ def test_ruler_handles_move_with_the_keyboard(page: Page, server: ServerThread) 
     page.locator("[data-testid=ruler-segment][data-segment='1']").click()
     expect(page.locator("[data-testid=param-card][data-segment='1']")).to_have_class("param-card selected")
     # Undo walks back through the keyboard moves.
-    for _ in range(4):
+    for _ in range(5):
         page.get_by_test_id("undo").click()
     expect(page.locator("[data-testid=param-card][data-segment='0'] .card-sub")).to_contain_text(f"{s0}–{e0}")
     expect(page.get_by_test_id("save-model")).to_be_disabled()
@@ -229,3 +234,109 @@ def test_activation_maps_use_a_sequential_scale(page: Page, server: ServerThread
     assert not ((rgb[:, 0] > 200) & (rgb[:, 1] < 80) & (rgb[:, 2] < 80)).any()
     assert not (rgb.min(axis=1) > 240).any()
     expect(row.locator("svg.legend")).to_have_count(1)
+
+
+def _download(page: Page, button: Locator) -> Path:
+    with page.expect_download() as info:
+        button.click()
+    path = info.value.path()
+    assert path is not None
+    return Path(path)
+
+
+def _active_model(page: Page, url: str) -> dict:
+    name = page.get_by_test_id("active-model-name").inner_text()
+    stored = json.load(urllib.request.urlopen(f"{url}/api/models"))
+    return next(m["model"] for m in stored if m["model"]["name"] == name)
+
+
+def test_heatmap_exports_png_with_legend_and_raw_npy(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    view = page.get_by_test_id("result-view")
+    cls = int(page.get_by_test_id("heatmap").get_attribute("data-class-index") or "0")
+    image_id = (view.get_by_test_id("input-image").get_attribute("src") or "").rsplit("/", 1)[-1].removesuffix(".png")
+    body = {"image_id": image_id, "class_index": cls, "model": _active_model(page, server.url)}
+    ref = _post(f"{server.url}/api/explain", body)
+    relevance = _decode(ref["heatmap"])
+
+    raw = np.load(_download(page, view.get_by_test_id("export-npy")))
+    assert raw.dtype == np.float32 and raw.shape == relevance.shape == (224, 224)
+    np.testing.assert_allclose(raw, relevance, rtol=1e-5, atol=1e-9 * float(np.abs(relevance).max()))
+
+    png = Image.open(_download(page, view.get_by_test_id("export-png"))).convert("RGB")
+    assert png.size == (240, 298)  # 8 px margins, a title line, the 224 px map, the legend strip
+    # The map's colours from numpy: the LUT of the chosen colour map at value / scale, with the scale the
+    # 99.5th percentile of |R| (lower order statistic) — what the page promises in its legend.
+    info = json.load(urllib.request.urlopen(f"{server.url}/api/info"))
+    lut = np.array(next(c["lut"] for c in info["colormaps"] if c["name"] == info["default_colormap"]), dtype=int)
+    a = np.sort(np.abs(relevance.astype(np.float64)).ravel())
+    scale = a[int(np.floor(0.995 * a.size))]
+    idx = np.rint((np.clip(relevance / scale, -1, 1) + 1) / 2 * (len(lut) - 1)).astype(int)
+    got = np.asarray(png)[26 : 26 + 224, 8 : 8 + 224].astype(int)
+    mismatch = np.abs(got - lut[idx]).max(axis=2) > 1
+    assert mismatch.mean() < 1e-3  # float32 vs float64 rounding at LUT bin edges only
+    legend = np.asarray(png)[26 + 224 + 8 + 5, 8:-8].astype(int)  # a row through the colour bar
+    assert np.abs(legend[0] - lut[0]).max() <= 2 and np.abs(legend[-1] - lut[-1]).max() <= 2
+
+
+def test_comparison_exports_grid_and_self_contained_report(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    names = ["LRP-ε", "LRP-z⁺"]
+    for name in names:
+        page.locator(f"[data-testid=model-item][data-model-name='{name}'] [data-testid=compare-check]").check()
+    page.get_by_test_id("add-compare-row").click()
+    page.get_by_test_id("prediction-bar").nth(1).click()
+    idle(page)
+    page.get_by_test_id("add-compare-row").click()
+    view = page.get_by_test_id("comparison-view")
+    expect(view.locator("[data-testid=compare-cell][data-ready='1']")).to_have_count(4)
+    exports = view.get_by_test_id("compare-exports")
+
+    svg = ElementTree.parse(_download(page, exports.get_by_test_id("export-svg"))).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert svg.tag == f"{ns}svg"
+    images = svg.iter(f"{ns}image")
+    hrefs = [im.get("{http://www.w3.org/1999/xlink}href") or "" for im in images]
+    assert len(hrefs) == 2 + 4 and all(h.startswith("data:image/png;base64,") for h in hrefs)
+    texts = " ".join(t.text or "" for t in svg.iter(f"{ns}text"))
+    assert all(n in texts for n in names) and "chelsea" in texts
+    width, height = float(svg.get("width") or 0), float(svg.get("height") or 0)
+
+    png = Image.open(_download(page, exports.get_by_test_id("export-png")))
+    assert png.size == (round(2 * width), round(2 * height))
+    assert len(np.unique(np.asarray(png.convert("RGB")).reshape(-1, 3), axis=0)) > 100  # heatmaps drawn
+
+    html = _download(page, exports.get_by_test_id("export-report")).read_text(encoding="utf-8")
+    assert html.count("<img") == 2 + 4 and html.count('src="data:image/png;base64,') == 6
+    assert "<math" in html and all(n in html for n in names)
+    # Self-contained: nothing is fetched from elsewhere.
+    assert not re.search(r"""(src|href)=["']?(https?:|//|/api)""", html)
+    assert "<script" not in html and "<link" not in html
+    # Opened in the browser, it shows the models' formulas and all six pictures.
+    report = page.context.new_page()
+    report.set_content(html)
+    assert report.locator("img").evaluate_all("imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length") == 6
+    expect(report.locator("math")).to_have_count(2)
+    report.close()
+
+
+def test_chart_exports_svg_and_png(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    view = page.get_by_test_id("ablation-view")
+    view.get_by_test_id("layer-ruler").scroll_into_view_if_needed()
+    view.locator("[data-testid=layer-cell][data-layer-index='4']").click()
+    chart = view.get_by_test_id("neuron-chart-pos")
+    expect(chart.get_by_test_id("neuron-point")).to_have_count(16)
+    svg = ElementTree.parse(_download(page, chart.get_by_test_id("export-svg"))).getroot()
+    circles = list(svg.iter("{http://www.w3.org/2000/svg}circle"))
+    assert len(circles) == 16
+    # Styles from the page's style sheet travel inline, so the file looks the same elsewhere.
+    assert all("fill:" in (c.get("style") or "") for c in circles)
+    png = Image.open(_download(page, chart.get_by_test_id("export-png"))).convert("RGB")
+    assert png.size == (2 * int(float(svg.get("width") or 0)), 2 * int(float(svg.get("height") or 0)))
+    # The points' colour (from the page's style sheet) is in the picture.
+    fill = re.search(r"fill:\s*rgb\((\d+), (\d+), (\d+)\)", circles[0].get("style") or "")
+    assert fill, circles[0].get("style")
+    colour = np.array([int(v) for v in fill.groups()])
+    pixels = np.asarray(png).reshape(-1, 3).astype(int)
+    assert (np.abs(pixels - colour).max(axis=1) <= 3).sum() > 50

@@ -13,6 +13,7 @@ import type { Actions } from "../state/actions";
 import type { AnalysisActions } from "../state/analysisActions";
 import { changed, type State } from "../state/store";
 import { heatmapFigure } from "./heatmapFigure";
+import { chartMarkup, exportButtons } from "./exportButtons";
 import { modelLabel } from "./modelLabel";
 
 const CHARTS = [
@@ -34,7 +35,14 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
   const charts = h(
     "div",
     { class: "neuron-charts" },
-    ...CHARTS.map((c, i) => h("div", { "data-testid": `neuron-chart-${c.key}`, class: "neuron-chart-box" }, chartSvgs[i].node()!)),
+    ...CHARTS.map((c, i) =>
+      h(
+        "div",
+        { "data-testid": `neuron-chart-${c.key}`, class: "neuron-chart-box" },
+        chartSvgs[i].node()!,
+        exportButtons(() => `neurons-${c.key}-layer-${store.get().ablationLayer ?? ""}`, chartMarkup(() => chartSvgs[i].node()), (e) => actions.reportError(e)),
+      ),
+    ),
   );
   const matrixSvgs = [d3.create("svg"), d3.create("svg")];
   const detail = h("div", { class: "hint neuron-detail", "data-testid": "neuron-detail" }, "Hover a cell for details; click adds or removes a neuron.");
@@ -58,7 +66,17 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     h("div", {}, h("h3", {}, "After ablating the selection"), ablCaption, ablatedSvg.node()!),
   );
   const curveSvg = d3.create("svg");
-  const curveBox = h("div", { class: "ablation-curve", "data-testid": "ablation-curve" }, h("h3", {}, "Ablate the k most relevant vs k random neurons"), curveSvg.node()!);
+  const curveBox = h(
+    "div",
+    { class: "ablation-curve", "data-testid": "ablation-curve" },
+    h(
+      "div",
+      { class: "chart-head" },
+      h("h3", {}, "Ablate the k most relevant vs k random neurons"),
+      exportButtons(() => `ablation-curve-layer-${store.get().ablationLayer ?? ""}`, chartMarkup(() => curveSvg.node()), (e) => actions.reportError(e)),
+    ),
+    curveSvg.node()!,
+  );
 
   root.append(
     h("h2", {}, "G · Neuron ablation"),

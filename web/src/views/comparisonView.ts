@@ -11,6 +11,9 @@ import { ruleLatex } from "../lib/formula";
 import { ruleOf } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import { changed, modelById, type State } from "../state/store";
+import { saveBlob } from "../lib/export";
+import { buildComparisonExport, gridMarkup, reportHtml } from "./comparisonExport";
+import { exportButtons } from "./exportButtons";
 import { heatmapFigure } from "./heatmapFigure";
 import { modelLabel } from "./modelLabel";
 
@@ -32,9 +35,27 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   const legend = d3.create("svg");
   const table = h("table", { class: "compare", "data-testid": "compare-table" });
 
+  const built = () => buildComparisonExport(store.get(), (id) => api.imageUrl(id));
+  const exportName = () => `comparison-${new Date().toISOString().slice(0, 16).replace(":", "")}`;
+  const gridButtons = exportButtons(exportName, async () => {
+    const b = await built();
+    return b && gridMarkup(b.grid);
+  }, (err) => actions.reportError(err), "comparison grid");
+  const reportBtn = h("button", { class: "export", "data-testid": "export-report", title: "download a self-contained HTML report of this comparison (models, formulas, heatmaps, metrics)" }, "⤓ Report");
+  reportBtn.addEventListener("click", async () => {
+    try {
+      const b = await built();
+      if (!b) throw new Error("nothing to report yet: add a row and tick models first");
+      saveBlob(`${exportName()}.html`, new Blob([reportHtml(b.report)], { type: "text/html" }));
+    } catch (err) {
+      actions.reportError(err);
+    }
+  });
+  const exports = h("span", { class: "export-buttons", "data-testid": "compare-exports" }, gridButtons, reportBtn);
+
   root.append(
     h("h2", {}, "E · Comparison"),
-    h("div", { class: "row" }, addRow, scaleSelect, run, status, legend.node()!),
+    h("div", { class: "row" }, addRow, scaleSelect, run, status, legend.node()!, exports),
     table,
   );
 
@@ -51,6 +72,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
         : `${s.compareRows.length} row(s) × ${models.length} model(s)`;
     legend.selectAll("*").remove();
     legend.attr("width", 0).attr("height", 0);
+    for (const b of exports.querySelectorAll("button")) b.disabled = true;
     if (!info || !lut || !models.length) return;
 
     // Header: one column per model with its segment bars and formulas.
@@ -87,6 +109,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
       s.compareModels.length === models.length &&
       s.compareModels.every((m, i) => JSON.stringify(m) === JSON.stringify(models[i].model));
     const cells = fresh ? result.cells : [];
+    for (const b of exports.querySelectorAll("button")) b.disabled = !cells.length;
     // The shared scale is the lower median of the cells' own scales, so one exploding column cannot blank
     // the others; cells above it are marked with their factor.
     const shared = sharedScale(cells.map((c) => c.heatmap));

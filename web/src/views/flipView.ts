@@ -9,6 +9,7 @@ import type { Actions } from "../state/actions";
 import type { AnalysisActions } from "../state/analysisActions";
 import { changed, type State } from "../state/store";
 import { FlipRowWidget } from "./flipRow";
+import { chartMarkup, exportButtons } from "./exportButtons";
 import { modelLabel } from "./modelLabel";
 
 const ORDER_COLORS: Record<string, string> = { morf: "#d62728", lerf: "#2f6fb0", random: "#7f7f7f" };
@@ -49,7 +50,12 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
   const curveBox = h(
     "div",
     { class: "flip-curve", "data-testid": "flip-curve" },
-    h("h3", {}, "Flipping curves of the active model's heatmap"),
+    h(
+      "div",
+      { class: "chart-head" },
+      h("h3", {}, "Flipping curves of the active model's heatmap"),
+      exportButtons(() => `flip-curves-${store.get().image?.source ?? ""}-${store.get().flipCurve?.label ?? ""}`, chartMarkup(() => curveSvg.node()), (e) => actions.reportError(e), "chart"),
+    ),
     h("div", { class: "row" }, h("span", {}, "Steps"), steps, patch, runCurve),
     curveSvg.node()!,
     curveInfo,

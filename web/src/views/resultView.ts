@@ -7,6 +7,7 @@ import { paint, scaleOf } from "../lib/colormap";
 import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { changed, type State } from "../state/store";
+import { canvasBlob, heatmapCanvas, heatmapNpy, saveBlob, slug } from "../lib/export";
 import { modelLabel } from "./modelLabel";
 
 const SIZE = 224;
@@ -36,6 +37,29 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
   const heatCaption = h("figcaption", {}, "Click a class to explain it");
   const heatBox = h("figure", { class: "heatmap-figure main", "data-testid": "heatmap" }, heatCanvas, legendSvg.node()!, heatCaption);
   const warnings = h("ul", { class: "warnings", "data-testid": "explain-warnings" });
+  // Exports of the heatmap on screen: a PNG with its legend, and the raw relevance as a NumPy file.
+  const pngBtn = h("button", { class: "export", "data-testid": "export-png", title: "download this heatmap as a PNG with its legend" }, "⤓ PNG");
+  const npyBtn = h("button", { class: "export", "data-testid": "export-npy", title: "download the raw input relevance (float32, H×W) as a NumPy .npy file" }, "⤓ .npy");
+  const exportName = (): string => {
+    const s = store.get();
+    return slug(`heatmap-${s.image?.source ?? "image"}-${s.explain?.label ?? ""}-${s.explainModel?.name ?? ""}`, "heatmap");
+  };
+  pngBtn.addEventListener("click", async () => {
+    const s = store.get();
+    const lut = s.info?.colormaps.find((c) => c.name === s.colormap)?.lut;
+    if (!s.explain || !lut) return;
+    const title = `${modelLabel(s, s.explainModel).text} → “${s.explain.label}”`;
+    try {
+      saveBlob(`${exportName()}.png`, await canvasBlob(heatmapCanvas(s.explain.heatmap, lut, scaleOf(s.explain.heatmap), { size: SIZE, title })));
+    } catch (err) {
+      actions.reportError(err);
+    }
+  });
+  npyBtn.addEventListener("click", () => {
+    const ex = store.get().explain;
+    if (ex) saveBlob(`${exportName()}.npy`, heatmapNpy(ex.heatmap));
+  });
+  heatBox.append(h("div", { class: "export-buttons" }, pngBtn, npyBtn));
 
   root.append(
     h("h2", {}, "B · Result"),
@@ -68,6 +92,7 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
   function renderHeatmap(s: State): void {
     const lut = s.info?.colormaps.find((c) => c.name === s.colormap)?.lut;
     const ex = s.explain;
+    pngBtn.disabled = npyBtn.disabled = !ex || !lut || !s.image || ex.image_id !== s.image.image_id;
     if (!ex || !lut || !s.image || ex.image_id !== s.image.image_id) {
       heatBox.classList.add("empty");
       heatBox.removeAttribute("data-class-index");

@@ -1,0 +1,117 @@
+// What the comparison's exports contain, built from the comparison that is on screen: the grid as one
+// SVG (PNG/SVG buttons) and the self-contained HTML report.
+import * as d3 from "d3";
+import { drawCompareGrid, type GridData } from "../draw/compareGrid";
+import { presetLabel } from "../draw/segmentBars";
+import { segmentColor } from "../draw/theme";
+import { type Lut, paint, scaleOf, sharedScale } from "../lib/colormap";
+import { fmt } from "../lib/dom";
+import { heatmapCanvas, imageDataUrl } from "../lib/export";
+import { ruleLatex } from "../lib/formula";
+import { type ReportData, buildReport } from "../lib/report";
+import { ruleOf, ruleSummary } from "../lib/segments";
+import type { State } from "../state/store";
+import { modelLabel } from "./modelLabel";
+
+const CELL = 150;
+
+/** A cell picture: with its own legend on a per-cell scale, plain (upscaled) on the shared one. */
+function cellPicture(h: Parameters<typeof paint>[1], lut: Lut, scale: number, legend: boolean): { url: string; height: number } {
+  if (legend) {
+    const c = heatmapCanvas(h, lut, scale, { size: CELL - 16 }); // CELL wide with its margins
+    return { url: c.toDataURL("image/png"), height: Math.round((CELL * c.height) / c.width) };
+  }
+  const src = document.createElement("canvas");
+  paint(src, h, lut, scale);
+  const out = document.createElement("canvas");
+  out.width = CELL;
+  out.height = h.kind === "map" ? CELL : 64;
+  const ctx = out.getContext("2d")!;
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(src, 0, 0, out.width, out.height);
+  return { url: out.toDataURL("image/png"), height: out.height };
+}
+
+interface Built {
+  grid: GridData;
+  report: ReportData;
+}
+
+/** Null while no comparison result is on screen. */
+export async function buildComparisonExport(s: State, imageUrl: (id: string) => string): Promise<Built | null> {
+  const res = s.compare;
+  const info = s.info;
+  const lut = info?.colormaps.find((c) => c.name === s.colormap)?.lut;
+  if (!res || !info || !lut || !res.cells.length || !s.compareModels.length) return null;
+  const label = (p: string | null | undefined) => presetLabel(p, info.presets);
+  const shared = sharedScale(res.cells.map((c) => c.heatmap));
+  const pictures = res.cells.map((c, i) => {
+    const scale = s.sharedScale ? shared.scale : scaleOf(c.heatmap);
+    const pic = cellPicture(c.heatmap, lut, scale, !s.sharedScale);
+    const over = s.sharedScale ? shared.exceeds[i] : null;
+    const under = s.sharedScale ? shared.faint[i] : null;
+    const badge = over != null ? `▲ ${fmt(over, 2)}× shared scale` : under != null ? `▽ ${fmt(under, 2)}× shared scale (faint)` : null;
+    return { row: c.row, column: c.column, image: pic.url, height: pic.height, caption: `ΣR = ${fmt(c.heatmap.total)}`, badge, total: c.heatmap.total };
+  });
+  const sources = new Map(s.compareRows.map((r) => [r.imageId, r.source]));
+  const thumbs = await Promise.all(res.rows.map((r) => imageDataUrl(imageUrl(r.image_id))));
+  const labels = s.compareModels.map((m) => modelLabel(s, m));
+  const title = `Comparison of ${s.compareModels.length} LRP model(s) on ${res.rows.length} (image, class) row(s)`;
+  const scaleText = s.sharedScale ? `shared colour scale ±${fmt(shared.scale)} (median cell)` : "one colour scale per cell (99.5th percentile of |R|)";
+
+  const grid: GridData = {
+    title,
+    columns: s.compareModels.map((m, j) => ({
+      name: labels[j].name,
+      draft: labels[j].draft,
+      lines: m.segments.map((seg, k) => ({ color: segmentColor(k), text: `S${k + 1} ${seg.start}–${seg.end} ${ruleSummary(seg, label)}` })),
+    })),
+    rows: res.rows.map((r, i) => ({ image: thumbs[i], source: sources.get(r.image_id) ?? r.image_id, label: r.label })),
+    cells: pictures,
+    legend: s.sharedScale ? { lut, scale: shared.scale, caption: "shared scale (median cell)" } : null,
+  };
+
+  // Metrics that were measured for a compared model, image and class: the flipping curves' AOPC.
+  const metrics: string[] = [];
+  const fc = s.flipCurve;
+  if (fc && s.explainModel && s.image) {
+    const j = s.compareModels.findIndex((m) => JSON.stringify(m) === JSON.stringify(s.explainModel));
+    const i = res.rows.findIndex((r) => r.image_id === s.image!.image_id && r.class_index === fc.class_index);
+    if (j >= 0 && i >= 0)
+      metrics.push(
+        `Pixel flipping of “${labels[j].name}” on ${grid.rows[i].source} / “${fc.label}” (${fc.steps} steps, ${fc.patch}×${fc.patch} patches, ${fc.mode} fill): ` +
+          fc.curves.map((c) => `AOPC ${c.order} ${fmt(c.aopc)}`).join(", "),
+      );
+  }
+  metrics.push(`Computed in ${Math.round(res.elapsed_ms)} ms on ${info.network}.`);
+
+  const report: ReportData = {
+    title,
+    network: `${info.network} (${info.n_layers} layers)`,
+    colormap: s.colormap,
+    scale: scaleText,
+    generated: new Date().toISOString().replace("T", " ").slice(0, 16) + " UTC",
+    columns: s.compareModels.map((m, j) => ({
+      name: labels[j].name,
+      draft: labels[j].draft,
+      includeBias: m.include_bias,
+      inputRule: m.input_rule ? "ZBox (pixel bounds)" : "none (the first segment's rule)",
+      segments: m.segments.map((seg, k) => ({ range: `S${k + 1}: layers ${seg.start}–${seg.end}`, rule: ruleSummary(seg, label), color: segmentColor(k), latex: ruleLatex(ruleOf(seg)) })),
+      warnings: res.warnings[j] ?? [],
+    })),
+    rows: res.rows.map((r, i) => ({ image: thumbs[i], source: grid.rows[i].source, label: r.label, classIndex: r.class_index, score: r.score })),
+    cells: pictures.map((p) => ({ row: p.row, column: p.column, image: p.image, total: p.total, badge: p.badge })),
+    metrics,
+  };
+  return { grid, report };
+}
+
+export function gridMarkup(grid: GridData): string {
+  const svg = d3.create("svg");
+  drawCompareGrid(svg, grid, { cell: CELL });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(svg.node()!)}`;
+}
+
+export function reportHtml(report: ReportData): string {
+  return buildReport(report);
+}
