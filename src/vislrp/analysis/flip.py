@@ -2,7 +2,7 @@
 
 Flipping is how users test a heatmap (the paper's V5): if the pixels a heatmap calls relevant
 matter, replacing them should lower the target's score. What a "removed" pixel becomes is a choice,
-so four fill modes are offered; ``zero`` is the paper's.
+so five fill modes are offered; ``zero`` is the paper's, ``road`` (ROAD's imputation) hides the removal best.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ import torch.nn.functional as F
 
 FlipMode = Literal["zero", "black", "blur", "mean"]
 FLIP_MODES: tuple[str, ...] = get_args(FlipMode)
+"""Fills that are one image whatever the mask (see :func:`fill_image`)."""
+FillMode = Literal["zero", "black", "blur", "mean", "road"]
+FILL_MODES: tuple[str, ...] = get_args(FillMode)
+"""Every fill: the constant ones plus ``road``, ROAD's noisy linear imputation, which depends on the mask."""
 BLUR_SIGMA = 6.0
 """Standard deviation (pixels) of the Gaussian used by the ``blur`` mode."""
 DEFAULT_CHUNK = 16
@@ -29,7 +33,7 @@ class EmptyMaskError(ValueError):
     """A flip with no pixel selected: nothing would change, so it is refused rather than run."""
 
 
-def fill_image(x: torch.Tensor, mode: FlipMode, black: torch.Tensor | None = None) -> torch.Tensor:
+def fill_image(x: torch.Tensor, mode: FlipMode | FillMode, black: torch.Tensor | None = None) -> torch.Tensor:
     """What flipped pixels of ``x`` (C, H, W) become, as a full (C, H, W) image.
 
     ``zero``: model-input value 0 (the dataset mean after normalisation, the paper's choice);
@@ -49,6 +53,8 @@ def fill_image(x: torch.Tensor, mode: FlipMode, black: torch.Tensor | None = Non
         return x.mean(dim=(1, 2), keepdim=True).expand_as(x).clone()
     if mode == "blur":
         return gaussian_blur(x, BLUR_SIGMA)
+    if mode == "road":
+        raise ValueError("the 'road' fill depends on the mask: use flipped_images")
     raise ValueError(f"unknown flip mode {mode!r}; choose one of {', '.join(FLIP_MODES)}")
 
 
@@ -87,12 +93,29 @@ def predict_batched(predict: Predict, inputs: torch.Tensor, chunk: int = DEFAULT
     return torch.cat(outs, 0)
 
 
-def flip(predict: Predict, x: torch.Tensor, mask: torch.Tensor, mode: FlipMode = "zero",
+def flipped_images(x: torch.Tensor, masks: torch.Tensor, mode: FillMode, black: torch.Tensor | None = None,
+                   noise: torch.Tensor | None = None, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """One flipped copy of ``x`` (C, H, W) per mask (B, H, W), in any fill mode.
+
+    ``road`` imputes each mask's pixels from the rest of the image (plus ``noise``, a (C, H, W) field);
+    the other modes take ``fill`` (computed by :func:`fill_image` when not given).
+    """
+    if masks.dim() == 2:
+        masks = masks.unsqueeze(0)
+    if mode == "road":
+        from .imputation import road_impute
+
+        return torch.stack([road_impute(x, m, noise) for m in masks]) if masks.shape[0] else x[:0]
+    return apply_masks(x, masks, fill if fill is not None else fill_image(x, mode, black))
+
+
+def flip(predict: Predict, x: torch.Tensor, mask: torch.Tensor, mode: FillMode = "zero",
          black: torch.Tensor | None = None) -> torch.Tensor:
     """Logits (classes,) of ``x`` with the pixels of ``mask`` (H, W, bool) flipped; an empty mask is refused."""
     if mask.dim() != 2:
         raise ValueError(f"the mask must be (H, W), got shape {tuple(mask.shape)}")
     if not bool(mask.any()):
         raise EmptyMaskError("the mask selects no pixel: brush some pixels to flip first")
-    flipped = apply_masks(x, mask, fill_image(x, mode, black))
-    return predict_batched(predict, flipped)[0]
+    if mask.shape != x.shape[1:]:
+        raise ValueError(f"the mask is {tuple(mask.shape)} but the image is {tuple(x.shape[1:])}")
+    return predict_batched(predict, flipped_images(x, mask, mode, black))[0]

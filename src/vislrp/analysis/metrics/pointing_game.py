@@ -1,0 +1,29 @@
+"""Pointing game (Zhang et al., ECCV 2016), as Quantus defines it: is the heatmap's maximum in the region?
+
+1 when a pixel of maximal relevance lies inside the user's region, else 0 (no tolerance margin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .base import MetricResult, as_batch
+from .relevance_mass import check_masks
+
+NAME = "pointing-game"
+
+
+def pointing_game(maps: torch.Tensor, masks: torch.Tensor, targets: Sequence[int] | None = None) -> list[MetricResult]:
+    """1.0 for a hit, 0.0 for a miss; None (with a note) for an empty region."""
+    maps = as_batch(maps)
+    masks = check_masks(maps, masks)
+    out = []
+    for i in range(maps.shape[0]):
+        top = maps[i] == maps[i].max()
+        empty = not bool(masks[i].any())
+        value = None if empty else float(bool((top & masks[i]).any()))
+        out.append(MetricResult(metric=NAME, image=i, target=int(targets[i]) if targets else -1, value=value,
+                                note="the region is empty" if empty else None))
+    return out
