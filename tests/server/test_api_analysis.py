@@ -110,3 +110,21 @@ def test_bad_input_is_a_clear_4xx(client: TestClient, ctx: dict, route: str, pat
     assert r.status_code == status, r.text
     assert message in r.json()["detail"]
     assert client.get("/api/info").status_code == 200  # still up
+
+
+def test_flip_regions_with_their_own_fill_modes(client: TestClient, ctx: dict) -> None:
+    m = np.zeros((224, 224), np.uint8)
+    m[40:120, 40:180] = 1
+    body = {"image_id": ctx["image_id"], "class_index": ctx["class_index"], "mask": mask_of(m)}
+    plain = client.post("/api/flip", json={**body, "mode": "blur"}).json()
+    one = client.post("/api/flip", json={**body, "mode": "zero", "region_modes": ["blur"]})
+    assert one.status_code == 200, one.text
+    assert one.json()["score"] == pytest.approx(plain["score"], abs=1e-5)  # region_modes wins over mode
+    m[120:180, 40:180] = 2
+    both = client.post("/api/flip", json={**body, "mask": mask_of(m), "region_modes": ["blur", "zero"]})
+    assert both.status_code == 200, both.text
+    assert both.json()["flipped"] == 140 * 140
+    only_blur = client.post("/api/flip", json={**body, "mask": mask_of(m > 0), "mode": "blur"}).json()
+    assert both.json()["score"] != pytest.approx(only_blur["score"], abs=1e-4)
+    bad = client.post("/api/flip", json={**body, "mask": mask_of(m), "region_modes": ["blur"]})
+    assert bad.status_code == 422 and "region" in bad.json()["detail"]

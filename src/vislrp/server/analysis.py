@@ -27,6 +27,7 @@ from vislrp.analysis import (
     neuron_table,
 )
 from vislrp.analysis.flip import DEFAULT_CHUNK
+from vislrp.analysis.regions import flip_regions
 from vislrp.lrp import Explanation, LRPModel
 from vislrp.server import schemas
 from vislrp.server.service import DesignerService, ImageEntry, encode
@@ -41,6 +42,11 @@ class MaskError(ValueError):
 
 def decode_mask(mask: schemas.MaskData, size: tuple[int, int]) -> torch.Tensor:
     """The (H, W) boolean mask of a request, checked against the image size."""
+    return decode_labels(mask, size) != 0
+
+
+def decode_labels(mask: schemas.MaskData, size: tuple[int, int]) -> torch.Tensor:
+    """The (H, W) bytes of a request's mask (0 = keep, k = region k), checked against the image size."""
     if tuple(mask.shape) != size:
         raise MaskError(f"the mask is {mask.shape[0]}×{mask.shape[1]} but the image is {size[0]}×{size[1]}")
     try:
@@ -49,7 +55,7 @@ def decode_mask(mask: schemas.MaskData, size: tuple[int, int]) -> torch.Tensor:
         raise MaskError("mask.data is not valid base64") from None
     if len(raw) != size[0] * size[1]:
         raise MaskError(f"mask.data holds {len(raw)} bytes; a {size[0]}×{size[1]} mask needs {size[0] * size[1]}")
-    return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(size) != 0)
+    return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(size).astype(np.int64))
 
 
 class AnalysisService:
@@ -97,12 +103,19 @@ class AnalysisService:
     # ------------------------------------------------------------------ V5
     def flip(self, req: schemas.FlipRequest) -> schemas.FlipResponse:
         entry = self._start(req.image_id, req.class_index)
-        mask = decode_mask(req.mask, (int(entry.x.shape[1]), int(entry.x.shape[2])))
+        labels = decode_labels(req.mask, (int(entry.x.shape[1]), int(entry.x.shape[2])))
+        mask = labels != 0
+        if req.region_modes is not None and int(labels.max()) > len(req.region_modes):
+            raise MaskError(f"mask byte {int(labels.max())} names a region, but only {len(req.region_modes)} "
+                            "region_modes are given")
         t0 = time.perf_counter()
         black = self.designer.zoo.preprocess.bounds()[0]
         with self.designer.lock:
             original = self.designer.engine.forward(entry.x).logits[0]
-            logits = flip(self._predict, entry.x, mask, req.mode, black)
+            if req.region_modes is not None:
+                logits = flip_regions(self._predict, entry.x, labels, req.region_modes, black)
+            else:
+                logits = flip(self._predict, entry.x, mask, req.mode, black)
         return schemas.FlipResponse(
             image_id=req.image_id, class_index=req.class_index, flipped=int(mask.sum()),
             fraction=float(mask.float().mean()), score=float(logits[req.class_index]),

@@ -222,6 +222,10 @@ class FlipRequest(BaseModel):
     class_index: int = Field(ge=0)
     mask: MaskData
     mode: FlipModeName = "zero"
+    region_modes: list[FlipModeName] | None = Field(
+        default=None, min_length=1, max_length=8,
+        description="regions with their own fill: mask byte k (1-based) flips its pixels with region_modes[k-1]; "
+                    "without it, every non-zero byte uses `mode`")
 
 
 class RankedPrediction(_Out):
