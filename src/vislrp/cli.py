@@ -108,13 +108,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(COMMANDS[args.command](args) or 0)
     except CliError as exc:
-        print(f"vislrp {args.command}: error: {exc}", file=sys.stderr)
+        print(f"vislrp {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except (ValueError, RuntimeError, OSError) as exc:
         # Known user errors (bad config, unknown model, unreadable image, missing weights) are ValueError
         # or RuntimeError subclasses with a message that names the problem.
-        print(f"vislrp {args.command}: error: {exc}", file=sys.stderr)
+        print(f"vislrp {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of an error's message: the CLI prints one line per error, never library pages."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------------- commands
@@ -161,15 +167,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from .session import open_session
 
     get_colormap(args.cmap)  # fail early on an unknown colour map
+    if args.out and Path(args.out).is_dir():
+        raise CliError(f"--out {args.out} is a directory; give a file name such as {Path(args.out) / 'relevance.npy'}")
     session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
-    x = session.load_input(args.image)
+    x = _load_input(session, args.image)
     fwd = session.engine.forward(x)
     target = _target(args, fwd.logits)
     model = _lrp_model(args, session)
     ex = session.engine.explain(fwd, model, target, init=args.init)
     rel = ex.input_relevance[0].detach().cpu().float()
     if args.out:
-        np.save(args.out, rel.numpy().astype(np.float32))
+        with open(args.out, "wb") as handle:  # exactly this path: np.save(name) would append ".npy"
+            np.save(handle, rel.numpy().astype(np.float32))
     if args.heatmap:
         Path(args.heatmap).parent.mkdir(parents=True, exist_ok=True)
         save_heatmap(args.heatmap, ex.heatmap(0).cpu().numpy(), args.cmap)
@@ -194,7 +203,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         "relevance_sum": float(rel.sum()),
     }
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result, allow_nan=False))
     else:
         print(f"model {session.zoo.name}, LRP model {model.name!r}")
         for row in topk:
@@ -218,6 +227,30 @@ def _target(args: argparse.Namespace, logits: Any) -> int:
     if not 0 <= target < logits.shape[1]:
         raise CliError(f"--target {target} is out of range (0..{logits.shape[1] - 1})")
     return target
+
+
+def _load_input(session: Any, spec: str) -> Any:
+    """``session.load_input``, with a preprocessed ``.npy`` checked first: real numbers, the network's input size.
+
+    Only the array's header is read here (memory-mapped); a wrong array would otherwise fail deep inside
+    the network with a torch message, or be cast silently (complex values lose their imaginary part).
+    """
+    import numpy as np
+
+    path = Path(str(spec))
+    if path.suffix.lower() == ".npy" and path.is_file():
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read array {path}: {exc}") from None
+        want = tuple(session.graph.input_shape)
+        shape = tuple(arr.shape[1:]) if arr.ndim == 4 and arr.shape[0] == 1 else tuple(arr.shape)
+        if arr.dtype.kind not in "fiu":
+            raise CliError(f"array {path} holds {arr.dtype} values; a model input must be real numbers (float32)")
+        if shape != want:
+            raise CliError(f"array {path} has shape {tuple(arr.shape)}; a preprocessed input for {session.zoo.name} "
+                           f"is {want} (image files are resized and cropped, arrays are taken as they are)")
+    return session.load_input(spec)
 
 
 def _lrp_model(args: argparse.Namespace, session: Any) -> Any:
@@ -246,7 +279,7 @@ def cmd_flip(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.patch < 1:
         raise CliError("--steps and --patch must be at least 1")
     session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
-    x = session.load_input(args.image)
+    x = _load_input(session, args.image)
     fwd = session.engine.forward(x)
     target = _target(args, fwd.logits)
     model = _lrp_model(args, session)
@@ -306,7 +339,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
     layer = conv_layer(session.graph, args.layer)
     channels = check_channels(layer, channels)
-    x = session.load_input(args.image)
+    x = _load_input(session, args.image)
     fwd = session.engine.forward(x)
     logits = ablate(session.graph, fwd.x[0], layer.index, channels)
     k = max(1, args.top)
@@ -338,7 +371,7 @@ def cmd_neurons(args: argparse.Namespace) -> int:
 
     session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
     layer = conv_layer(session.graph, args.layer)
-    x = session.load_input(args.image)
+    x = _load_input(session, args.image)
     fwd = session.engine.forward(x)
     target = _target(args, fwd.logits)
     model = _lrp_model(args, session)
@@ -360,6 +393,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
     from .zoo import DEFAULT_SAMPLE
 
+    if not 1 <= args.port <= 65535:
+        raise CliError(f"--port {args.port} is not a TCP port (1-65535)")
     serve(model=args.model, weights=args.weights, host=args.host, port=args.port, data_dir=Path(args.data),
           sample=args.sample or DEFAULT_SAMPLE)
     return 0

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import io
 import pathlib
+import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,21 +124,43 @@ def _read_state_dict(path: str | pathlib.Path) -> Mapping[str, torch.Tensor]:
         raise WeightsError(f"weights file not found: {file}")
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's message suggests weights_only=False, i.e. running the file's code: never do that here.
+        raise WeightsError(
+            f"weights file {file} holds pickled Python objects, not only tensors, and vislrp does not run "
+            "code from weight files; save a state dict instead: torch.save(model.state_dict(), PATH)"
+        ) from None
     except Exception as exc:  # unpickling raises many types; all mean "not a usable state dict"
-        raise WeightsError(f"cannot read weights file {file} as a state dict: {exc}") from exc
+        raise WeightsError(f"cannot read weights file {file} as a state dict: {_first_line(exc)}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]  # common checkpoint layout
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"weights file {file} does not hold a state dict of tensors")
+    bad = [k for k, v in state.items() if (v.is_floating_point() or v.is_complex()) and not torch.isfinite(v).all()]
+    if bad:
+        raise WeightsError(f"weights file {file} has NaN or infinite values in {_preview(bad)}")
     return state
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _apply_state_dict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
-    """Strict load, reporting key or shape mismatches in a readable way."""
+    """Strict load, reporting key or shape mismatches on one line."""
+    own = module.state_dict()
+    wrong = [f"{k} {tuple(v.shape)} (the model has {tuple(own[k].shape)})"
+             for k, v in state.items() if k in own and v.shape != own[k].shape]
+    if wrong:
+        raise WeightsError(
+            f"weights from {source} do not fit the architecture: {len(wrong)} tensors have the wrong shape, "
+            f"e.g. {'; '.join(wrong[:2])}"
+        )
     try:
         result = module.load_state_dict(state, strict=False)
-    except RuntimeError as exc:  # shape mismatches are raised even when not strict
-        raise WeightsError(f"weights from {source} do not fit the architecture: {exc}") from exc
+    except RuntimeError as exc:
+        raise WeightsError(f"weights from {source} do not fit the architecture: {_first_line(exc)}") from None
     problems = []
     if result.missing_keys:
         problems.append(f"missing keys {_preview(result.missing_keys)}")
@@ -251,7 +274,13 @@ def _build_custom(spec: str, weights: str, seed: int) -> torch.nn.Module:
             raise UnknownModelError(f"module {module_name!r} has no attribute {attr_path!r}") from exc
     if not callable(target):
         raise UnknownModelError(f"{spec!r} is not callable; it must be a factory returning an nn.Module")
-    module = _seeded(seed, target)
+    try:
+        module = _seeded(seed, target)
+    except Exception as exc:  # arbitrary user code: report on one line, don't crash with its traceback
+        raise UnknownModelError(
+            f"calling {spec!r} with no arguments failed ({type(exc).__name__}: {_first_line(exc)}); "
+            "it must be a factory returning an nn.Module"
+        ) from None
     if not isinstance(module, torch.nn.Module):
         raise UnknownModelError(f"factory {spec!r} returned {type(module).__name__}, not a torch.nn.Module")
     if weights not in (DEFAULT_WEIGHTS, NO_WEIGHTS):
