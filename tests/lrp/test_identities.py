@@ -7,7 +7,7 @@ import torch
 import torchvision
 from lrp_nets import pool_resnet, small_net
 
-from vislrp.lrp import PRESETS, Engine, LRPModel, RuleParams, Segment, build_graph, propagate
+from vislrp.lrp import PRESETS, Engine, LRPModel, RuleParams, Segment, build_graph, weighted
 
 
 def grad_times_input(model: torch.nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
@@ -202,8 +202,8 @@ def test_slider_move_runs_no_forward_convolution(resnet: tuple[Engine, torch.Ten
     rule = PRESETS["gamma"].params.model_copy(update={"gamma1p": 0.4})
     engine.explain(fwd, LRPModel(name="g1", include_bias=True, segments=[Segment(start=0, end=n - 1, rule=rule)]), 3)
     calls = []
-    real = propagate._apply  # every forward (z) convolution of the engine goes through _apply
-    monkeypatch.setattr(propagate, "_apply", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = weighted.apply  # every forward (z) convolution of the engine goes through apply
+    monkeypatch.setattr(weighted, "apply", lambda *a, **k: calls.append(1) or real(*a, **k))
     rule = PRESETS["gamma"].params.model_copy(update={"gamma1p": 0.7, "epsilon": 0.2})
     engine.explain(fwd, LRPModel(name="g2", include_bias=True, segments=[Segment(start=0, end=n - 1, rule=rule)]), 8)
     assert calls == []
@@ -216,5 +216,5 @@ def test_repeated_explains_do_not_grow_caches(resnet: tuple[Engine, torch.Tensor
         rule = RuleParams(gamma1p=0.01 * k, epsilon=0.1)
         engine.explain(fwd, LRPModel(name="g", segments=[Segment(start=0, end=engine.graph.n_layers - 1,
                                                                   rule=rule)]), 1, keep_layers=False)
-    assert engine._weight_bytes <= engine.weight_cache_bytes
+    assert engine.rules.nbytes <= engine.weight_cache_bytes
     assert len(engine._forwards) <= engine.forward_cache_size

@@ -50,20 +50,24 @@ def ref_layer(a: torch.Tensor, w: torch.Tensor, mask: torch.Tensor, b: torch.Ten
     contrib_pos = pos_input * w_pos + (1 - pos_input) * w_neg
     contrib_neg = pos_input * w_neg + (1 - pos_input) * w_pos
     base = p.gamma0 + p.gamma1 * w + p.gamma2 * w * w
-    P = mask * (base + p.gamma1p * contrib_pos)
-    N = mask * (base + p.gamma1n * contrib_neg)
-    bp = bn = torch.zeros(w.shape[1], dtype=torch.float64)
-    if b is not None:
-        b = b.double()
-        bp = p.gamma1 * b + p.gamma1p * b.clamp(min=0) + p.gamma2 * b * b
-        bn = p.gamma1 * b + p.gamma1n * b.clamp(max=0) + p.gamma2 * b * b
-    zp = torch.einsum("i,ij->j", A, P) + bp
-    zn = torch.einsum("i,ij->j", A, N) + bn
+    b = torch.zeros(w.shape[1], dtype=torch.float64) if b is None else b.double()
+    # Generalised γ: a term with raw weights (γ1 > 0) and an amplified part is oriented per output by the sign
+    # of Σ_i A_i w_ij + b_j: where it is negative, the roles of the positive and negative contributions swap;
+    # where it is 0, the term passes nothing.
+    plain = torch.einsum("i,ij->j", A, mask * w) + b
     out = torch.zeros_like(A)
-    if p.alpha:
-        out = out + p.alpha * torch.einsum("i,ij,j->i", A, P, r / stab(zp, p.epsilon))
-    if p.beta:
-        out = out - p.beta * torch.einsum("i,ij,j->i", A, N, r / stab(zn, p.epsilon))
+    for coef, weight, sign in ((p.gamma1p, p.alpha, 1.0), (p.gamma1n, -p.beta, -1.0)):
+        if weight == 0:
+            continue
+        oriented = coef != 0 and p.gamma1 != 0
+        orient = torch.sign(plain) if oriented else torch.ones_like(plain)
+        agree = (orient * sign > 0).double()[None, :]  # amplify positive contributions where 1, else negative
+        M = mask * (base + coef * (agree * contrib_pos + (1 - agree) * contrib_neg))
+        bm = p.gamma1 * b + coef * (agree[0] * b.clamp(min=0) + (1 - agree[0]) * b.clamp(max=0)) + p.gamma2 * b * b
+        z = torch.einsum("i,ij->j", A, M) + bm
+        rj = r * (orient != 0)
+        q = torch.where(stab(z, p.epsilon) == 0, 0.0, rj / stab(z, p.epsilon))
+        out = out + weight * torch.einsum("i,ij,j->i", A, M, q)
     return out
 
 

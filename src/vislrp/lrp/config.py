@@ -100,8 +100,15 @@ class LRPModel(BaseModel):
         self.segments = segs
         return self
 
-    def check_layers(self, n_layers: int) -> None:
-        """Raise ConfigError unless the segments cover layers 0..n_layers-1 exactly."""
+    def check_layers(self, n_layers: int, in_channels: int | None = None) -> None:
+        """Raise ConfigError unless the segments cover layers 0..n_layers-1 exactly (and, given the number
+        of input channels, unless every ZBox bound list has one entry or one per channel)."""
+        if self.input_rule is not None and in_channels is not None:
+            for which in ("low", "high"):
+                value = getattr(self.input_rule, which)
+                if isinstance(value, list) and len(value) not in (1, in_channels):
+                    raise ConfigError(f"input_rule.{which}: {len(value)} values for an input with {in_channels} "
+                                      f"channels (give one value, or one per channel)")
         last = self.segments[-1].end
         if last >= n_layers:
             raise ConfigError(

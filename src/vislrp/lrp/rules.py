@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -101,21 +101,27 @@ GUIDES: dict[int, dict[str, str]] = {
 }
 
 
+def _field(name: str) -> Any:
+    """A pydantic field whose default and bounds come from PARAMS, the one place they are defined."""
+    spec = PARAMS[name]
+    return Field(spec.default, ge=spec.minimum, le=spec.maximum, description=spec.description)
+
+
 class RuleParams(BaseModel):
     """The ten parameters of Eq. 5. A missing parameter takes its LRP-0 value."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    alpha: float = Field(1.0, ge=0.0, le=10.0)
-    beta: float = Field(0.0, ge=0.0, le=10.0)
-    epsilon: float = Field(0.0, ge=0.0, le=10.0)
-    theta0: float = Field(0.0, ge=0.0, le=1.0)
-    theta1: float = Field(1.0, ge=0.0, le=1.0)
-    gamma0: float = Field(0.0, ge=0.0, le=1.0)
-    gamma1: float = Field(1.0, ge=0.0, le=1.0)
-    gamma1p: float = Field(0.0, ge=0.0, le=5.0)
-    gamma1n: float = Field(0.0, ge=0.0, le=5.0)
-    gamma2: float = Field(0.0, ge=0.0, le=1.0)
+    alpha: float = _field("alpha")
+    beta: float = _field("beta")
+    epsilon: float = _field("epsilon")
+    theta0: float = _field("theta0")
+    theta1: float = _field("theta1")
+    gamma0: float = _field("gamma0")
+    gamma1: float = _field("gamma1")
+    gamma1p: float = _field("gamma1p")
+    gamma1n: float = _field("gamma1n")
+    gamma2: float = _field("gamma2")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -150,14 +156,22 @@ class RuleParams(BaseModel):
         )
 
     def warnings(self) -> list[str]:
-        """Unusual choices a user may want to know about (not errors)."""
+        """Unusual or numerically unguarded choices a user may want to know about (not errors).
+
+        The one definition of the rule warnings: the CLI, the API and the designer's panel all show these.
+        """
         out = []
         if not math.isclose(self.alpha - self.beta, 1.0, abs_tol=1e-9):
             out.append(f"α − β = {self.alpha - self.beta:g} ≠ 1: relevance is not conserved through this segment")
         if self.theta0 not in (0.0, 1.0) or self.theta1 not in (0.0, 1.0):
             out.append("θ0/θ1 other than 0/1 or 1/0 mix activation-dependent and -independent relevance")
         if self.beta > 0 and self.gamma1n == 0 and self.gamma1 == 0 and self.gamma0 == 0 and self.gamma2 == 0:
-            out.append("β > 0 but the negative term has no weights (γ1n = γ1 = γ0 = γ2 = 0)")
+            out.append("β > 0 but the negative term has no weights (γ1n = γ1 = γ0 = γ2 = 0): it contributes nothing")
+        if self.gamma1 > 0 and self.gamma1p == 0 and self.gamma0 == 0 and self.gamma2 == 0:
+            guard = ("nothing keeps them from zero" if self.epsilon == 0
+                     else f"only ε = {self.epsilon:g} keeps them from zero")
+            out.append(f"no guard against denominators near zero: Σ a·w mixes positive and negative contributions "
+                       f"and {guard}, so relevance can explode where they cancel (use a larger ε, or γ/z⁺)")
         return out
 
 
