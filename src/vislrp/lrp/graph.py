@@ -282,15 +282,19 @@ def run_from(graph: LayerGraph, env: dict[fx.Node, Any], node: fx.Node, value: t
     """The graph's output when ``node`` outputs ``value`` (B, ...) and every other node keeps its output in ``env``.
 
     ``env`` holds one forward's activations (batch 1, as :meth:`LayerGraph.run` returns them). Only the
-    nodes that depend on ``node`` run again; the others (the layers before it, a skip connection that
-    bypasses it) are read from ``env`` and repeated along the batch. This is what makes an ablation at a
-    late layer cheap: the expensive early convolutions are not recomputed.
+    nodes that depend on ``node`` run again, plus the cheap non-tensor ones (``x.size(0)``) so they see
+    the new batch; the others (the layers before it, a skip connection that bypasses it) are read from
+    ``env`` and repeated along the batch. This is what makes an ablation at a late layer cheap: the
+    expensive early convolutions are not recomputed.
     """
     nodes = list(graph.gm.graph.nodes)
     position = {n: i for i, n in enumerate(nodes)}
     downstream = {node}
-    for n in nodes[position[node] + 1:]:
-        if any(a in downstream for a in n.all_input_nodes):
+    batched = set()  # nodes whose value has the batch dimension (everything computed from the input)
+    for n in nodes:
+        if n.op == "placeholder" or any(a in batched for a in n.all_input_nodes):
+            batched.add(n)
+        if position[n] > position[node] and any(a in downstream for a in n.all_input_nodes):
             downstream.add(n)
     last_use: dict[fx.Node, int] = {}
     for n in nodes:
@@ -303,16 +307,19 @@ def run_from(graph: LayerGraph, env: dict[fx.Node, Any], node: fx.Node, value: t
         if a in values:
             return values[a]
         cached = env[a]
-        if isinstance(cached, torch.Tensor) and cached.dim() > 0 and cached.shape[0] == 1 and batch > 1:
+        if a in batched and isinstance(cached, torch.Tensor) and cached.dim() > 0 and cached.shape[0] == 1 \
+                and batch > 1:
             cached = cached.expand(batch, *cached.shape[1:]).contiguous()
             values[a] = cached
         return cached
 
     result: Any = None
     with torch.no_grad():
-        for n in nodes[position[node] + 1:]:
-            if n not in downstream:
+        for n in nodes:
+            if n is node or n.op in ("placeholder", "get_attr"):
                 continue
+            if n.op != "output" and n not in downstream and (isinstance(env.get(n), torch.Tensor) or n not in batched):
+                continue  # read from env when a later node needs it
             args = fx.node.map_arg(n.args, lookup)
             kwargs = fx.node.map_arg(n.kwargs, lookup)
             if n.op == "output":
@@ -322,10 +329,8 @@ def run_from(graph: LayerGraph, env: dict[fx.Node, Any], node: fx.Node, value: t
                 values[n] = graph.gm.get_submodule(str(n.target))(*args, **kwargs)
             elif n.op == "call_function":
                 values[n] = n.target(*args, **kwargs)  # type: ignore[operator]
-            elif n.op == "call_method":
-                values[n] = getattr(args[0], str(n.target))(*args[1:], **kwargs)
             else:
-                values[n] = lookup(n)
+                values[n] = getattr(args[0], str(n.target))(*args[1:], **kwargs)
             for a in n.all_input_nodes:  # free what no later node reads
                 if last_use.get(a) == position[n] and a is not node:
                     values.pop(a, None)

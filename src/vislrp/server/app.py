@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, ConfigError, LRPModel, parse_model
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server import schemas
-from vislrp.server.analysis import AnalysisService, MaskError
+from vislrp.server.analysis import MaskError
 from vislrp.server.defaults import default_model, seed_models
+from vislrp.server.guards import LOOPBACK_HOSTS, BodyLimit, HostCheck, json_depth
+from vislrp.server.jobs import install as install_jobs
+from vislrp.server.networks import LoadedNetwork, NetworkManager, network_router
 from vislrp.server.service import ClassIndexError, DesignerService, ImageEntry, UnknownImageError
 from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
-from vislrp.store import ModelStore, NameConflictError, StoredModel, UnknownModelIdError
+from vislrp.store import (
+    INT64_MAX,
+    InvalidModelError,
+    NameConflictError,
+    StoredModel,
+    StoreUnavailableError,
+    UnknownModelIdError,
+)
 from vislrp.zoo import (
     DEFAULT_MODEL,
     DEFAULT_SAMPLE,
@@ -31,6 +43,7 @@ from vislrp.zoo import (
     MAX_PIXELS,
     SAMPLES,
     ImageError,
+    ImageTooLarge,
     UnknownSampleError,
     ZooModel,
     list_samples,
@@ -38,9 +51,34 @@ from vislrp.zoo import (
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
 _MULTIPART_OVERHEAD = 64 * 1024
+MAX_JSON_BYTES = 1 << 20
+"""Largest JSON request body: a compare of 10 models of a 200-layer network is about 0.3 MB."""
+MAX_IMPORT_DEPTH = 16
+"""An LRP model nests 5 levels deep (list, model, segments, segment, rule); deeper imports are refused."""
+MAX_IMPORT_MODELS = 1000
+
+ModelId = Annotated[int, PathParam(ge=1, le=INT64_MAX, description="a stored model's id")]
+
+ERROR_STATUS: dict[type[Exception], int] = {
+    UnknownImageError: 404,
+    UnknownSampleError: 404,
+    UnknownModelIdError: 404,
+    NameConflictError: 409,
+    ImageTooLarge: 413,
+    UploadTooLarge: 413,
+    ImageError: 400,
+    BadUpload: 400,
+    ClassIndexError: 422,
+    ConfigError: 422,
+    InvalidModelError: 422,
+    EmptyMaskError: 422,
+    MaskError: 422,
+    LayerChoiceError: 422,
+    ChannelError: 422,
+    StoreUnavailableError: 503,
+}
+"""One table from the error a request can cause to its HTTP status; the message goes in ``detail``."""
 
 
 @dataclass
@@ -54,6 +92,9 @@ class Settings:
     static_dir: Path = STATIC_DIR
     zoo_model: ZooModel | None = None
     max_upload_bytes: int = MAX_BYTES
+    max_json_bytes: int = MAX_JSON_BYTES
+    allowed_hosts: tuple[str, ...] = field(default=LOOPBACK_HOSTS)
+    """Host names the API answers to (IP literals always pass): a DNS-rebinding page is refused."""
 
 
 class ApiError(Exception):
@@ -73,9 +114,24 @@ def _image_out(entry: ImageEntry) -> schemas.ImageResponse:
     )
 
 
-def _image_error_status(exc: ImageError) -> int:
-    msg = str(exc)
-    return 413 if ("limit" in msg or "too many pixels" in msg) else 400
+class _FrontEnd(Mount):
+    """The static front end at ``/``, which never answers for ``/api``: a wrong method on an API route
+    gets the route's own 405 (with its ``Allow``), an unknown API path a JSON 404."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = str(scope.get("path", ""))
+        if path == "/api" or path.startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _attachment(name: str) -> str:
+    """Content-Disposition for a download named ``name``.json: an ASCII fallback plus RFC 5987 UTF-8."""
+    from urllib.parse import quote
+
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in name).strip("-")
+    fallback = (ascii_name or "lrp-model")[:100]
+    return f"attachment; filename=\"{fallback}.json\"; filename*=UTF-8''{quote(name[:150] + '.json', safe='')}"
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -89,10 +145,6 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(settings: Settings) -> FastAPI:
     """Build the app: load the network, open (and seed) the model store, wire routes and static files."""
     zoo = settings.zoo_model or load_model(settings.model, settings.weights)
-    service = DesignerService(zoo)
-    n_layers = service.graph.n_layers
-    store = ModelStore(Path(settings.data_dir) / "designer.sqlite3", network=zoo.name)
-    store.seed_once(seed_models(service.graph))
     default_sample = settings.sample if settings.sample in list_samples() else (list_samples() or [""])[0]
     error_responses: dict[int | str, dict[str, object]] = {
         code: {"model": schemas.ErrorResponse} for code in (400, 404, 409, 413, 422)
@@ -103,10 +155,17 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Design, run and compare LRP models on an image CNN.",
     )
-    app.state.service = service
-    analysis = AnalysisService(service)
-    app.state.store = store
     app.state.settings = settings
+
+    # Outermost first: refuse foreign Host headers, then bodies over the cap, before anything is parsed.
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_json_bytes,
+        # Uploads stream to their routes, which cap them (images here, weight files in networks.py).
+        limits={"/api/flip": 8 << 20, "/api/models/import": 8 << 20, "/api/images": None,
+                "/api/networks/weights": None},
+    )
+    app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -116,45 +175,59 @@ def create_app(settings: Settings) -> FastAPI:
     async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
 
-    @app.exception_handler(ConfigError)
-    async def _config_error(_: Request, exc: ConfigError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+    async def _known_error(_: Request, exc: Exception) -> JSONResponse:
+        status = next(ERROR_STATUS[t] for t in type(exc).__mro__ if t in ERROR_STATUS)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    for exc_type in ERROR_STATUS:
+        app.add_exception_handler(exc_type, _known_error)
 
     api = APIRouter(prefix="/api", responses=error_responses)
 
     # ------------------------------------------------------------------ info
-    info = schemas.InfoResponse(
-        network=zoo.name,
-        weights=zoo.weights,
-        input_size=zoo.input_size,
-        n_layers=n_layers,
-        layers=[schemas.LayerInfo(**row) for row in service.graph.table()],
-        presets=[
-            schemas.PresetInfo(name=p.name, label=p.label, reference=p.reference, latex=p.latex, params=p.params)
-            for p in PRESETS.values()
-        ],
-        params=[schemas.ParamInfo(**dataclasses.asdict(p)) for p in PARAMS.values()],
-        guides=[schemas.GuideInfo(step=k, title=g["title"], text=g["text"]) for k, g in sorted(GUIDES.items())],
-        colormaps=[
-            schemas.ColormapInfo(
-                name=c.name,
-                description=c.description,
-                anchors=[list(a) for a in c.anchors],
-                lut=c.lut(256).tolist(),
-            )
-            for c in COLORMAPS.values()
-        ],
-        default_colormap=DEFAULT_COLORMAP,
-        samples=[schemas.SampleInfo(name=s, description=SAMPLES[s]) for s in list_samples()],
-        default_sample=default_sample,
-        default_model=default_model(service.graph),
-        max_upload_bytes=settings.max_upload_bytes,
-        max_pixels=MAX_PIXELS,
-    )
+    def describe(service: DesignerService, zoo: ZooModel) -> schemas.InfoResponse:
+        return schemas.InfoResponse(
+            network=zoo.name,
+            weights=zoo.weights,
+            input_size=zoo.input_size,
+            n_layers=service.graph.n_layers,
+            layers=[schemas.LayerInfo(**row) for row in service.graph.table()],
+            presets=[
+                schemas.PresetInfo(name=p.name, label=p.label, reference=p.reference, latex=p.latex, params=p.params)
+                for p in PRESETS.values()
+            ],
+            params=[schemas.ParamInfo(**dataclasses.asdict(p)) for p in PARAMS.values()],
+            guides=[schemas.GuideInfo(step=k, title=g["title"], text=g["text"]) for k, g in sorted(GUIDES.items())],
+            colormaps=[
+                schemas.ColormapInfo(
+                    name=c.name,
+                    description=c.description,
+                    anchors=[list(a) for a in c.anchors],
+                    lut=c.lut(256).tolist(),
+                )
+                for c in COLORMAPS.values()
+            ],
+            default_colormap=DEFAULT_COLORMAP,
+            samples=[schemas.SampleInfo(name=s, description=SAMPLES[s]) for s in list_samples()],
+            default_sample=default_sample,
+            default_model=default_model(service.graph),
+            max_upload_bytes=settings.max_upload_bytes,
+            max_pixels=MAX_PIXELS,
+        )
+
+    # Several networks may be loaded; every route below works on the active one (picked in the page).
+    networks = NetworkManager(Path(settings.data_dir), zoo, describe=describe, seed=lambda s: seed_models(s.graph))
+    app.state.networks = networks
+    app.state.service = networks.active().service
+    app.include_router(network_router(networks))
+    install_jobs(app, networks)
+
+    def net() -> LoadedNetwork:
+        return networks.active()
 
     @api.get("/info", response_model=schemas.InfoResponse)
     def get_info() -> schemas.InfoResponse:
-        return info
+        return net().info
 
     # ------------------------------------------------------------------ images
     @api.post(
@@ -177,31 +250,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     async def upload_image(request: Request) -> schemas.ImageResponse:
         """Upload a photo (multipart field ``file``; a raw image body works too). Kept in memory only."""
-        try:
-            body = await read_capped(request, settings.max_upload_bytes + _MULTIPART_OVERHEAD)
-            data, name = file_from_body(request.headers.get("content-type", ""), body)
-        except UploadTooLarge as exc:
-            raise ApiError(413, str(exc)) from None
-        except BadUpload as exc:
-            raise ApiError(400, str(exc)) from None
+        body = await read_capped(request, settings.max_upload_bytes + _MULTIPART_OVERHEAD)
+        data, name = file_from_body(request.headers.get("content-type", ""), body)
         if len(data) > settings.max_upload_bytes:
             raise ApiError(
                 413,
                 f"{name} is {len(data) / 2**20:.1f} MB, over the {settings.max_upload_bytes // 2**20} MB limit",
             )
-        try:
-            entry = await run_in_threadpool(service.add_upload, data, name)
-        except ImageError as exc:
-            raise ApiError(_image_error_status(exc), str(exc)) from None
-        return _image_out(entry)
+        return _image_out(await run_in_threadpool(net().service.add_upload, data, name))
 
     @api.post("/images/sample", response_model=schemas.ImageResponse)
     async def sample_image(req: schemas.SampleRequest) -> schemas.ImageResponse:
-        try:
-            entry = await run_in_threadpool(service.add_sample, req.name)
-        except UnknownSampleError as exc:
-            raise ApiError(404, str(exc)) from None
-        return _image_out(entry)
+        return _image_out(await run_in_threadpool(net().service.add_sample, req.name))
 
     @api.get(
         "/images/{image_id}.png",
@@ -209,100 +269,77 @@ def create_app(settings: Settings) -> FastAPI:
         responses={200: {"content": {"image/png": {}}, "description": "the cropped input"}},
     )
     def image_png(image_id: str) -> Response:
-        try:
-            entry = service.image(image_id)
-        except UnknownImageError as exc:
-            raise ApiError(404, str(exc)) from None
+        entry = net().service.image(image_id)
         return Response(entry.png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
     # ------------------------------------------------------------------ explain / compare
-    def _guard(fn: Callable[[Req], Resp], req: Req) -> Resp:
-        try:
-            return fn(req)
-        except UnknownImageError as exc:
-            raise ApiError(404, str(exc)) from None
-        except (ClassIndexError, ConfigError) as exc:
-            raise ApiError(422, str(exc)) from None
-
     @api.post("/explain", response_model=schemas.ExplainResponse)
     async def explain(req: schemas.ExplainRequest) -> schemas.ExplainResponse:
         """Input heatmap and, per segment, the relevance after it (at the input of its first layer)."""
-        return await run_in_threadpool(_guard, service.explain, req)
+        return await run_in_threadpool(net().service.explain, req)
 
     @api.post("/compare", response_model=schemas.CompareResponse)
     async def compare(req: schemas.CompareRequest) -> schemas.CompareResponse:
         """Heatmaps for every (row, model) cell; rows sharing an image run as one batch per model."""
-        return await run_in_threadpool(_guard, service.compare, req)
+        return await run_in_threadpool(net().service.compare, req)
 
     # ------------------------------------------------------------------ pixel flipping and neuron ablation
-    def _checked_input(fn: Callable[[Req], Resp], req: Req) -> Resp:
-        try:
-            return _guard(fn, req)
-        except (EmptyMaskError, MaskError, LayerChoiceError, ChannelError) as exc:
-            raise ApiError(422, str(exc)) from None
-
     @api.post("/flip", response_model=schemas.FlipResponse)
     async def flip(req: schemas.FlipRequest) -> schemas.FlipResponse:
         """The prediction with the masked pixels flipped; the new top-10 beside the original ranks."""
-        return await run_in_threadpool(_checked_input, analysis.flip, req)
+        return await run_in_threadpool(net().analysis.flip, req)
 
     @api.post("/flip/curve", response_model=schemas.CurveResponse)
     async def flip_curve(req: schemas.CurveRequest) -> schemas.CurveResponse:
         """MoRF / LeRF / random flipping curves of the model's heatmap, with AOPC; steps run batched."""
-        return await run_in_threadpool(_checked_input, analysis.curve, req)
+        return await run_in_threadpool(net().analysis.curve, req)
 
     @api.post("/neurons", response_model=schemas.NeuronsResponse)
     async def neurons(req: schemas.NeuronsRequest) -> schemas.NeuronsResponse:
         """Per channel of a conv layer: positive and negative relevance sums and mean activation."""
-        return await run_in_threadpool(_checked_input, analysis.neurons, req)
+        return await run_in_threadpool(net().analysis.neurons, req)
 
     @api.post("/neurons/maps", response_model=schemas.NeuronMapsResponse)
     async def neuron_maps(req: schemas.NeuronMapsRequest) -> schemas.NeuronMapsResponse:
         """Relevance, activation and conditional input heatmap of each selected channel (one batched pass)."""
-        return await run_in_threadpool(_checked_input, analysis.neuron_maps, req)
+        return await run_in_threadpool(net().analysis.neuron_maps, req)
 
     @api.post("/ablate", response_model=schemas.AblateResponse)
     async def ablate(req: schemas.AblateRequest) -> schemas.AblateResponse:
         """The prediction with the chosen channels of a conv layer zeroed in the forward."""
-        return await run_in_threadpool(_checked_input, analysis.ablate, req)
+        return await run_in_threadpool(net().analysis.ablate, req)
 
     @api.post("/ablate/curve", response_model=schemas.AblationCurveResponse)
     async def ablate_curve(req: schemas.AblationCurveRequest) -> schemas.AblationCurveResponse:
         """The class logit after ablating the k most relevant channels vs k random ones, for each k."""
-        return await run_in_threadpool(_checked_input, analysis.ablation_curve, req)
+        return await run_in_threadpool(net().analysis.ablation_curve, req)
 
     # ------------------------------------------------------------------ model store
     def _checked(model: LRPModel) -> LRPModel:
-        try:
-            model.check_layers(n_layers)
-        except ConfigError as exc:
-            raise ApiError(422, str(exc)) from None
+        """The model, if it fits this network (layer coverage, ZBox channels); ConfigError (422) if not."""
+        n = net()
+        model.check_layers(n.n_layers, in_channels=int(n.service.graph.input_shape[0]))
         return model
-
-    def _store_call(fn: Callable[..., Resp], *args: object) -> Resp:
-        try:
-            return fn(*args)
-        except UnknownModelIdError as exc:
-            raise ApiError(404, str(exc)) from None
-        except NameConflictError as exc:
-            raise ApiError(409, str(exc)) from None
 
     @api.get("/models", response_model=list[schemas.StoredModelOut])
     def list_models() -> list[schemas.StoredModelOut]:
-        return [_stored(s) for s in store.list()]
+        return [_stored(s) for s in net().store.list()]
 
     @api.post("/models", response_model=schemas.StoredModelOut, status_code=201)
     def create_model(model: LRPModel) -> schemas.StoredModelOut:
-        return _stored(_store_call(store.create, _checked(model)))
+        return _stored(net().store.create(_checked(model)))
 
     @api.get("/models/export", response_model=list[LRPModel])
     def export_all() -> JSONResponse:
-        body = [s.model.model_dump(mode="json") for s in store.list()]
+        body = [s.model.model_dump(mode="json") for s in net().store.list()]
         return JSONResponse(body, headers={"Content-Disposition": 'attachment; filename="lrp-models.json"'})
 
     @api.post("/models/import", response_model=list[schemas.StoredModelOut], status_code=201)
     def import_models(req: schemas.ImportRequest) -> list[schemas.StoredModelOut]:
         """Import a JSON file's text: one LRP model or a list. Names already taken get a suffix."""
+        depth = json_depth(req.content)
+        if depth > MAX_IMPORT_DEPTH:
+            raise ApiError(422, f"the import file nests {depth} levels deep; an LRP model needs at most 5")
         try:
             data = json.loads(req.content)
         except json.JSONDecodeError as exc:
@@ -310,56 +347,53 @@ def create_app(settings: Settings) -> FastAPI:
         items = data if isinstance(data, list) else [data]
         if not items:
             raise ApiError(422, "the import file holds no LRP model")
+        if len(items) > MAX_IMPORT_MODELS:
+            raise ApiError(422, f"the import file holds {len(items)} models; at most {MAX_IMPORT_MODELS} at once")
         models = []
         for i, item in enumerate(items):
             try:
-                m = parse_model(item)
-                m.check_layers(n_layers)
+                n_layers = net().n_layers
+                if isinstance(item, dict) and len(item.get("segments") or ()) > n_layers:
+                    raise ConfigError(f"{len(item['segments'])} segments, but the network has {n_layers} layers")
+                models.append(_checked(parse_model(item)))
             except ConfigError as exc:
                 where = f"model {i + 1}: " if len(items) > 1 else ""
                 raise ApiError(422, f"{where}{exc}") from None
-            models.append(m)
-        out = []
-        for m in models:
-            out.append(_stored(store.create(m.model_copy(update={"name": store.free_name(m.name)}))))
-        return out
+        return [_stored(net().store.create(m, rename_if_taken=True)) for m in models]
 
-    @api.get("/models/{model_id}", response_model=schemas.StoredModelOut)
-    def get_model(model_id: int) -> schemas.StoredModelOut:
-        return _stored(_store_call(store.get, model_id))
+    # ``{model_id:int}``: only digits reach these routes, so e.g. PUT /models/export is a 405, not a 422.
+    @api.get("/models/{model_id:int}", response_model=schemas.StoredModelOut)
+    def get_model(model_id: ModelId) -> schemas.StoredModelOut:
+        return _stored(net().store.get(model_id))
 
-    @api.put("/models/{model_id}", response_model=schemas.StoredModelOut)
-    def update_model(model_id: int, model: LRPModel) -> schemas.StoredModelOut:
-        return _stored(_store_call(store.update, model_id, _checked(model)))
+    @api.put("/models/{model_id:int}", response_model=schemas.StoredModelOut)
+    def update_model(model_id: ModelId, model: LRPModel) -> schemas.StoredModelOut:
+        return _stored(net().store.update(model_id, _checked(model)))
 
-    @api.post("/models/{model_id}/rename", response_model=schemas.StoredModelOut)
-    def rename_model(model_id: int, req: schemas.RenameRequest) -> schemas.StoredModelOut:
-        return _stored(_store_call(store.rename, model_id, req.name.strip() or req.name))
+    @api.post("/models/{model_id:int}/rename", response_model=schemas.StoredModelOut)
+    def rename_model(model_id: ModelId, req: schemas.RenameRequest) -> schemas.StoredModelOut:
+        return _stored(net().store.rename(model_id, req.name.strip() or req.name))
 
-    @api.post("/models/{model_id}/duplicate", response_model=schemas.StoredModelOut, status_code=201)
-    def duplicate_model(model_id: int, req: schemas.DuplicateRequest | None = None) -> schemas.StoredModelOut:
-        return _stored(_store_call(store.duplicate, model_id, req.name if req else None))
+    @api.post("/models/{model_id:int}/duplicate", response_model=schemas.StoredModelOut, status_code=201)
+    def duplicate_model(model_id: ModelId, req: schemas.DuplicateRequest | None = None) -> schemas.StoredModelOut:
+        return _stored(net().store.duplicate(model_id, req.name if req else None))
 
-    @api.delete("/models/{model_id}", status_code=204, response_class=Response)
-    def delete_model(model_id: int) -> Response:
-        _store_call(store.delete, model_id)
+    @api.delete("/models/{model_id:int}", status_code=204, response_class=Response)
+    def delete_model(model_id: ModelId) -> Response:
+        net().store.delete(model_id)
         return Response(status_code=204)
 
-    @api.get("/models/{model_id}/export", response_model=LRPModel)
-    def export_model(model_id: int) -> JSONResponse:
-        s = _store_call(store.get, model_id)
-        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in s.model.name).strip("-") or "lrp-model"
-        return JSONResponse(
-            s.model.model_dump(mode="json"),
-            headers={"Content-Disposition": f'attachment; filename="{safe}.json"'},
-        )
+    @api.get("/models/{model_id:int}/export", response_model=LRPModel)
+    def export_model(model_id: ModelId) -> JSONResponse:
+        s = net().store.get(model_id)
+        return JSONResponse(s.model.model_dump(mode="json"), headers={"Content-Disposition": _attachment(s.model.name)})
 
     app.include_router(api)
 
     # ------------------------------------------------------------------ front end
     static = Path(settings.static_dir)
     if (static / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=static, html=True), name="static")
+        app.router.routes.append(_FrontEnd("/", app=StaticFiles(directory=static, html=True), name="static"))
     else:
 
         @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -338,7 +338,7 @@ def job_router(runner: JobRunner, starters: dict[JobKind, tuple[type[BaseModel],
     @router.post("/{job_id}/cancel", response_model=JobOut, responses={404: {"model": schemas.ErrorResponse}})
     def cancel_job(job_id: str) -> JobOut:
         """Ask the job to stop; it stops at its next torch call (status ``cancelled``)."""
-        return runner.cancel(job_id).out(with_result=False)
+        return runner.cancel(find(job_id).id).out(with_result=False)
 
     @router.get("/{job_id}/events", response_class=StreamingResponse,
                 responses={200: {"content": {"text/event-stream": {}}, "description": "JobOut per change"},

@@ -8,11 +8,13 @@ hash; the engine caches the forward pass per image, so a parameter change only r
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import io
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +89,16 @@ class DesignerService:
         self.lock = threading.Lock()
         self._img_lock = threading.Lock()
 
+    def worker(self) -> DesignerService:
+        """A second service on the same network and images with its own engine and lock, for background jobs.
+
+        Jobs then never hold the lock quick requests need; the layer graph is only read, so both share it.
+        """
+        other = copy.copy(self)  # shares zoo, graph, the image cache and its lock
+        other.engine = Engine(self.graph, bounds=self.zoo.preprocess.bounds(), forward_cache_size=4)
+        other.lock = threading.Lock()
+        return other
+
     # ------------------------------------------------------------------ images
     def add_image(self, image: Image.Image, source: str) -> ImageEntry:
         x = self.zoo.preprocess(image)
@@ -144,7 +156,7 @@ class DesignerService:
     def explain(self, req: schemas.ExplainRequest) -> schemas.ExplainResponse:
         entry = self.image(req.image_id)
         self._check_class(req.class_index)
-        req.model.check_layers(self.graph.n_layers)
+        req.model.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
         t0 = time.perf_counter()
         with self.lock:
             fwd = self.engine.forward(entry.x)
@@ -195,12 +207,13 @@ class DesignerService:
             )
         return out
 
-    def compare(self, req: schemas.CompareRequest) -> schemas.CompareResponse:
+    def compare(self, req: schemas.CompareRequest,
+                progress: Callable[[int, int], None] | None = None) -> schemas.CompareResponse:
         entries = [self.image(r.image_id) for r in req.rows]
         for r in req.rows:
             self._check_class(r.class_index)
         for m in req.models:
-            m.check_layers(self.graph.n_layers)
+            m.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
         t0 = time.perf_counter()
         cells: list[schemas.CompareCell] = []
         rows_info: list[schemas.CompareRowInfo] = []
@@ -222,6 +235,8 @@ class DesignerService:
                 fwd = self.engine.forward(self.image(image_id).x)
                 classes = [req.rows[i].class_index for i in idxs]
                 for col, model in enumerate(req.models):
+                    if progress is not None:
+                        progress(len(cells), len(req.rows) * len(req.models))
                     ex = self.engine.explain(fwd, model, classes, keep_layers=False)
                     for j, row in enumerate(idxs):
                         cells.append(schemas.CompareCell(row=row, column=col, heatmap=encode(ex.heatmap(j), "map")))
