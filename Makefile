@@ -1,5 +1,5 @@
 # The two fresh-machine commands of the README: `make serve` and `make test`.
-.PHONY: setup serve explain test lint bench
+.PHONY: setup serve explain test lint bench fuzz
 
 setup:
 	bash scripts/setup.sh
@@ -19,3 +19,10 @@ lint: setup
 
 bench: setup
 	.venv/bin/vislrp bench --model vgg16 resnet50
+
+# Schemathesis over every API operation with every check: ~54 requests per example, so 400 examples
+# make about 21,000 requests (~15 min on 2 cores). The tally lands in out/fuzz-report.json.
+fuzz:
+	bash scripts/setup.sh --test
+	mkdir -p out
+	VISLRP_FUZZ_EXAMPLES=400 VISLRP_FUZZ_REPORT=out/fuzz-report.json .venv/bin/python -m pytest tests/server/test_fuzz.py -q
