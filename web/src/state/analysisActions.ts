@@ -1,9 +1,10 @@
 // Actions of the pixel-flipping (V5) and neuron-ablation (V6) views. They start from what the result
 // view shows: its image, class and the LRP model its heatmap was computed with.
 import type { FlipMode } from "../api/types";
+import { labelOf, regionModes } from "../lib/brush";
 import { clone } from "../lib/segments";
 import { type Actions } from "./actions";
-import type { FlipRow, State } from "./store";
+import type { BrushSettings, FlipRow, State } from "./store";
 
 const MAX_MAPS = 16;
 
@@ -44,7 +45,7 @@ export class AnalysisActions {
   }
 
   private newRow(size: number): FlipRow {
-    return { id: this.nextRow++, mask: new Uint8Array(size * size), undo: [], result: null };
+    return { id: this.nextRow++, mask: new Uint8Array(size * size), undo: [], brush: { shape: "circle", erase: false, fill: "view" }, result: null };
   }
 
   // ------------------------------------------------------------------ V5 rows
@@ -59,6 +60,11 @@ export class AnalysisActions {
 
   private updateRow(id: number, patch: Partial<FlipRow>): void {
     this.store.set({ flipRows: this.store.get().flipRows.map((r) => (r.id === id ? { ...r, ...patch } : r)) });
+  }
+
+  setRowBrush(id: number, patch: Partial<BrushSettings>): void {
+    const r = this.row(id);
+    if (r) this.updateRow(id, { brush: { ...r.brush, ...patch } });
   }
 
   row(id: number): FlipRow | undefined {
@@ -104,7 +110,8 @@ export class AnalysisActions {
     const order = Array.from(v.keys()).sort((a, b) => (most ? v[b] - v[a] : v[a] - v[b]));
     const n = Math.round((Math.max(0, Math.min(100, percent)) / 100) * v.length);
     const mask = new Uint8Array(r.mask.length);
-    for (let i = 0; i < n; i++) mask[order[i]] = 1;
+    const label = labelOf(r.brush.fill);
+    for (let i = 0; i < n; i++) mask[order[i]] = label;
     this.pushUndo(id);
     this.setMask(id, mask);
   }
@@ -146,7 +153,14 @@ export class AnalysisActions {
       const result = await this.base.api.call(
         () =>
           this.base.api.client.POST("/api/flip", {
-            body: { image_id: ctx.imageId, class_index: ctx.classIndex, mode: ctx.s.flipMode, mask: { shape: [size, size], data: encodeMask(r.mask) } },
+            body: {
+              image_id: ctx.imageId,
+              class_index: ctx.classIndex,
+              mode: ctx.s.flipMode,
+              // Each region flips with its own fill; label 1 follows the view's mode.
+              region_modes: regionModes(ctx.s.flipMode),
+              mask: { shape: [size, size], data: encodeMask(r.mask) },
+            },
           }),
         `flip-${id}`,
       );

@@ -15,6 +15,7 @@ import type {
   LRPModel,
   StoredModel,
 } from "../api/types";
+import type { BrushShape, RegionFill } from "../lib/brush";
 
 export interface CompareRowSpec {
   imageId: string;
@@ -23,11 +24,22 @@ export interface CompareRowSpec {
   label: string;
 }
 
-/** One pixel-flipping row (V5): its mask (one byte per input pixel), undo stack and last prediction. */
+/** A flip row's brush: its shape, whether it erases, and the fill of the regions it paints. */
+export interface BrushSettings {
+  shape: BrushShape;
+  erase: boolean;
+  fill: RegionFill;
+}
+
+/**
+ * One pixel-flipping row (V5): its mask (one byte per input pixel: 0 kept, k flipped with the fill of
+ * region label k, see lib/brush.ts), undo stack, brush and last prediction.
+ */
 export interface FlipRow {
   id: number;
   mask: Uint8Array;
   undo: Uint8Array[];
+  brush: BrushSettings;
   result: FlipResponse | null;
 }
 

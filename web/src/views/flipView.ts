@@ -29,9 +29,15 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
   ])
     mode.append(h("option", { value }, label));
   mode.addEventListener("change", () => analysis.setFlipMode(mode.value as FlipMode));
-  const brush = h("input", { type: "range", min: 1, max: 40, step: 1, value: 8, "data-testid": "flip-brush", title: "brush radius (pixels)" });
-  const brushValue = h("span", { class: "hint" });
+  // Brush radius in image pixels, in half-pixel steps; the number box takes any value in range.
+  const brush = h("input", { type: "range", min: 0.5, max: 40, step: 0.5, value: 8, "data-testid": "flip-brush", title: "brush radius (image pixels)" });
+  const brushValue = h("input", { type: "number", min: 0.5, max: 40, step: 0.5, value: 8, class: "percent", "data-testid": "flip-brush-size", title: "brush radius in image pixels (0.5–40)" });
   brush.addEventListener("input", () => analysis.setBrush(Number(brush.value)));
+  brushValue.addEventListener("change", () => {
+    const v = Number(brushValue.value);
+    if (Number.isFinite(v) && v >= 0.5 && v <= 40) analysis.setBrush(v);
+    else brushValue.value = String(store.get().flipBrush);
+  });
   const add = h("button", { "data-testid": "add-flip-row", title: "add a row for another flipping operation" }, "+ Add row");
   add.addEventListener("click", () => analysis.addFlipRow());
   const source = h("span", { class: "hint", "data-testid": "flip-source" });
@@ -63,8 +69,8 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
 
   root.append(
     h("h2", {}, "F · Pixel flipping"),
-    h("div", { class: "row" }, h("span", {}, "Flip to"), mode, h("span", {}, "Brush"), brush, brushValue, add, source),
-    h("p", { class: "hint" }, "Brush on the image or on the heatmap: the pixels are highlighted on both and the prediction updates. Wheel zooms, shift-drag pans."),
+    h("div", { class: "row" }, h("span", {}, "Flip to"), mode, h("span", {}, "Brush radius"), brush, brushValue, h("span", { class: "hint" }, "px"), add, source),
+    h("p", { class: "hint" }, "Brush on the image or on the heatmap: the pixels are highlighted on both and the prediction updates. Each row has its own brush (circle, square, lasso; paint or erase) and fill per region. Wheel zooms (the outline shows the brush at that zoom), shift-drag pans."),
     h("div", { class: "flip-grid" }, original, rowsBox, curveBox),
   );
 
@@ -130,9 +136,9 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
     if (changed(s, p, "flipMode")) mode.value = s.flipMode;
     if (changed(s, p, "flipBrush")) {
       brush.value = String(s.flipBrush);
-      brushValue.textContent = `${s.flipBrush} px`;
+      if (document.activeElement !== brushValue) brushValue.value = String(s.flipBrush);
     }
   });
   renderCurve(store.get());
-  brushValue.textContent = `${store.get().flipBrush} px`;
+  brushValue.value = String(store.get().flipBrush);
 }
