@@ -4,19 +4,23 @@ import "./style.css";
 import { ApiService } from "./services/api";
 import { Actions } from "./state/actions";
 import { AnalysisActions } from "./state/analysisActions";
+import { JobActions } from "./state/jobs";
 import { Store } from "./state/store";
 import { mountAblationView } from "./views/ablationView";
 import { mountComparisonView } from "./views/comparisonView";
 import { mountConfigPanel } from "./views/configPanel";
 import { mountConfigView } from "./views/configView";
 import { mountFlipView } from "./views/flipView";
+import { mountJobProgress } from "./views/jobProgress";
 import { mountModelManager } from "./views/modelManager";
+import { mountNetworkPicker } from "./views/networkPicker";
 import { mountResultView } from "./views/resultView";
 
 const store = new Store();
 const api = new ApiService(store);
 const actions = new Actions(store, api);
-const analysis = new AnalysisActions(actions);
+const jobs = new JobActions(store, api);
+const analysis = new AnalysisActions(actions, jobs);
 
 function byId(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -35,6 +39,11 @@ mountAblationView(byId("ablation-view"), actions, analysis);
 const busy = document.querySelector<HTMLElement>("[data-testid=busy]")!;
 const error = document.querySelector<HTMLElement>("[data-testid=error]")!;
 const network = byId("network");
+const picker = document.createElement("div");
+const jobBars = document.createElement("div");
+network.after(picker, jobBars);
+mountNetworkPicker(picker, actions, jobs);
+mountJobProgress(jobBars, jobs);
 const notice = document.querySelector<HTMLElement>("[data-testid=notice]")!;
 let noticeTimer: number | undefined;
 store.subscribe((s, p) => {

@@ -4,6 +4,7 @@ import type { FlipMode } from "../api/types";
 import { labelOf, regionModes } from "../lib/brush";
 import { clone } from "../lib/segments";
 import { type Actions } from "./actions";
+import type { JobActions } from "./jobs";
 import type { BrushSettings, FlipRow, State } from "./store";
 
 const MAX_MAPS = 16;
@@ -19,7 +20,10 @@ export class AnalysisActions {
   private mapsTimer: number | undefined;
   private ablateTimer: number | undefined;
 
-  constructor(readonly base: Actions) {
+  constructor(
+    readonly base: Actions,
+    readonly jobs: JobActions,
+  ) {
     const { store } = base;
     // A new image, class or heatmap model invalidates every result computed from the old one.
     store.subscribe((s, p) => {
@@ -175,13 +179,8 @@ export class AnalysisActions {
     const model = ctx?.s.explainModel;
     if (!ctx || !model) return;
     try {
-      const flipCurve = await this.base.api.call(
-        () =>
-          this.base.api.client.POST("/api/flip/curve", {
-            body: { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), orders: ["morf", "lerf", "random"], steps, patch, mode: ctx.s.flipMode, seed: 0 },
-          }),
-        "flip-curve",
-      );
+      const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), orders: ["morf", "lerf", "random"] as ("morf" | "lerf" | "random")[], steps, patch, mode: ctx.s.flipMode, seed: 0 };
+      const flipCurve = await this.jobs.run("flip-curve", body, "flip curves");
       this.store.set({ flipCurve });
     } catch (err) {
       this.base.reportError(err);
@@ -197,13 +196,8 @@ export class AnalysisActions {
     const sameLayer = keepSelection && ctx.s.neurons?.layer_index === layer;
     if (!sameLayer) this.store.set({ neurons: null, neuronSelection: [], neuronMaps: null, ablation: null, ablationCurve: null });
     try {
-      const neurons = await this.base.api.call(
-        () =>
-          this.base.api.client.POST("/api/neurons", {
-            body: { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), layer_index: layer },
-          }),
-        "neurons",
-      );
+      const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), layer_index: layer };
+      const neurons = await this.jobs.run("neurons", body, "neuron table");
       this.store.set({ neurons });
       if (this.store.get().neuronSelection.length) this.selectionChanged();
       void this.runAblationCurve();
@@ -242,13 +236,8 @@ export class AnalysisActions {
     const pos = new Map(ctx.s.neurons!.neurons.map((n) => [n.channel, n.pos + n.neg]));
     const channels = [...ctx.s.neuronSelection].sort((a, b) => (pos.get(b) ?? 0) - (pos.get(a) ?? 0)).slice(0, MAX_MAPS);
     try {
-      const neuronMaps = await this.base.api.call(
-        () =>
-          this.base.api.client.POST("/api/neurons/maps", {
-            body: { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), layer_index: layer, channels },
-          }),
-        "neuron-maps",
-      );
+      const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), layer_index: layer, channels };
+      const neuronMaps = await this.jobs.run("neuron-maps", body, "neuron maps");
       this.store.set({ neuronMaps });
     } catch (err) {
       this.base.reportError(err);
@@ -279,13 +268,8 @@ export class AnalysisActions {
     const layer = ctx?.s.neurons?.layer_index;
     if (!ctx || !model || layer == null) return;
     try {
-      const ablationCurve = await this.base.api.call(
-        () =>
-          this.base.api.client.POST("/api/ablate/curve", {
-            body: { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), layer_index: layer, seed: 0 },
-          }),
-        "ablation-curve",
-      );
+      const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), layer_index: layer, seed: 0 };
+      const ablationCurve = await this.jobs.run("ablation-curve", body, "ablation curve");
       this.store.set({ ablationCurve });
     } catch (err) {
       this.base.reportError(err);

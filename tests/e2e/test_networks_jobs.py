@@ -1,0 +1,88 @@
+"""End-to-end: the network picker (load with a progress bar, switch back) and long work as jobs
+(progress bar, cancel that stops the server's job, a job dropped on purpose when the selection changes)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from playwright.sync_api import Page, expect
+
+from vislrp.server.testing import ServerThread
+
+from .conftest import idle, open_designer
+
+
+def job_state(server: ServerThread, job_id: str) -> dict:
+    with urllib.request.urlopen(f"{server.url}/api/jobs/{job_id}") as r:
+        return json.loads(r.read())
+
+
+def test_switch_network_with_progress_and_back(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    first = page.locator("#network").inner_text()
+    assert first.startswith("efficientnet_lite0")
+    page.get_by_test_id("network-select").select_option("resnet18")
+    page.get_by_test_id("weights-select").select_option("none")
+    page.get_by_test_id("network-load").click()
+    bar = page.get_by_test_id("job-progress")
+    expect(bar).to_have_count(1)  # the load runs as a job with its bar
+    expect(page.locator("#network")).to_contain_text("resnet18", timeout=60_000)
+    expect(bar).to_have_count(0)
+    expect(page.get_by_test_id("random-weights")).to_be_visible()
+    page.wait_for_selector("[data-testid=heatmap][data-class-index]")
+    idle(page)
+    # the flip curves run on the new network as a job too
+    view = page.get_by_test_id("flip-view")
+    view.get_by_test_id("curve-steps").fill("4")
+    view.get_by_test_id("run-curve").click()
+    expect(view.get_by_test_id("flip-curve")).to_have_attribute("data-ready", "1", timeout=60_000)
+    expect(view.get_by_test_id("curve-aopc")).to_contain_text("MoRF: AOPC")
+    page.screenshot(path="/tmp/vislrp-networks-jobs.png")
+    # and back: the first network is still loaded
+    page.get_by_test_id("network-select").select_option("efficientnet_lite0")
+    page.get_by_test_id("weights-select").select_option("default")
+    page.get_by_test_id("network-load").click()
+    expect(page.locator("#network")).to_have_text(first, timeout=60_000)
+    expect(page.get_by_test_id("random-weights")).to_be_hidden()
+    page.wait_for_selector("[data-testid=heatmap][data-class-index]")
+    idle(page)
+
+
+def test_cancel_stops_the_job_on_the_server(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    view = page.get_by_test_id("flip-view")
+    view.get_by_test_id("curve-steps").fill("100")
+    view.get_by_test_id("curve-patch").select_option("1")
+    view.get_by_test_id("run-curve").click()
+    bar = page.get_by_test_id("job-progress")
+    expect(bar).to_have_count(1)
+    job_id = bar.get_attribute("data-job")
+    assert job_id
+    page.wait_for_function("Number(document.querySelector('[data-testid=job-progress]')?.value || 0) >= 2")
+    page.get_by_test_id("job-cancel").click()
+    expect(bar).to_have_count(0, timeout=2000)
+    expect(page.get_by_test_id("notice")).to_contain_text("cancelled")
+    page.wait_for_function(
+        f"fetch('/api/jobs/{job_id}').then(r => r.json()).then(j => j.status === 'cancelled')", polling=100, timeout=2000)
+    state = job_state(server, job_id)
+    assert state["status"] == "cancelled" and state["done"] < state["total"] == 3 * 101
+    expect(view.get_by_test_id("flip-curve")).not_to_have_attribute("data-ready", "1")
+
+
+def test_a_job_for_a_changed_selection_is_dropped_on_purpose(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    view = page.get_by_test_id("flip-view")
+    view.get_by_test_id("curve-steps").fill("100")
+    view.get_by_test_id("curve-patch").select_option("1")
+    view.get_by_test_id("run-curve").click()
+    bar = page.get_by_test_id("job-progress")
+    expect(bar).to_have_count(1)
+    job_id = bar.get_attribute("data-job")
+    assert job_id
+    page.get_by_test_id("prediction-bar").nth(1).click()  # another class: the curve would be stale
+    expect(page.get_by_test_id("notice")).to_contain_text("selection changed")
+    expect(bar).to_have_count(0, timeout=2000)
+    page.wait_for_function(
+        f"fetch('/api/jobs/{job_id}').then(r => r.json()).then(j => j.status === 'cancelled')", polling=100, timeout=2000)
+    expect(view.get_by_test_id("flip-curve")).not_to_have_attribute("data-ready", "1")
