@@ -26,6 +26,7 @@ from vislrp.server.defaults import default_model, seed_models
 from vislrp.server.guards import LOOPBACK_HOSTS, BodyLimit, HostCheck, json_depth
 from vislrp.server.jobs import install as install_jobs
 from vislrp.server.networks import LoadedNetwork, NetworkManager, network_router
+from vislrp.server.photos import photo_router
 from vislrp.server.service import ClassIndexError, DesignerService, ImageEntry, UnknownImageError
 from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
 from vislrp.store import (
@@ -36,6 +37,7 @@ from vislrp.store import (
     StoreUnavailableError,
     UnknownModelIdError,
 )
+from vislrp.store.photos import PhotoStore, UnknownPhotoError
 from vislrp.zoo import (
     DEFAULT_MODEL,
     DEFAULT_SAMPLE,
@@ -62,6 +64,7 @@ ModelId = Annotated[int, PathParam(ge=1, le=INT64_MAX, description="a stored mod
 
 ERROR_STATUS: dict[type[Exception], int] = {
     UnknownImageError: 404,
+    UnknownPhotoError: 404,
     UnknownSampleError: 404,
     UnknownModelIdError: 404,
     NameConflictError: 409,
@@ -221,6 +224,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = networks.active().service
     app.include_router(network_router(networks))
     install_jobs(app, networks)
+    # Uploads are kept (bounded, deletable) so a reload or a restart does not lose them.
+    photos = PhotoStore(Path(settings.data_dir) / "photos.sqlite3")
+    app.include_router(photo_router(photos, lambda: net().service, _image_out))
 
     def net() -> LoadedNetwork:
         return networks.active()
@@ -249,7 +255,7 @@ def create_app(settings: Settings) -> FastAPI:
         },
     )
     async def upload_image(request: Request) -> schemas.ImageResponse:
-        """Upload a photo (multipart field ``file``; a raw image body works too). Kept in memory only."""
+        """Upload a photo (multipart field ``file``; a raw image body works too), kept in the photo store."""
         body = await read_capped(request, settings.max_upload_bytes + _MULTIPART_OVERHEAD)
         data, name = file_from_body(request.headers.get("content-type", ""), body)
         if len(data) > settings.max_upload_bytes:
@@ -257,7 +263,9 @@ def create_app(settings: Settings) -> FastAPI:
                 413,
                 f"{name} is {len(data) / 2**20:.1f} MB, over the {settings.max_upload_bytes // 2**20} MB limit",
             )
-        return _image_out(await run_in_threadpool(net().service.add_upload, data, name))
+        entry = await run_in_threadpool(net().service.add_upload, data, name)
+        photo = await run_in_threadpool(photos.add, data, entry.source)  # stored once it decoded
+        return _image_out(entry).model_copy(update={"photo_id": photo.id})
 
     @api.post("/images/sample", response_model=schemas.ImageResponse)
     async def sample_image(req: schemas.SampleRequest) -> schemas.ImageResponse:

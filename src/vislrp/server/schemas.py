@@ -97,6 +97,7 @@ class ImageResponse(_Out):
     source: str
     size: int
     topk: list[Prediction]
+    photo_id: str | None = Field(default=None, description="an upload's id in the photo store (kept across reloads)")
 
 
 class HeatmapData(_Out):
