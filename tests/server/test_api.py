@@ -194,8 +194,9 @@ def test_bad_uploads_are_4xx_and_server_stays_up(client: TestClient, data_dir: P
     r = client.post("/api/images", files={"file": ("huge.png", buf.getvalue(), "image/png")})
     assert r.status_code == 413 and "Mpx" in r.json()["detail"]
     assert client.get("/api/info").status_code == 200
-    # Nothing but the store was written to the data directory.
-    assert sorted(p.name for p in data_dir.iterdir()) == ["designer.sqlite3"]
+    # Nothing but the two stores was written to the data directory, and no bad upload was kept.
+    assert sorted(p.name for p in data_dir.iterdir()) == ["designer.sqlite3", "photos.sqlite3"]
+    assert client.get("/api/photos").json() == []
 
 
 def test_model_store_crud(client: TestClient, info: dict) -> None:
