@@ -211,7 +211,7 @@ def test_suite_contract_and_errors(small_cnn: LayerGraph) -> None:
     model = LRPModel.single(small_cnn.n_layers, "epsilon", include_bias=True)
     x = torch.randn((2, 3, 16, 16), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     ctx = MetricContext(small_cnn, engine, model, x, [0, 1])
-    with pytest.raises(ValueError, match="need a region"):
+    with pytest.raises(ValueError, match="needs a region"):
         evaluate(ctx, ["pointing-game"])
     opts = MetricOptions(steps=4, patch=2, runs=5, subset=3)
     res = evaluate(ctx, ["pixel-flipping", "srg", "sparseness"], opts)

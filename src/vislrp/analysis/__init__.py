@@ -1,4 +1,4 @@
-"""Checks of a heatmap against the network: pixel flipping (V5) and neuron ablation (V6)."""
+"""Checks of a heatmap against the network: pixel flipping (V5), neuron ablation (V6), the metrics suite."""
 
 from .ablation import (
     AblationCurve,
@@ -10,13 +10,70 @@ from .ablation import (
     check_channels,
     conv_layer,
 )
-from .curves import ORDERS, Curve, Order, aopc, flip_curve, rank_map, step_counts, step_masks
-from .flip import FLIP_MODES, EmptyMaskError, FlipMode, apply_masks, fill_image, flip, predict_batched
+from .batching import DEFAULT_BATCHER, AdaptiveBatcher
+from .curves import (
+    ORDERS,
+    Curve,
+    Order,
+    Schedule,
+    aopc,
+    flip_curve,
+    flip_curves,
+    masked_logits,
+    rank_map,
+    step_counts,
+    step_masks,
+)
+from .flip import (
+    FILL_MODES,
+    FLIP_MODES,
+    EmptyMaskError,
+    FillMode,
+    FlipMode,
+    apply_masks,
+    fill_image,
+    flip,
+    flipped_images,
+    predict_batched,
+)
+from .imputation import road_impute
 from .neurons import ChannelMaps, NeuronRow, channel_maps, neuron_table
 
 __all__ = [
-    "FLIP_MODES", "ORDERS", "AblationCurve", "ChannelError", "ChannelMaps", "Curve", "EmptyMaskError", "FlipMode",
-    "LayerChoiceError", "NeuronRow", "Order", "ablate", "ablated_logits", "ablation_curve", "aopc", "apply_masks",
-    "channel_maps", "check_channels", "conv_layer", "fill_image", "flip", "flip_curve", "neuron_table",
-    "predict_batched", "rank_map", "step_counts", "step_masks",
+    "DEFAULT_BATCHER",
+    "FILL_MODES",
+    "FLIP_MODES",
+    "ORDERS",
+    "AblationCurve",
+    "AdaptiveBatcher",
+    "ChannelError",
+    "ChannelMaps",
+    "Curve",
+    "EmptyMaskError",
+    "FillMode",
+    "FlipMode",
+    "LayerChoiceError",
+    "NeuronRow",
+    "Order",
+    "Schedule",
+    "ablate",
+    "ablated_logits",
+    "ablation_curve",
+    "aopc",
+    "apply_masks",
+    "channel_maps",
+    "check_channels",
+    "conv_layer",
+    "fill_image",
+    "flip",
+    "flip_curve",
+    "flip_curves",
+    "flipped_images",
+    "masked_logits",
+    "neuron_table",
+    "predict_batched",
+    "rank_map",
+    "road_impute",
+    "step_counts",
+    "step_masks",
 ]

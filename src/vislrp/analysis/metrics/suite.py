@@ -111,7 +111,7 @@ def evaluate(ctx: MetricContext, names: Sequence[str], options: MetricOptions | 
     names = parse_metrics(names)
     if NEEDS_REGION & set(names) and ctx.masks is None:
         need = ", ".join(n for n in names if n in NEEDS_REGION)
-        raise ValueError(f"{need} need a region: give a mask")
+        raise ValueError(f"{need} {'needs' if need.count(',') == 0 else 'need'} a region: give a mask")
     rows = [(i, t) for i, t in enumerate(ctx.targets)]
     fwd = ctx.engine.forward(ctx.xs)
     logits = fwd.logits
