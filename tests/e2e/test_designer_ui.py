@@ -340,3 +340,44 @@ def test_chart_exports_svg_and_png(page: Page, server: ServerThread) -> None:
     colour = np.array([int(v) for v in fill.groups()])
     pixels = np.asarray(png).reshape(-1, 3).astype(int)
     assert (np.abs(pixels - colour).max(axis=1) <= 3).sum() > 50
+
+
+def test_uploaded_photo_survives_reload_and_can_be_deleted(page: Page, server: ServerThread, tmp_path: Path) -> None:
+    open_designer(page, server.url)
+    photo = tmp_path / "my-tabby.png"
+    img = Image.new("RGB", (300, 260), (190, 140, 90))
+    img.paste((40, 30, 20), (80, 60, 220, 200))
+    img.save(photo)
+    page.get_by_test_id("image-upload").set_input_files(str(photo))
+    expect(page.get_by_test_id("image-caption")).to_contain_text("my-tabby.png")
+    idle(page)
+    select = page.get_by_test_id("sample-select")
+    option = select.locator("option[value^='photo:']")
+    expect(option).to_have_count(1)
+    expect(option).to_have_text("my-tabby.png")
+    assert (select.input_value() or "").startswith("photo:")
+    image_id = page.get_by_test_id("input-image").get_attribute("src")
+
+    # A reload brings the upload back (from the server's store), with its heatmap.
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    expect(page.get_by_test_id("image-caption")).to_contain_text("my-tabby.png")
+    expect(page.get_by_test_id("input-image")).to_have_attribute("src", image_id or "")
+    expect(page.get_by_test_id("heatmap")).to_have_attribute("data-class-index", re.compile(r"\d+"))
+    idle(page)
+
+    # Picking a sample and then the upload from the list switches between them.
+    select.select_option("coffee")
+    expect(page.get_by_test_id("image-caption")).to_contain_text("coffee")
+    expect(page.get_by_test_id("photo-delete")).to_be_disabled()
+    select.select_option(option.get_attribute("value") or "")
+    expect(page.get_by_test_id("image-caption")).to_contain_text("my-tabby.png")
+
+    # Delete: gone from the list and from the server; a reload falls back to a sample.
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_test_id("photo-delete").click()
+    expect(option).to_have_count(0)
+    assert json.load(urllib.request.urlopen(f"{server.url}/api/photos")) == []
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    expect(page.get_by_test_id("image-caption")).not_to_contain_text("my-tabby.png")

@@ -12,6 +12,7 @@ export type Segment = S["Segment"];
 export type RuleParams = S["RuleParams"];
 export type StoredModel = S["StoredModelOut"];
 export type ImageResponse = S["ImageResponse"];
+export type PhotoOut = S["PhotoOut"];
 export type Prediction = S["Prediction"];
 export type HeatmapData = S["HeatmapData"];
 export type ExplainResponse = S["ExplainResponse"];

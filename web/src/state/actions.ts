@@ -6,7 +6,13 @@ import { activeModel, modelById, type DraftHistory, type State, type Store } fro
 
 const TAB_KEY = "vislrp-designer-tab";
 
-type TabState = Pick<State, "activeId" | "colormap" | "compareIds" | "sharedScale">;
+/** The image of the tab: a sample by name, or an upload by its id in the server's photo store. */
+interface TabImage {
+  sample?: string;
+  photo?: string;
+}
+
+type TabState = Pick<State, "activeId" | "colormap" | "compareIds" | "sharedScale"> & { image?: TabImage };
 
 export class Actions {
   private explainTimer: number | undefined;
@@ -19,8 +25,9 @@ export class Actions {
   ) {
     // Per-tab UI state lives in sessionStorage, so two tabs never share a selection.
     store.subscribe((s, p) => {
-      if (s.activeId !== p.activeId || s.colormap !== p.colormap || s.compareIds !== p.compareIds || s.sharedScale !== p.sharedScale) {
-        const tab: TabState = { activeId: s.activeId, colormap: s.colormap, compareIds: s.compareIds, sharedScale: s.sharedScale };
+      if (s.activeId !== p.activeId || s.colormap !== p.colormap || s.compareIds !== p.compareIds || s.sharedScale !== p.sharedScale || s.image !== p.image) {
+        const image: TabImage | undefined = s.image?.photo_id ? { photo: s.image.photo_id } : s.image ? { sample: s.image.source } : undefined;
+        const tab: TabState = { activeId: s.activeId, colormap: s.colormap, compareIds: s.compareIds, sharedScale: s.sharedScale, image };
         sessionStorage.setItem(TAB_KEY, JSON.stringify(tab));
       }
     });
@@ -52,7 +59,12 @@ export class Actions {
       const activeId = saved.activeId != null && ids.has(saved.activeId) ? saved.activeId : (models[0]?.id ?? null);
       const compareIds = (saved.compareIds ?? []).filter((id) => ids.has(id));
       this.store.set({ activeId, compareIds });
-      if (info.default_sample) await this.loadSample(info.default_sample);
+      const photos = await this.refreshPhotos();
+      // After a reload the tab gets its image back: its upload (if still stored) or its sample.
+      const photo = saved.image?.photo;
+      const sample = saved.image?.sample && info.samples.some((x) => x.name === saved.image!.sample) ? saved.image.sample : info.default_sample;
+      if (photo && photos.some((p) => p.id === photo)) await this.openPhoto(photo);
+      else if (sample) await this.loadSample(sample);
     } catch (err) {
       this.report(err);
     }
@@ -81,13 +93,39 @@ export class Actions {
     return this.setImage(() => this.api.call(() => this.api.client.POST("/api/images/sample", { body: { name } }), "image"));
   }
 
+  async refreshPhotos() {
+    const photos = await this.api.call(() => this.api.client.GET("/api/photos"));
+    this.store.set({ photos });
+    return photos;
+  }
+
+  /** Make a stored upload the current image again. */
+  openPhoto(photoId: string): Promise<void> {
+    return this.setImage(() =>
+      this.api.call(() => this.api.client.POST("/api/photos/{photo_id}/open", { params: { path: { photo_id: photoId } } }), "image"),
+    );
+  }
+
+  /** Delete a stored upload (the current image stays on screen until another is picked). */
+  async deletePhoto(photoId: string): Promise<void> {
+    try {
+      await this.api.call(() => this.api.client.DELETE("/api/photos/{photo_id}", { params: { path: { photo_id: photoId } } }));
+      const image = this.store.get().image;
+      if (image?.photo_id === photoId) this.store.set({ image: { ...image, photo_id: null } });
+      await this.refreshPhotos();
+      this.store.set({ notice: "Photo deleted from the store" });
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
   uploadFile(file: File): Promise<void> {
     const info = this.store.get().info;
     if (info && file.size > info.max_upload_bytes) {
       this.store.set({ error: `${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB, over the ${Math.floor(info.max_upload_bytes / 2 ** 20)} MB limit` });
       return Promise.resolve();
     }
-    return this.setImage(() => this.api.upload(file));
+    return this.setImage(() => this.api.upload(file)).then(() => void this.refreshPhotos().catch((err) => this.report(err)));
   }
 
   selectClass(classIndex: number): Promise<void> {

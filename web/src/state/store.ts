@@ -12,6 +12,7 @@ import type {
   ExplainResponse,
   ImageResponse,
   Info,
+  PhotoOut,
   LRPModel,
   StoredModel,
 } from "../api/types";
@@ -61,6 +62,8 @@ export interface State {
   compareIds: number[];
   colormap: string;
   image: ImageResponse | null;
+  /** The uploaded photos kept by the server (newest first). */
+  photos: PhotoOut[];
   classIndex: number | null;
   explain: ExplainResponse | null;
   /** The model the current explanation was computed with. */
@@ -94,6 +97,7 @@ export const initialState: State = {
   compareIds: [],
   colormap: "red-blue",
   image: null,
+  photos: [],
   classIndex: null,
   explain: null,
   explainModel: null,

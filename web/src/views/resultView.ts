@@ -17,9 +17,17 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
   root.dataset.testid = "result-view";
   root.classList.add("panel");
 
-  const sampleSelect = h("select", { "data-testid": "sample-select", title: "sample photos" });
+  // Samples, and the uploads the server keeps (value "photo:<id>"), which survive a reload.
+  const sampleSelect = h("select", { "data-testid": "sample-select", title: "sample photos and your uploads" });
   sampleSelect.addEventListener("change", () => {
-    if (sampleSelect.value) void actions.loadSample(sampleSelect.value);
+    const v = sampleSelect.value;
+    if (v.startsWith("photo:")) void actions.openPhoto(v.slice(6));
+    else if (v) void actions.loadSample(v);
+  });
+  const deletePhoto = h("button", { class: "icon", "data-testid": "photo-delete", title: "delete this uploaded photo from the server's store" }, "🗑");
+  deletePhoto.addEventListener("click", () => {
+    const img = store.get().image;
+    if (img?.photo_id && window.confirm(`Delete the uploaded photo “${img.source}” from the store?`)) void actions.deletePhoto(img.photo_id);
   });
   const upload = h("input", { type: "file", accept: "image/*", "data-testid": "image-upload" });
   upload.addEventListener("change", () => {
@@ -63,7 +71,7 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
 
   root.append(
     h("h2", {}, "B · Result"),
-    h("div", { class: "row" }, h("span", {}, "Sample "), sampleSelect, drop),
+    h("div", { class: "row" }, h("span", {}, "Image "), sampleSelect, deletePhoto, drop),
     h(
       "div",
       { class: "result-grid" },
@@ -115,15 +123,27 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
   }
 
   store.subscribe((s, p) => {
-    if (changed(s, p, "info") && s.info) {
+    if (changed(s, p, "info", "photos") && s.info) {
       clear(sampleSelect);
       sampleSelect.append(h("option", { value: "" }, "— pick a sample —"));
-      for (const x of s.info.samples) sampleSelect.append(h("option", { value: x.name, title: x.description }, x.name));
+      const samples = h("optgroup", { label: "Samples" });
+      for (const x of s.info.samples) samples.append(h("option", { value: x.name, title: x.description }, x.name));
+      sampleSelect.append(samples);
+      if (s.photos.length) {
+        const mine = h("optgroup", { label: "Your uploads (kept on the server)" });
+        for (const ph of s.photos) mine.append(h("option", { value: `photo:${ph.id}`, title: `${(ph.bytes / 1024).toFixed(0)} KB, ${new Date(ph.created * 1000).toLocaleString()}` }, ph.name));
+        sampleSelect.append(mine);
+      }
     }
-    if (changed(s, p, "image") && s.image) {
+    if (changed(s, p, "image") && s.image && s.image.image_id !== p.image?.image_id) {
       inputImg.src = api.imageUrl(s.image.image_id);
       inputImg.closest("figure")!.querySelector("figcaption")!.textContent = `${s.image.source} (${s.image.size}×${s.image.size} crop)`;
-      sampleSelect.value = s.info?.samples.some((x) => x.name === s.image!.source) ? s.image.source : "";
+    }
+    if (changed(s, p, "image", "photos", "info")) {
+      const img = s.image;
+      const value = img?.photo_id ? `photo:${img.photo_id}` : img && s.info?.samples.some((x) => x.name === img.source) ? img.source : "";
+      sampleSelect.value = [...sampleSelect.options].some((o) => o.value === value) ? value : "";
+      deletePhoto.disabled = !img?.photo_id;
     }
     if (changed(s, p, "image", "classIndex") && s.image) {
       drawPredictionBars(predSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 250, onSelect: (c) => void actions.selectClass(c) });
