@@ -292,3 +292,192 @@ def _table(res: dict[str, Any]) -> str:
     lines.append(f"  max relative difference vs zennit EpsilonPlusFlat: {diff:.2e}" if diff is not None
                  else "  (no zennit comparison)")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- vislrp bench --metrics
+def _metric_steps(hw: int) -> int:
+    """Steps N = 3·d, d the smallest divisor of H·W from 7 up: then Quantus's channel-wise flipping can take
+    steps of H·W/d features (its features_in_step must divide H·W) and still make N steps, like ours."""
+    d = next((d for d in range(7, hw + 1) if hw % d == 0), hw)
+    return 3 * d
+
+
+def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
+    """Each metric's time as a ratio to one forward, and to Quantus's time for the same metric, in one run."""
+    from .analysis import flip_curves
+    from .analysis.metrics import (
+        complexity,
+        faithfulness_correlation,
+        pixel_flipping,
+        pointing_game,
+        random_logit,
+        region_perturbation,
+        relevance_mass,
+        sparseness,
+    )
+    from .lrp.composites import default_model
+    from .session import open_session
+    from .zoo import load_sample
+
+    torch.set_num_threads(threads)
+    session = open_session(name, "none", device=device)
+    x = session.zoo.preprocess(load_sample("chelsea")).to(device)
+    if x.shape[-1] != size:
+        x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bilinear", align_corners=False)[0]
+    graph = build_graph(session.zoo.module, (3, size, size))
+    low, high = session.zoo.preprocess.bounds()
+    engine = Engine(graph, bounds=(low.to(device), high.to(device)))
+    gm, xb = graph.gm, x[None]
+    fwd = engine.forward(xb)
+    target = int(fwd.logits.argmax())
+    model = default_model(graph)
+    maps = engine.explain(fwd, model, target, keep_layers=False).input_relevance.sum(1)
+    hw = size * size
+    steps = _metric_steps(hw)
+    region = torch.zeros((1, size, size), dtype=torch.bool)
+    region[:, size // 4: 3 * size // 4, size // 4: 3 * size // 4] = True
+    grey = _Grey(gm).eval()
+    xg = xb.mean(1, keepdim=True)
+    with torch.no_grad():
+        tg = int(grey(xg).argmax())
+        grey_logits = grey(xg)
+    runs_fc, road_steps = 50, 10
+
+    def explain(xs: torch.Tensor, classes: Any) -> torch.Tensor:
+        rows = [(i, int(c)) for i, c in enumerate(classes)]
+        return engine.explain(engine.forward(xs), model, rows, keep_layers=False).input_relevance.sum(1)
+
+    def forward() -> torch.Tensor:
+        with torch.no_grad():
+            return gm(xb)
+
+    ours: dict[str, Callable[[], Any]] = {
+        "flip_curve": lambda: flip_curves(gm, xb, maps, [target], ["morf"], steps=steps, patch=1,
+                                          base_logits=fwd.logits),
+        "flip_curve_road": lambda: flip_curves(gm, xb, maps, [target], ["morf"], steps=steps, patch=1, mode="road",
+                                               noise=0.01, base_logits=fwd.logits),
+        "pixel-flipping": lambda: pixel_flipping(gm, xb, maps, [target], steps=steps, patch=1, orders=("morf",),
+                                                 base_logits=fwd.logits),
+        "region-perturbation": lambda: region_perturbation(gm, xb, maps, [target], steps=steps, patch=8,
+                                                           orders=("morf",), base_logits=fwd.logits),
+        "road": lambda: flip_curves(grey, xg, maps, [tg], ["morf"], steps=road_steps, patch=1, mode="road",
+                                    noise=0.01, base_logits=grey_logits),
+        "faithfulness-correlation": lambda: faithfulness_correlation(gm, xb, maps, [target], runs=runs_fc,
+                                                                     subset=224, patch=1, base_logits=fwd.logits),
+        "sparseness": lambda: sparseness(maps),
+        "complexity": lambda: complexity(maps),
+        "random-logit": lambda: random_logit(explain, xb, maps, [target], int(fwd.logits.shape[1]), seed=0),
+        "relevance-mass": lambda: relevance_mass(maps, region),
+        "pointing-game": lambda: pointing_game(maps, region),
+    }
+    items = [Item("forward", forward)] + [Item(k, fn) for k, fn in ours.items()]
+    items += _quantus_items(gm, grey, xb, xg, maps, target, tg, region, explain, steps, road_steps, runs_fc,
+                            int(fwd.logits.shape[1]))
+    _time_round_robin(items, runs, device, f"{name} metrics")
+    by_name = {item.name: item for item in items}
+    base = statistics.median(by_name["forward"].times)
+
+    def med(key: str) -> float | None:
+        item = by_name.get(key)
+        return statistics.median(item.times) if item is not None and item.fn is not None and item.times else None
+
+    ratios: dict[str, float | None] = {}
+    for key in ours:
+        t = med(key)
+        per = steps * base if key in ("flip_curve", "flip_curve_road", "pixel-flipping", "region-perturbation") \
+            else base
+        ratios[key] = round(t / per, 3) if t is not None else None
+    quantus: dict[str, float | None] = {}
+    for key in ours:
+        if key.startswith("flip_curve"):
+            continue
+        mine, theirs = med(key), med(f"quantus:{key}")
+        quantus[key] = round(mine / theirs, 3) if mine is not None and theirs else None
+    quantus["mprt"] = None
+    unavailable = {item.name: item.reason for item in items if item.fn is None}
+    unavailable.setdefault("quantus:mprt", "not timed: Quantus's MPRT re-explains a full model copy per module "
+                                           "(≈100 on EfficientNet-Lite0), minutes per run on this CPU")
+    return {"model": name, "device": device, "threads": threads, "size": size, "runs": runs, "steps": steps,
+            "forward_ms": round(base * 1000, 2), "ratios": ratios, "quantus": quantus,
+            "times_ms": {item.name: round(statistics.median(item.times) * 1000, 2) for item in items if item.times},
+            "unavailable": unavailable}
+
+
+class _Grey(torch.nn.Module):
+    """A one-channel front end (the grey image in every channel): Quantus 0.6.0's ROAD runs only on one channel."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.expand(-1, 3, -1, -1))
+
+
+def _quantus_items(gm: torch.nn.Module, grey: torch.nn.Module, xb: torch.Tensor, xg: torch.Tensor,
+                   maps: torch.Tensor, target: int, tg: int, region: torch.Tensor, explain: Callable[..., Any],
+                   steps: int, road_steps: int, runs_fc: int, classes: int) -> list[Item]:
+    """Quantus's implementation of each metric on the same inputs, set up to do the same work as ours."""
+    names = ["pixel-flipping", "region-perturbation", "road", "faithfulness-correlation", "sparseness", "complexity",
+             "random-logit", "relevance-mass", "pointing-game"]
+    try:
+        import numpy as np
+        import quantus
+    except ImportError as exc:
+        return [Item(f"quantus:{n}", None, f"quantus is not installed ({exc.name})") for n in names]
+    device = str(xb.device)
+    hw = xb.shape[-1] * xb.shape[-2]
+    x_np, a_np = xb.cpu().numpy(), maps[:, None].cpu().numpy()
+    y = np.array([target])
+    common = {"model": gm, "x_batch": x_np, "y_batch": y, "a_batch": a_np, "channel_first": True, "device": device}
+    quiet = {"disable_warnings": True, "abs": False, "normalise": False}
+    pf = quantus.PixelFlipping(features_in_step=3 * hw // steps, perturb_baseline=0.0, **quiet)
+    rp = quantus.RegionPerturbation(patch_size=8, regions_evaluation=steps, perturb_baseline=0.0, **quiet)
+    road = quantus.ROAD(noise=0.01, percentages=list(range(10, 100, 100 // road_steps)), **quiet)
+    fc = quantus.FaithfulnessCorrelation(nr_runs=runs_fc, subset_size=224, perturb_baseline=0.0,
+                                         return_aggregate=False, **quiet)
+    sp, cx = quantus.Sparseness(disable_warnings=True), quantus.Complexity(disable_warnings=True)
+    rl = quantus.RandomLogit(num_classes=classes, similarity_func=quantus.similarity_func.correlation_spearman, **quiet)
+    rm = quantus.RelevanceMassAccuracy(**quiet)
+    pg = quantus.PointingGame(**quiet)
+    s_np = region[:, None].numpy().astype(np.float32)
+
+    def q_explain(model: Any, inputs: Any, targets: Any, **kwargs: Any) -> Any:
+        return explain(torch.as_tensor(np.asarray(inputs)).to(xb.device), list(np.asarray(targets).reshape(-1))
+                       )[:, None].cpu().numpy()
+
+    fns: dict[str, Callable[[], Any]] = {
+        "pixel-flipping": lambda: pf(softmax=False, **common),
+        "region-perturbation": lambda: rp(softmax=False, **common),
+        "road": lambda: road(model=grey, x_batch=xg.cpu().numpy(), y_batch=np.array([tg]), a_batch=a_np,
+                             channel_first=True, softmax=False, device=device),
+        "faithfulness-correlation": lambda: fc(softmax=False, **common),
+        "sparseness": lambda: sp(**common),
+        "complexity": lambda: cx(**common),
+        "random-logit": lambda: rl(explain_func=q_explain, **common),
+        "relevance-mass": lambda: rm(s_batch=s_np, **common),
+        "pointing-game": lambda: pg(s_batch=s_np, **common),
+    }
+    return [Item(f"quantus:{n}", fns[n]) for n in names]
+
+
+def run_metrics_bench(models: list[str], runs: int, threads: int, device: str, size: int, as_json: bool) -> int:
+    """`vislrp bench --metrics`: one result per model (JSON line or table)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: no CUDA device is available here")
+    for name in models:
+        res = bench_metrics_model(name, runs, threads, device, size)
+        print(json.dumps(res) if as_json else _metrics_table(res), flush=True)
+    return 0
+
+
+def _metrics_table(res: dict[str, Any]) -> str:
+    lines = [f"{res['model']} on {res['device']}, {res['threads']} threads, {res['size']} px, median of "
+             f"{res['runs']}: forward {res['forward_ms']:.1f} ms; flipping curves of N = {res['steps']} steps",
+             f"  {'metric':26s} {'÷ forward':>10s} {'÷ Quantus':>10s}   (curves: ÷ N forwards)"]
+    for key, ratio in res["ratios"].items():
+        q = res["quantus"].get(key)
+        lines.append(f"  {key:26s} {ratio if ratio is not None else '—':>10} {q if q is not None else '—':>10}")
+    for key, reason in res["unavailable"].items():
+        lines.append(f"  {key}: {reason}")
+    return "\n".join(lines)

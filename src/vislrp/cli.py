@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--size", type=int, default=224, help="input image size")
+    p.add_argument("--metrics", action="store_true",
+                   help="time the metrics suite instead: each metric ÷ one forward and ÷ Quantus's time")
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -561,7 +563,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench
+    from .bench import run_bench, run_metrics_bench
+
+    if args.metrics:
+        return run_metrics_bench(models=args.model, runs=args.runs, threads=args.threads, device=args.device,
+                                 size=args.size, as_json=args.json)
 
     return run_bench(models=args.model, runs=args.runs, threads=args.threads, device=args.device,
                      size=args.size, as_json=args.json)

@@ -62,17 +62,19 @@ class AdaptiveBatcher:
         measured = {s: st.per_image for s, st in stats.items() if st.times}
         return min(measured, key=lambda s: measured[s]) if measured else None
 
-    def _next(self, stats: dict[int, _Stats]) -> int:
-        """The size to run next: one still being measured, an unexplored neighbour of the best, or the best."""
-        for size, st in stats.items():
+    def _next(self, stats: dict[int, _Stats], total: int) -> int:
+        """The size to run next for a job of ``total`` inputs: one still being measured, an unexplored
+        neighbour of the best, or the best. Sizes above ``total`` cannot be measured here and are skipped."""
+        fits = {size: st for size, st in stats.items() if size <= total}
+        for size, st in fits.items():
             if len(st.times) < SAMPLES:
                 return size
-        if not stats:
-            return self.start
-        best = min(stats, key=lambda size: stats[size].per_image)
+        if not fits:
+            return max((s for s in self.sizes if s <= min(self.start, total)), default=min(self.sizes))
+        best = min(fits, key=lambda size: fits[size].per_image)
         i = self.sizes.index(best)
         for j in (i + 1, i - 1):
-            if 0 <= j < len(self.sizes) and self.sizes[j] not in stats:
+            if 0 <= j < len(self.sizes) and self.sizes[j] not in stats and self.sizes[j] <= total:
                 return self.sizes[j]
         return best
 
@@ -82,7 +84,7 @@ class AdaptiveBatcher:
         stats = self._stats.setdefault(self._key(predict, sample), {})
         done = 0
         while done < total:
-            size = self._next(stats)
+            size = self._next(stats, total)
             st = stats.setdefault(size, _Stats())
             stop = min(total, done + size)
             full = stop - done == size
