@@ -164,6 +164,12 @@ def test_shared_scale_survives_an_exploding_column(page: Page, server: ServerThr
     ratio = float(cells.nth(1).get_attribute("data-exceeds") or "nan")
     assert ratio == pytest.approx(own[1] / own[0], rel=1e-2)
     assert canvas_colours(cells.nth(0).locator("canvas")) > 20  # the normal column is a picture, not blank
+    # ÷ logit: the same cells as shares of the row's logit, one shared scale in those units.
+    page.get_by_test_id("scale-select").select_option("logit")
+    expect(legend).to_contain_text("% of the row's logit")
+    score = abs(res["rows"][0]["score"])
+    assert float(legend.get_attribute("data-scale") or "nan") == pytest.approx(own[0] / score, rel=1e-5)
+    expect(cells.nth(1).get_by_test_id("exceeds-scale")).to_be_visible()
 
 
 def test_captions_and_headers_name_the_draft(page: Page, server: ServerThread) -> None:
@@ -381,3 +387,48 @@ def test_uploaded_photo_survives_reload_and_can_be_deleted(page: Page, server: S
     page.reload()
     page.wait_for_selector("body[data-ready='1']")
     expect(page.get_by_test_id("image-caption")).not_to_contain_text("my-tabby.png")
+
+
+def _pct_scale(r: np.ndarray) -> float:
+    a = np.sort(np.abs(r.astype(np.float64)).ravel())
+    return float(a[min(a.size - 1, int(np.floor(0.995 * a.size)))])
+
+
+def test_heatmap_on_a_fixed_logit_scale(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    heat = page.get_by_test_id("heatmap")
+    cls = int(heat.get_attribute("data-class-index") or "0")
+    image_id = (page.get_by_test_id("input-image").get_attribute("src") or "").rsplit("/", 1)[-1][:-4]
+    model = _active_model(page, server.url)
+    ex = _post(f"{server.url}/api/explain", {"image_id": image_id, "class_index": cls, "model": model})
+    share = _pct_scale(_decode(ex["heatmap"])) / abs(ex["score"])
+
+    page.get_by_test_id("heatmap-normalise").check()
+    expect(heat.locator("svg.legend")).to_contain_text("% of the logit")
+    assert float(page.get_by_test_id("heatmap-logit-scale").input_value()) == pytest.approx(100 * share, rel=1e-2)
+    assert float(heat.get_attribute("data-scale") or "nan") == pytest.approx(share * abs(ex["score"]), rel=1e-5)
+
+    # Another preset is drawn on the same scale (the logit of the class does not change): its colours
+    # are R / (share · logit), not its own percentile scale.
+    version = heat.get_attribute("data-version") or ""
+    page.get_by_test_id("preset-button-flat").click()
+    expect(heat).not_to_have_attribute("data-version", version)
+    idle(page)
+    info = json.load(urllib.request.urlopen(f"{server.url}/api/info"))
+    flat = json.loads(json.dumps(model))  # the draft, built by hand: segment 1 (the selected one) on LRP-flat
+    flat["segments"][0]["rule"] = next(p["params"] for p in info["presets"] if p["name"] == "flat")
+    flat["segments"][0]["preset"] = "flat"
+    ex2 = _post(f"{server.url}/api/explain", {"image_id": image_id, "class_index": cls, "model": flat})
+    scale = share * abs(ex2["score"])
+    assert float(heat.get_attribute("data-scale") or "nan") == pytest.approx(scale, rel=1e-2)
+    assert abs(_pct_scale(_decode(ex2["heatmap"])) - scale) > 0.05 * scale  # its own scale would differ
+    lut = np.array(next(c["lut"] for c in info["colormaps"] if c["name"] == info["default_colormap"]), dtype=int)
+    r = _decode(ex2["heatmap"])
+    want = lut[np.rint((np.clip(r / float(heat.get_attribute("data-scale")), -1, 1) + 1) / 2 * 255).astype(int)]
+    pixels = "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
+    got = np.array(heat.locator("canvas").evaluate(pixels)).reshape(224, 224, 4)[:, :, :3]
+    assert (np.abs(got - want).max(axis=2) > 1).mean() < 1e-3
+
+    # Off again: each map's own scale.
+    page.get_by_test_id("heatmap-normalise").uncheck()
+    expect(heat.locator("svg.legend")).not_to_contain_text("% of the logit")

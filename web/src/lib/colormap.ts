@@ -118,8 +118,9 @@ export const FAINT_BELOW = 0.1;
  * own scale is above it saturate; `exceeds` gives, per map, its own scale over the shared one when that
  * is beyond EXCEED_TOLERANCE.
  */
-export function sharedScale(maps: HeatmapData[]): { scale: number; exceeds: (number | null)[]; faint: (number | null)[] } {
-  const own = maps.map(scaleOf);
+export function sharedScale(maps: HeatmapData[], divisors?: number[]): { scale: number; exceeds: (number | null)[]; faint: (number | null)[] } {
+  // With divisors (each row's logit), the maps are compared as R / divisor; the scale is in those units.
+  const own = maps.map((m, i) => scaleOf(m) / (divisors ? Math.abs(divisors[i]) || 1 : 1));
   const sorted = [...own].sort((a, b) => a - b);
   const median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 1;
   const scale = median > 0 ? median : 1;

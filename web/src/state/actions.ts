@@ -12,7 +12,7 @@ interface TabImage {
   photo?: string;
 }
 
-type TabState = Pick<State, "activeId" | "colormap" | "compareIds" | "sharedScale"> & { image?: TabImage };
+type TabState = Pick<State, "activeId" | "colormap" | "compareIds" | "sharedScale" | "compareLogit"> & { image?: TabImage };
 
 export class Actions {
   private explainTimer: number | undefined;
@@ -25,9 +25,9 @@ export class Actions {
   ) {
     // Per-tab UI state lives in sessionStorage, so two tabs never share a selection.
     store.subscribe((s, p) => {
-      if (s.activeId !== p.activeId || s.colormap !== p.colormap || s.compareIds !== p.compareIds || s.sharedScale !== p.sharedScale || s.image !== p.image) {
+      if (s.activeId !== p.activeId || s.colormap !== p.colormap || s.compareIds !== p.compareIds || s.sharedScale !== p.sharedScale || s.compareLogit !== p.compareLogit || s.image !== p.image) {
         const image: TabImage | undefined = s.image?.photo_id ? { photo: s.image.photo_id } : s.image ? { sample: s.image.source } : undefined;
-        const tab: TabState = { activeId: s.activeId, colormap: s.colormap, compareIds: s.compareIds, sharedScale: s.sharedScale, image };
+        const tab: TabState = { activeId: s.activeId, colormap: s.colormap, compareIds: s.compareIds, sharedScale: s.sharedScale, compareLogit: s.compareLogit, image };
         sessionStorage.setItem(TAB_KEY, JSON.stringify(tab));
       }
     });
@@ -53,7 +53,7 @@ export class Actions {
       const info = await this.api.call(() => this.api.client.GET("/api/info"));
       const saved = JSON.parse(sessionStorage.getItem(TAB_KEY) ?? "{}") as Partial<TabState>;
       const colormap = info.colormaps.some((c) => c.name === saved.colormap) ? saved.colormap! : info.default_colormap;
-      this.store.set({ info, colormap, sharedScale: saved.sharedScale ?? false });
+      this.store.set({ info, colormap, sharedScale: saved.sharedScale ?? false, compareLogit: !!saved.sharedScale && !!saved.compareLogit });
       const models = await this.refreshModels();
       const ids = new Set(models.map((m) => m.id));
       const activeId = saved.activeId != null && ids.has(saved.activeId) ? saved.activeId : (models[0]?.id ?? null);
@@ -365,8 +365,13 @@ export class Actions {
     this.scheduleCompare(0);
   }
 
-  setSharedScale(sharedScale: boolean): void {
-    this.store.set({ sharedScale });
+  setSharedScale(sharedScale: boolean, compareLogit = false): void {
+    this.store.set({ sharedScale, compareLogit: sharedScale && compareLogit });
+  }
+
+  /** Fix the result heatmap's scale at `share` of the logit (null: back to each map's own scale). */
+  setLogitScale(share: number | null): void {
+    this.store.set({ logitScale: share != null && Number.isFinite(share) && share > 0 ? share : null });
   }
 
   scheduleCompare(delay = 250): void {

@@ -72,6 +72,13 @@ export interface State {
   compare: CompareResponse | null;
   compareModels: LRPModel[];
   sharedScale: boolean;
+  /** Comparison: divide each cell by its row's logit before the shared scale. */
+  compareLogit: boolean;
+  /**
+   * Result heatmap on a fixed scale in shares of the target's logit (R_i / logit saturates at this
+   * value), so presets and classes compare on one scale; null: each heatmap's own percentile scale.
+   */
+  logitScale: number | null;
   flipRows: FlipRow[];
   flipMode: FlipMode;
   flipBrush: number;
@@ -105,6 +112,8 @@ export const initialState: State = {
   compare: null,
   compareModels: [],
   sharedScale: false,
+  compareLogit: false,
+  logitScale: null,
   flipRows: [],
   flipMode: "zero",
   flipBrush: 8,

@@ -44,9 +44,10 @@ export async function buildComparisonExport(s: State, imageUrl: (id: string) => 
   const lut = info?.colormaps.find((c) => c.name === s.colormap)?.lut;
   if (!res || !info || !lut || !res.cells.length || !s.compareModels.length) return null;
   const label = (p: string | null | undefined) => presetLabel(p, info.presets);
-  const shared = sharedScale(res.cells.map((c) => c.heatmap));
+  const divisor = (row: number) => (s.compareLogit ? Math.abs(res.rows[row]?.score ?? 1) || 1 : 1);
+  const shared = sharedScale(res.cells.map((c) => c.heatmap), res.cells.map((c) => divisor(c.row)));
   const pictures = res.cells.map((c, i) => {
-    const scale = s.sharedScale ? shared.scale : scaleOf(c.heatmap);
+    const scale = s.sharedScale ? shared.scale * divisor(c.row) : scaleOf(c.heatmap);
     const pic = cellPicture(c.heatmap, lut, scale, !s.sharedScale);
     const over = s.sharedScale ? shared.exceeds[i] : null;
     const under = s.sharedScale ? shared.faint[i] : null;
@@ -57,7 +58,11 @@ export async function buildComparisonExport(s: State, imageUrl: (id: string) => 
   const thumbs = await Promise.all(res.rows.map((r) => imageDataUrl(imageUrl(r.image_id))));
   const labels = s.compareModels.map((m) => modelLabel(s, m));
   const title = `Comparison of ${s.compareModels.length} LRP model(s) on ${res.rows.length} (image, class) row(s)`;
-  const scaleText = s.sharedScale ? `shared colour scale ±${fmt(shared.scale)} (median cell)` : "one colour scale per cell (99.5th percentile of |R|)";
+  const scaleText = s.compareLogit
+    ? `shared colour scale ±${fmt(100 * shared.scale)} % of each row's logit (median cell)`
+    : s.sharedScale
+      ? `shared colour scale ±${fmt(shared.scale)} (median cell)`
+      : "one colour scale per cell (99.5th percentile of |R|)";
 
   const grid: GridData = {
     title,
@@ -68,7 +73,11 @@ export async function buildComparisonExport(s: State, imageUrl: (id: string) => 
     })),
     rows: res.rows.map((r, i) => ({ image: thumbs[i], source: sources.get(r.image_id) ?? r.image_id, label: r.label })),
     cells: pictures,
-    legend: s.sharedScale ? { lut, scale: shared.scale, caption: "shared scale (median cell)" } : null,
+    legend: s.compareLogit
+      ? { lut, scale: 100 * shared.scale, caption: "% of the row's logit (median cell)" }
+      : s.sharedScale
+        ? { lut, scale: shared.scale, caption: "shared scale (median cell)" }
+        : null,
   };
 
   // Metrics that were measured for a compared model, image and class: the flipping curves' AOPC.

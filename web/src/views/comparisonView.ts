@@ -27,8 +27,12 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   const addRow = h("button", { "data-testid": "add-compare-row", title: "add the current image and class as a row" }, "+ Add row: current image & class");
   addRow.addEventListener("click", () => actions.addCompareRow());
   const scaleSelect = h("select", { "data-testid": "scale-select", title: "colour scale of the cells" });
-  scaleSelect.append(h("option", { value: "cell" }, "per-cell scale"), h("option", { value: "shared" }, "shared scale"));
-  scaleSelect.addEventListener("change", () => actions.setSharedScale(scaleSelect.value === "shared"));
+  scaleSelect.append(
+    h("option", { value: "cell" }, "per-cell scale"),
+    h("option", { value: "shared" }, "shared scale"),
+    h("option", { value: "logit", title: "each cell divided by its row's logit, then one shared scale" }, "shared scale, ÷ logit"),
+  );
+  scaleSelect.addEventListener("change", () => actions.setSharedScale(scaleSelect.value !== "cell", scaleSelect.value === "logit"));
   const run = h("button", { "data-testid": "run-compare", title: "recompute the comparison" }, "↻ Compare");
   run.addEventListener("click", () => void actions.runCompare());
   const status = h("span", { class: "hint", "data-testid": "compare-status" });
@@ -61,7 +65,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
 
   function render(s: State): void {
     clear(table);
-    scaleSelect.value = s.sharedScale ? "shared" : "cell";
+    scaleSelect.value = s.compareLogit ? "logit" : s.sharedScale ? "shared" : "cell";
     const info = s.info;
     const lut = info?.colormaps.find((c) => c.name === s.colormap)?.lut;
     const models = s.compareIds.map((id) => ({ id, model: modelById(s, id) })).filter((m) => m.model);
@@ -112,9 +116,12 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
     for (const b of exports.querySelectorAll("button")) b.disabled = !cells.length;
     // The shared scale is the lower median of the cells' own scales, so one exploding column cannot blank
     // the others; cells above it are marked with their factor.
-    const shared = sharedScale(cells.map((c) => c.heatmap));
+    // ÷ logit: each cell as R / its row's logit, so rows of different classes and images compare too.
+    const divisor = (c: (typeof cells)[number]) => (s.compareLogit && result ? Math.abs(result.rows[c.row]?.score ?? 1) || 1 : 1);
+    const shared = sharedScale(cells.map((c) => c.heatmap), cells.map(divisor));
     if (fresh && s.sharedScale && cells.length) {
-      drawLegend(legend, { lut, scale: shared.scale, caption: "shared scale (median cell)" }, { width: 320 });
+      if (s.compareLogit) drawLegend(legend, { lut, scale: 100 * shared.scale, caption: "% of the row's logit (median cell)" }, { width: 320 });
+      else drawLegend(legend, { lut, scale: shared.scale, caption: "shared scale (median cell)" }, { width: 320 });
       legend.attr("data-testid", "shared-legend").attr("data-scale", shared.scale);
     }
 
@@ -130,7 +137,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
         if (cell) {
           const over = s.sharedScale ? shared.exceeds[cells.indexOf(cell)] : null;
           const under = s.sharedScale ? shared.faint[cells.indexOf(cell)] : null;
-          const scale = s.sharedScale ? shared.scale : scaleOf(cell.heatmap);
+          const scale = s.sharedScale ? shared.scale * divisor(cell) : scaleOf(cell.heatmap);
           td.append(heatmapFigure(cell.heatmap, lut, { size: CELL, scale, legend: !s.sharedScale, caption: `ΣR = ${fmt(cell.heatmap.total)}` }));
           if (over != null) {
             td.classList.add("exceeds");
@@ -164,7 +171,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   }
 
   store.subscribe((s, p) => {
-    if (changed(s, p, "compare", "compareRows", "compareIds", "sharedScale", "colormap", "info", "models", "drafts")) render(s);
+    if (changed(s, p, "compare", "compareRows", "compareIds", "sharedScale", "compareLogit", "colormap", "info", "models", "drafts")) render(s);
     // Edits to a compared model's draft recompute the comparison.
     if (changed(s, p, "drafts") && s.compareIds.some((id) => s.drafts[id] !== p.drafts[id])) actions.scheduleCompare(400);
   });

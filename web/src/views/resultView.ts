@@ -58,7 +58,8 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     if (!s.explain || !lut) return;
     const title = `${modelLabel(s, s.explainModel).text} → “${s.explain.label}”`;
     try {
-      saveBlob(`${exportName()}.png`, await canvasBlob(heatmapCanvas(s.explain.heatmap, lut, scaleOf(s.explain.heatmap), { size: SIZE, title })));
+      const scale = Number(heatBox.dataset.scale) || scaleOf(s.explain.heatmap); // as on screen
+      saveBlob(`${exportName()}.png`, await canvasBlob(heatmapCanvas(s.explain.heatmap, lut, scale, { size: SIZE, title })));
     } catch (err) {
       actions.reportError(err);
     }
@@ -68,6 +69,22 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     if (ex) saveBlob(`${exportName()}.npy`, heatmapNpy(ex.heatmap));
   });
   heatBox.append(h("div", { class: "export-buttons" }, pngBtn, npyBtn));
+  // A fixed scale in shares of the target's logit: switching it on freezes the current map's scale,
+  // so the next preset or class is drawn on the same scale and their strengths compare.
+  const logitToggle = h("input", { type: "checkbox", "data-testid": "heatmap-normalise", title: "relevance as a share of the target's logit, on a fixed scale" });
+  const logitBox = h("input", { type: "number", min: 0, step: "any", class: "percent", "data-testid": "heatmap-logit-scale", title: "the colours saturate at this % of the logit per pixel" });
+  logitToggle.addEventListener("change", () => {
+    const s = store.get();
+    const ex = s.explain;
+    if (!logitToggle.checked || !ex || !ex.score) actions.setLogitScale(null);
+    else actions.setLogitScale(scaleOf(ex.heatmap) / Math.abs(ex.score));
+  });
+  logitBox.addEventListener("change", () => {
+    const v = Number(logitBox.value) / 100;
+    if (Number.isFinite(v) && v > 0) actions.setLogitScale(v);
+    else logitBox.value = String(Number((100 * (store.get().logitScale ?? 0)).toPrecision(3)));
+  });
+  heatBox.append(h("label", { class: "logit-scale hint" }, logitToggle, " ÷ logit, fixed scale ±", logitBox, " %"));
 
   root.append(
     h("h2", {}, "B · Result"),
@@ -109,9 +126,16 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
       return;
     }
     heatBox.classList.remove("empty");
-    const scale = scaleOf(ex.heatmap);
+    // On the logit scale, R_i / logit saturates at the chosen share: the scale in relevance units follows the logit.
+    const share = s.logitScale;
+    const scale = share != null && ex.score ? share * Math.abs(ex.score) : scaleOf(ex.heatmap);
+    heatBox.dataset.scale = String(scale);
+    logitToggle.checked = share != null;
+    logitBox.disabled = share == null;
+    if (document.activeElement !== logitBox) logitBox.value = share != null ? String(Number((100 * share).toPrecision(3))) : "";
     paint(heatCanvas, ex.heatmap, lut, scale);
-    drawLegend(legendSvg, { lut, scale }, { width: SIZE });
+    if (share != null) drawLegend(legendSvg, { lut, scale: 100 * share, caption: "% of the logit" }, { width: SIZE });
+    else drawLegend(legendSvg, { lut, scale }, { width: SIZE });
     heatBox.dataset.classIndex = String(ex.class_index);
     if (ex !== shown) heatBox.dataset.version = String(++version);
     shown = ex;
@@ -148,6 +172,6 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     if (changed(s, p, "image", "classIndex") && s.image) {
       drawPredictionBars(predSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 250, onSelect: (c) => void actions.selectClass(c) });
     }
-    if (changed(s, p, "explain", "colormap", "info", "image", "models")) renderHeatmap(s);
+    if (changed(s, p, "explain", "colormap", "info", "image", "models", "logitScale")) renderHeatmap(s);
   });
 }
