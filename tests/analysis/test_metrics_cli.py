@@ -81,3 +81,16 @@ def test_missing_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     Image.fromarray(np.zeros((224, 224), dtype=np.uint8)).save(blank)
     code, _, err = run(capsys, "metrics", "sample:chelsea", "--metric", "relevance-mass", "--mask", str(blank))
     assert code == 2 and "selects no pixel" in err
+
+
+def test_bench_metrics_reports_ratios(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`vislrp bench --metrics` on a tiny model: every key is reported (no timing asserts)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "lrp"))
+    code = main(["bench", "--metrics", "--model", "lrp_nets:factory", "--runs", "1", "--size", "16", "--threads", "1",
+                 "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["ratios"]["flip_curve"] > 0 and res["steps"] == 24
+    assert {"pixel-flipping", "road", "sparseness", "complexity", "random-logit", "faithfulness-correlation"} <= {
+        k for k, v in res["quantus"].items() if v is not None}
