@@ -18,6 +18,12 @@ def job_state(server: ServerThread, job_id: str) -> dict:
         return json.loads(r.read())
 
 
+def wait_cancelled(page: Page, job_id: str) -> None:
+    """The server reports the job cancelled within 2 s of the click."""
+    page.wait_for_function(f"fetch('/api/jobs/{job_id}').then(r => r.json()).then(j => j.status === 'cancelled')",
+                           polling=100, timeout=2000)
+
+
 def test_switch_network_with_progress_and_back(page: Page, server: ServerThread) -> None:
     open_designer(page, server.url)
     first = page.locator("#network").inner_text()
@@ -38,6 +44,17 @@ def test_switch_network_with_progress_and_back(page: Page, server: ServerThread)
     view.get_by_test_id("run-curve").click()
     expect(view.get_by_test_id("flip-curve")).to_have_attribute("data-ready", "1", timeout=60_000)
     expect(view.get_by_test_id("curve-aopc")).to_contain_text("MoRF: AOPC")
+    # and so does the comparison: 3 models x 2 rows = 6 cells, more than 4, so it runs as a job
+    checks = page.get_by_test_id("compare-check")
+    for i in (0, 1, 2):
+        checks.nth(i).check()
+    page.get_by_test_id("add-compare-row").click()
+    page.get_by_test_id("prediction-bar").nth(1).click()
+    idle(page)
+    page.get_by_test_id("add-compare-row").click()
+    comparison = page.get_by_test_id("comparison-view")
+    expect(comparison.locator("[data-testid=compare-cell][data-ready='1']")).to_have_count(6, timeout=60_000)
+    assert any(j.kind == "compare" and j.status == "done" for j in server.app.state.jobs.list())
     page.screenshot(path="/tmp/vislrp-networks-jobs.png")
     # and back: the first network is still loaded
     page.get_by_test_id("network-select").select_option("efficientnet_lite0")
@@ -63,8 +80,7 @@ def test_cancel_stops_the_job_on_the_server(page: Page, server: ServerThread) ->
     page.get_by_test_id("job-cancel").click()
     expect(bar).to_have_count(0, timeout=2000)
     expect(page.get_by_test_id("notice")).to_contain_text("cancelled")
-    page.wait_for_function(
-        f"fetch('/api/jobs/{job_id}').then(r => r.json()).then(j => j.status === 'cancelled')", polling=100, timeout=2000)
+    wait_cancelled(page, job_id)
     state = job_state(server, job_id)
     assert state["status"] == "cancelled" and state["done"] < state["total"] == 3 * 101
     expect(view.get_by_test_id("flip-curve")).not_to_have_attribute("data-ready", "1")
@@ -83,6 +99,5 @@ def test_a_job_for_a_changed_selection_is_dropped_on_purpose(page: Page, server:
     page.get_by_test_id("prediction-bar").nth(1).click()  # another class: the curve would be stale
     expect(page.get_by_test_id("notice")).to_contain_text("selection changed")
     expect(bar).to_have_count(0, timeout=2000)
-    page.wait_for_function(
-        f"fetch('/api/jobs/{job_id}').then(r => r.json()).then(j => j.status === 'cancelled')", polling=100, timeout=2000)
+    wait_cancelled(page, job_id)
     expect(view.get_by_test_id("flip-curve")).not_to_have_attribute("data-ready", "1")

@@ -20,6 +20,7 @@ const store = new Store();
 const api = new ApiService(store);
 const actions = new Actions(store, api);
 const jobs = new JobActions(store, api);
+actions.jobs = jobs;
 const analysis = new AnalysisActions(actions, jobs);
 
 function byId(id: string): HTMLElement {

@@ -237,6 +237,11 @@ class JobRunner:
             raise KeyError(job_id)
         return job
 
+    def list(self) -> list[Job]:
+        """The jobs kept: running, queued and the last finished ones, oldest first."""
+        with self._lock:
+            return list(self._jobs.values())
+
     def cancel(self, job_id: str) -> Job:
         job = self.get(job_id)
         if not job.finished_state:

@@ -3,6 +3,7 @@ import type { LRPModel } from "../api/types";
 import { ApiService, StaleResponse } from "../services/api";
 import { clone, sameModel } from "../lib/segments";
 import { activeModel, modelById, type DraftHistory, type State, type Store } from "./store";
+import type { JobActions } from "./jobs";
 
 const TAB_KEY = "vislrp-designer-tab";
 
@@ -18,6 +19,9 @@ export class Actions {
   private explainTimer: number | undefined;
   private compareTimer: number | undefined;
   private lastEdit: { id: number; key: string; at: number } | null = null;
+
+  /** Set by main.ts: where long work runs as server jobs. */
+  jobs: JobActions | null = null;
 
   constructor(
     readonly store: Store,
@@ -388,20 +392,23 @@ export class Actions {
       return;
     }
     const snapshot = models.map(clone);
+    const body = { rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })), models: snapshot };
+    const cells = body.rows.length * snapshot.length;
     try {
-      const compare = await this.api.call(
-        () =>
-          this.api.client.POST("/api/compare", {
-            body: { rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })), models: snapshot },
-          }),
-        "compare",
-      );
+      // Many cells run as a job (progress, cancel); a newer comparison replaces a running one.
+      const compare =
+        this.jobs && cells > COMPARE_JOB_CELLS
+          ? await this.jobs.run("compare", body, `comparison of ${cells} heatmaps`, { key: null })
+          : await this.api.call(() => this.api.client.POST("/api/compare", { body }), "compare");
       this.store.set({ compare, compareModels: snapshot });
     } catch (err) {
       this.report(err);
     }
   }
 }
+
+/** Comparisons with more cells than this run as a job with a progress bar. */
+const COMPARE_JOB_CELLS = 4;
 
 /** How many edits of one model can be undone. */
 const UNDO_DEPTH = 100;
