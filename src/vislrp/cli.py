@@ -113,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=os.environ.get("VISLRP_DATA", str(Path.home() / ".local/share/vislrp")),
                    help="directory for the model store and uploads")
     p.add_argument("--sample", default=None, help="sample photo loaded at start")
+    p.add_argument("--memory-budget", default="2G",
+                   help="memory all caches may take together, beyond the network itself (e.g. 2G, 512M)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests for this Host name (repeatable; IP addresses always work)")
+
+    p = sub.add_parser("doctor", help="versions, device, data directory, store health, memory budget")
+    p.add_argument("--data", default=os.environ.get("VISLRP_DATA", str(Path.home() / ".local/share/vislrp")),
+                   help="the data directory `vislrp serve` uses")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("bench", help="time LRP against a forward pass, zennit and captum")
     p.add_argument("--model", nargs="+", default=["vgg16", "resnet50"])
@@ -553,12 +562,27 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
+    from .server.memory import MIN_MEMORY_BUDGET, parse_size
     from .zoo import DEFAULT_SAMPLE
 
     if not 1 <= args.port <= 65535:
         raise CliError(f"--port {args.port} is not a TCP port (1-65535)")
+    try:
+        budget = parse_size(args.memory_budget)
+    except ValueError as exc:
+        raise CliError(f"--memory-budget: {exc}") from None
+    if budget < MIN_MEMORY_BUDGET:
+        raise CliError(f"--memory-budget {args.memory_budget} is below the minimum of {MIN_MEMORY_BUDGET >> 20}M")
     serve(model=args.model, weights=args.weights, host=args.host, port=args.port, data_dir=Path(args.data),
-          sample=args.sample or DEFAULT_SAMPLE)
+          sample=args.sample or DEFAULT_SAMPLE, memory_budget=budget, allow_hosts=tuple(args.allow_host))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import format_report, report
+
+    r = report(Path(args.data))
+    print(json.dumps(r, indent=1) if args.json else format_report(r))
     return 0
 
 
@@ -582,6 +606,7 @@ COMMANDS = {
     "ablate": cmd_ablate,
     "neurons": cmd_neurons,
     "serve": cmd_serve,
+    "doctor": cmd_doctor,
     "bench": cmd_bench,
     "metrics": cmd_metrics,
 }

@@ -30,6 +30,7 @@ from vislrp.analysis.flip import DEFAULT_CHUNK
 from vislrp.analysis.regions import flip_regions
 from vislrp.lrp import Explanation, LRPModel
 from vislrp.server import schemas
+from vislrp.server.memory import tensors_bytes
 from vislrp.server.service import DesignerService, ImageEntry, encode
 
 EXPLANATION_CACHE = 3
@@ -64,6 +65,8 @@ class AnalysisService:
     def __init__(self, designer: DesignerService) -> None:
         self.designer = designer
         self._explanations: OrderedDict[tuple[str, int, str], Explanation] = OrderedDict()
+        self.explanation_cache_bytes: int | None = None
+        """Bytes the kept explanations may take (set by the server's memory budget); None: only the count."""
 
     @property
     def graph(self):  # type: ignore[no-untyped-def]
@@ -82,9 +85,20 @@ class AnalysisService:
         fwd = self.designer.engine.forward(entry.x)
         ex = self.designer.engine.explain(fwd, model, class_index)
         self._explanations[key] = ex
-        while len(self._explanations) > EXPLANATION_CACHE:
-            self._explanations.popitem(last=False)
+        while self._explanations and (
+            len(self._explanations) > EXPLANATION_CACHE
+            or (self.explanation_cache_bytes is not None and self.explanation_bytes() > self.explanation_cache_bytes)
+        ):
+            self._explanations.popitem(last=False)  # may drop ``ex`` itself: the caller still holds it
         return ex
+
+    def explanation_bytes(self) -> int:
+        """Bytes held by the kept explanations: every layer's relevance and the forward they came from."""
+        total = 0
+        for ex in list(self._explanations.values()):
+            total += tensors_bytes([ex.input_relevance, ex.start_relevance, *ex.layer_relevance])
+            total += ex.forward.nbytes
+        return total
 
     def _ranked(self, logits: torch.Tensor, original: torch.Tensor, k: int = 10) -> list[schemas.RankedPrediction]:
         order = torch.argsort(original, descending=True)

@@ -24,6 +24,7 @@ from vislrp.server import schemas
 from vislrp.server.analysis import MaskError
 from vislrp.server.defaults import default_model, seed_models
 from vislrp.server.guards import LOOPBACK_HOSTS, BodyLimit, HostCheck, json_depth
+from vislrp.server.memory import DEFAULT_MEMORY_BUDGET, ApplyBudget, MemoryBudget, limit_malloc_arenas
 from vislrp.server.jobs import install as install_jobs
 from vislrp.server.networks import LoadedNetwork, NetworkManager, network_router
 from vislrp.server.photos import photo_router
@@ -96,6 +97,8 @@ class Settings:
     zoo_model: ZooModel | None = None
     max_upload_bytes: int = MAX_BYTES
     max_json_bytes: int = MAX_JSON_BYTES
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
+    """Bytes all caches together may hold, beyond the networks' own weights (``--memory-budget``)."""
     allowed_hosts: tuple[str, ...] = field(default=LOOPBACK_HOSTS)
     """Host names the API answers to (IP literals always pass): a DNS-rebinding page is refused."""
 
@@ -224,6 +227,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = networks.active().service
     app.include_router(network_router(networks))
     install_jobs(app, networks)
+    budget = MemoryBudget(settings.memory_budget)
+    limit_malloc_arenas()
+    budget.apply(networks.loaded())
+    app.state.memory_budget = budget
+    app.add_middleware(ApplyBudget, apply=lambda: budget.apply(networks.loaded()))
     # Uploads are kept (bounded, deletable) so a reload or a restart does not lose them.
     photos = PhotoStore(Path(settings.data_dir) / "photos.sqlite3")
     app.include_router(photo_router(photos, lambda: net().service, _image_out))

@@ -86,6 +86,8 @@ class DesignerService:
         self.engine = Engine(self.graph, bounds=zoo_model.preprocess.bounds(), forward_cache_size=16)
         self._images: OrderedDict[str, ImageEntry] = OrderedDict()
         self.image_cache_size = image_cache_size
+        self.image_cache_bytes: int | None = None
+        """Bytes the kept images may take (set by the server's memory budget); None: only the count."""
         self.lock = threading.Lock()
         self._img_lock = threading.Lock()
 
@@ -121,9 +123,20 @@ class DesignerService:
         entry = ImageEntry(image_id, source, x, buf.getvalue(), topk)
         with self._img_lock:
             self._images[image_id] = entry
-            while len(self._images) > self.image_cache_size:
+            while len(self._images) > 1 and (
+                len(self._images) > self.image_cache_size
+                or (self.image_cache_bytes is not None and self._image_bytes() > self.image_cache_bytes)
+            ):
                 self._images.popitem(last=False)
         return entry
+
+    def _image_bytes(self) -> int:
+        return sum(e.x.numel() * e.x.element_size() + len(e.png) for e in self._images.values())
+
+    def image_bytes(self) -> int:
+        """Bytes held by the kept images (tensors and PNG crops)."""
+        with self._img_lock:
+            return self._image_bytes()
 
     def add_upload(self, data: bytes, filename: str) -> ImageEntry:
         return self.add_image(load_image(data), clean_name(filename))

@@ -11,6 +11,7 @@ from vislrp.store.models import (
     StoreUnavailableError,
     UnknownModelIdError,
     fit_name,
+    inspect_store,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "StoredModel",
     "UnknownModelIdError",
     "fit_name",
+    "inspect_store",
 ]

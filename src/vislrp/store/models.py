@@ -19,6 +19,7 @@ What the store guarantees, whatever its callers send:
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -344,19 +345,40 @@ class ModelStore:
     # ------------------------------------------------------------------ health
     def health(self) -> StoreHealth:
         """Integrity check, journal mode, model counts and whether a write transaction can start."""
-        with self._read() as db:
-            integrity = "; ".join(r[0] for r in db.execute("PRAGMA integrity_check").fetchall())
-            mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
-            rows = db.execute("SELECT body FROM lrp_models WHERE network = ?", (self.network,)).fetchall()
-            networks = int(db.execute("SELECT COUNT(DISTINCT network) FROM lrp_models").fetchone()[0])
-        unreadable = sum(1 for (body,) in rows if self._row((0, body, 0.0, 0.0)) is None)
+        return inspect_store(self.path)
+
+
+def inspect_store(path: Path) -> StoreHealth:
+    """What ``vislrp doctor`` reports about a store file, without creating or changing it.
+
+    Counts the models of every network, the rows that no longer parse, and tries to start (and roll
+    back) a write transaction to tell whether saves would work.
+    """
+    path = Path(path)
+    if not path.is_file():
+        existing = next(p for p in path.parents if p.exists())  # where the store would be created
+        return StoreHealth(path, "no store yet", "-", 0, 0, 0, os.access(existing, os.W_OK))
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        integrity = "; ".join(r[0] for r in db.execute("PRAGMA integrity_check").fetchall())
+        mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
+        rows = db.execute("SELECT network, body FROM lrp_models").fetchall()
+    except sqlite3.Error as exc:
+        return StoreHealth(path, f"unreadable: {exc}", "-", 0, 0, 0, False)
+    finally:
+        db.close()
+    unreadable = sum(1 for _, body in rows if ModelStore._row((0, body, 0.0, 0.0)) is None)
+    writable = True
+    try:
+        db = sqlite3.connect(path, timeout=2, isolation_level=None)
         try:
-            with self._write():
-                pass
-            writable = True
-        except StoreUnavailableError:
-            writable = False
-        return StoreHealth(self.path, integrity, mode, len(rows) - unreadable, networks, unreadable, writable)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+        finally:
+            db.close()
+    except sqlite3.Error:
+        writable = False
+    return StoreHealth(path, integrity, mode, len(rows) - unreadable, len({n for n, _ in rows}), unreadable, writable)
 
 
 def _with_name(body: str, name: str) -> dict[str, object]:
