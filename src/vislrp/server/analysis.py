@@ -237,3 +237,78 @@ class AnalysisService:
         return schemas.AblationCurveResponse(layer_index=layer.index, class_index=req.class_index, ks=curve.ks,
                                              top=curve.top, random=curve.random,
                                              elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    # ------------------------------------------------------------------ metrics (issue 9)
+    def metrics(self, req: schemas.MetricsRequest, progress: Progress | None = None) -> schemas.MetricsResponse:
+        """Every requested metric for every (LRP model, row) cell, with per-model means and a ranking.
+
+        ``progress`` hears (metric runs done, metric runs in all), one run being one metric of one model.
+        """
+        from vislrp.analysis.metrics import (
+            FLIPPING,
+            HIGHER_IS_BETTER,
+            NEEDS_REGION,
+            MetricContext,
+            MetricOptions,
+            evaluate,
+        )
+
+        t0 = time.perf_counter()
+        entries = [self._start(row.image_id, row.class_index) for row in req.rows]
+        for model in req.models:
+            model.check_layers(self.graph.n_layers)
+        size = (int(entries[0].x.shape[1]), int(entries[0].x.shape[2]))
+        needs = [m for m in req.metrics if m in NEEDS_REGION]
+        if needs and req.mask is None:
+            raise MetricsError(f"{', '.join(needs)} {'needs' if len(needs) == 1 else 'need'} a region: draw a mask")
+        region = decode_mask(req.mask, size) if req.mask is not None else None
+        if region is not None and not bool(region.any()):
+            raise MetricsError("the region mask selects no pixel")
+        patch = req.patch or 8
+        units = -(-size[0] // patch) * -(-size[1] // patch)
+        if "region-perturbation" in req.metrics and (req.steps or 100) > units:
+            raise MetricsError(f"region-perturbation with {req.steps or 100} steps needs that many {patch}×{patch} "
+                               f"regions; the image has {units}: lower steps or patch")
+        if "faithfulness-correlation" in req.metrics and 224 > -(-size[0] // (req.patch or 1)) * -(
+                -size[1] // (req.patch or 1)):
+            raise MetricsError("faithfulness-correlation removes 224 units per run: lower the patch size")
+        options = MetricOptions(fill=req.fill, steps=req.steps, patch=req.patch, seed=req.seed, noise=req.noise)
+        low, high = self.designer.zoo.preprocess.bounds()
+        xs = torch.stack([e.x for e in entries])
+        targets = [row.class_index for row in req.rows]
+        cells: list[schemas.MetricCell] = []
+        total = len(req.models) * len(req.metrics)
+        with self.designer.lock:
+            for m_index, model in enumerate(req.models):
+                ctx = MetricContext(self.graph, self.designer.engine, model, xs, targets, black=low,
+                                    bounds=(low, high), masks=region)
+                for k, name in enumerate(req.metrics):
+                    for r in evaluate(ctx, [name], options):
+                        aopc = curves = None
+                        if name in FLIPPING and r.aopc is not None and r.curves is not None:
+                            aopc = schemas.MetricAopc(**r.aopc)
+                            curves = schemas.MetricCurves(**r.curves)
+                        cells.append(schemas.MetricCell(model_index=m_index, row_index=r.image, metric=name,
+                                                        value=r.value, aopc=aopc, curves=curves, note=r.note))
+                    if progress is not None:
+                        progress(m_index * len(req.metrics) + k + 1, total)
+        summary, infos = [], []
+        for name in req.metrics:
+            means: dict[int, float | None] = {}
+            for m_index in range(len(req.models)):
+                values = [c.value for c in cells if c.model_index == m_index and c.metric == name
+                          and c.value is not None]
+                means[m_index] = sum(values) / len(values) if values else None
+                summary.append(schemas.MetricSummary(model_index=m_index, metric=name, mean=means[m_index],
+                                                     count=len(values)))
+            better = HIGHER_IS_BETTER[name]
+            ranked = sorted((i for i in means if means[i] is not None),
+                            key=lambda i: -means[i] if better else means[i])  # type: ignore[operator]
+            ranked += [i for i in means if means[i] is None]
+            infos.append(schemas.MetricInfo(name=name, higher_is_better=better, ranking=ranked))
+        return schemas.MetricsResponse(cells=cells, summary=summary, metrics=infos,
+                                       elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+
+class MetricsError(MaskError):
+    """A metrics request that cannot run as asked (a region metric without a region, too many steps)."""

@@ -330,6 +330,11 @@ def create_app(settings: Settings) -> FastAPI:
         """The class logit after ablating the k most relevant channels vs k random ones, for each k."""
         return await run_in_threadpool(net().analysis.ablation_curve, req)
 
+    @api.post("/metrics", response_model=schemas.MetricsResponse)
+    async def metrics(req: schemas.MetricsRequest) -> schemas.MetricsResponse:
+        """Metrics (docs/metrics.md) of every (LRP model, row) cell, per-model means and a ranking per metric."""
+        return await run_in_threadpool(net().analysis.metrics, req)
+
     # ------------------------------------------------------------------ model store
     def _checked(model: LRPModel) -> LRPModel:
         """The model, if it fits this network (layer coverage, ZBox channels); ConfigError (422) if not."""

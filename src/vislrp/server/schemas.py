@@ -372,3 +372,78 @@ class AblationCurveResponse(_Out):
     top: list[float] = Field(description="class logit after ablating the k most relevant channels")
     random: list[float] = Field(description="class logit after ablating k random channels")
     elapsed_ms: float
+
+
+# ---------------------------------------------------------------------- metrics (issue 9)
+MetricName = Literal["pixel-flipping", "region-perturbation", "srg", "faithfulness-correlation", "sparseness",
+                     "complexity", "mprt", "random-logit", "relevance-mass", "pointing-game"]
+FillName = Literal["zero", "black", "blur", "mean", "road"]
+
+
+class MetricsRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image_id: str
+    class_index: int = Field(ge=0)
+
+
+class MetricsRequest(BaseModel):
+    """Metrics of every (LRP model, row) cell: the comparison's columns × rows; see docs/metrics.md."""
+
+    model_config = ConfigDict(extra="forbid")
+    rows: list[MetricsRow] = Field(min_length=1, max_length=16)
+    models: list[LRPModel] = Field(min_length=1, max_length=10)
+    metrics: list[MetricName] = Field(min_length=1, max_length=10)
+    fill: FillName = "zero"
+    steps: int | None = Field(default=None, ge=1, le=200,
+                              description="flipping steps (default 20; region-perturbation: 100 regions)")
+    patch: int | None = Field(default=None, ge=1, le=64,
+                              description="unit size (default 8; faithfulness-correlation: 1)")
+    seed: int = Field(default=0, ge=0, le=SEED_MAX)
+    noise: float = Field(default=0.01, ge=0, le=1, description="σ of ROAD's noise, model-input units")
+    mask: MaskData | None = Field(default=None, description="region for relevance-mass and pointing-game, all rows")
+
+
+class MetricAopc(_Out):
+    morf: float | None = None
+    lerf: float | None = None
+    random: float | None = None
+
+
+class MetricCurves(_Out):
+    morf: list[float] | None = None
+    lerf: list[float] | None = None
+    random: list[float] | None = None
+
+
+class MetricCell(_Out):
+    """One metric of one (model, row): ``aopc`` and ``curves`` (target logit per step) for flipping metrics."""
+
+    model_index: int
+    row_index: int
+    metric: MetricName
+    value: float | None = Field(description="None where the metric is undefined for this input (see note)")
+    aopc: MetricAopc | None = None
+    curves: MetricCurves | None = None
+    note: str | None = None
+
+
+class MetricSummary(_Out):
+    """Per (model, metric): the mean value over the rows where it is defined."""
+
+    model_index: int
+    metric: MetricName
+    mean: float | None
+    count: int
+
+
+class MetricInfo(_Out):
+    name: MetricName
+    higher_is_better: bool
+    ranking: list[int] = Field(description="model indices, best mean first (models without a value last)")
+
+
+class MetricsResponse(_Out):
+    cells: list[MetricCell]
+    summary: list[MetricSummary]
+    metrics: list[MetricInfo]
+    elapsed_ms: float

@@ -21,6 +21,7 @@ from .sparseness import gini, sparseness
 from .srg import srg, srg_from_curves
 from .suite import (
     FLIPPING,
+    HIGHER_IS_BETTER,
     METRIC_NAMES,
     NEEDS_REGION,
     ROAD_NOISE,
@@ -32,8 +33,8 @@ from .suite import (
 )
 
 __all__ = [
-    "FLIPPING", "METRIC_NAMES", "NEEDS_REGION", "ROAD_NOISE", "MetricContext", "MetricOptions", "MetricResult",
-    "UnknownMetricError", "complexity", "entropy", "evaluate", "faithfulness_correlation", "gini", "heatmaps", "mprt",
-    "other_class", "parse_metrics", "pixel_flipping", "pointing_game", "random_logit", "region_perturbation",
-    "relevance_mass", "sparseness", "spearman", "srg", "srg_from_curves",
+    "FLIPPING", "HIGHER_IS_BETTER", "METRIC_NAMES", "NEEDS_REGION", "ROAD_NOISE", "MetricContext", "MetricOptions",
+    "MetricResult", "UnknownMetricError", "complexity", "entropy", "evaluate", "faithfulness_correlation", "gini",
+    "heatmaps", "mprt", "other_class", "parse_metrics", "pixel_flipping", "pointing_game", "random_logit",
+    "region_perturbation", "relevance_mass", "sparseness", "spearman", "srg", "srg_from_curves"
 ]

@@ -34,6 +34,12 @@ METRIC_NAMES: tuple[str, ...] = (
 FLIPPING = frozenset({"pixel-flipping", "region-perturbation", "srg"})
 """Metrics whose results carry AOPCs and curves."""
 NEEDS_REGION = frozenset({"relevance-mass", "pointing-game"})
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "pixel-flipping": True, "region-perturbation": True, "srg": True, "faithfulness-correlation": True,
+    "sparseness": True, "complexity": False, "mprt": False, "random-logit": False, "relevance-mass": True,
+    "pointing-game": True,
+}
+"""Which way each metric's value is better (what a ranking of designs sorts by)."""
 ROAD_NOISE = 0.01
 """Default σ of ROAD's noise, in model-input units (Quantus's default)."""
 
