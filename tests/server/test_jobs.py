@@ -180,3 +180,13 @@ def test_job_threads_do_not_slow_other_threads_torch_calls() -> None:
     runner.cancel(job.id)
     gate.leave()
     runner.shutdown()
+
+
+def test_a_pause_has_a_time_limit() -> None:
+    """A job never waits for ever: a quick request that waits on the job itself cannot deadlock it."""
+    gate = QuickGate()
+    gate.enter()
+    t0 = time.perf_counter()
+    gate.wait_idle(threading.Event(), limit=0.15)
+    assert 0.14 <= time.perf_counter() - t0 < 1.0
+    gate.leave()

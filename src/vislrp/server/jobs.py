@@ -44,6 +44,7 @@ JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 KEEP_FINISHED = 32
 """Finished jobs kept for their results; older ones are forgotten."""
 PAUSE_POLL_S = 0.02
+MAX_PAUSE_S = 3.0
 
 
 class JobCancelled(Exception):
@@ -102,9 +103,15 @@ class QuickGate:
             if self._active == 0:
                 self._cond.notify_all()
 
-    def wait_idle(self, cancelled: threading.Event) -> None:
+    def wait_idle(self, cancelled: threading.Event, limit: float = MAX_PAUSE_S) -> None:
+        """Wait until no quick request runs, the job is cancelled, or ``limit`` seconds have passed.
+
+        The limit bounds a pause that could otherwise never end: a job paused while it holds something
+        a quick request waits for (an import lock, say) goes on after it instead of deadlocking.
+        """
+        deadline = time.monotonic() + limit
         with self._cond:
-            while self._active > 0 and not cancelled.is_set():
+            while self._active > 0 and not cancelled.is_set() and time.monotonic() < deadline:
                 self._cond.wait(PAUSE_POLL_S)
 
 

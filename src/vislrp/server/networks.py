@@ -262,19 +262,22 @@ class NetworkManager:
             net = self._make(zoo, label)
             progress(2, 3, "first forward")
             net.service.engine.forward(torch.zeros(3, zoo.input_size, zoo.input_size), cache=False)
+            # Sizes are measured before taking the lock: a job pauses at torch calls (numel included),
+            # and a paused job must never hold the lock that quick requests need to find the network.
+            sizes = {n.key: n.nbytes() for n in self.loaded()} | {key: net.nbytes()}
             with self._lock:
                 self._loaded[key] = net
                 self._active = key
-                self._evict()
+                self._evict(sizes)
             hit = net
             progress(3, 3, "loaded")
         return NetworkLoaded(key=key, network=network, weights=label, random_weights=label == "none",
                              n_layers=hit.n_layers, load_ms=(time.perf_counter() - t0) * 1000)
 
-    def _evict(self) -> None:
+    def _evict(self, sizes: dict[str, int]) -> None:
         """Drop least recently used networks (never the active one) while over the budget; lock held."""
         while len(self._loaded) > 1:
-            total = sum(n.nbytes() for n in self._loaded.values())
+            total = sum(sizes.get(k, 0) for k in self._loaded)
             if total <= self.budget_bytes:
                 return
             victim = next(k for k in self._loaded if k != self._active)

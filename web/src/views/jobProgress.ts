@@ -13,7 +13,8 @@ export function mountJobProgress(root: HTMLElement, jobs: JobActions): void {
     if (job.total === 0) bar.removeAttribute("value"); // indeterminate until the job knows its size
     const cancel = h("button", { "data-testid": "job-cancel", title: `stop ${t.label}` }, "Cancel");
     cancel.addEventListener("click", () => jobs.cancel(job.id, `${t.label}: cancelled`));
-    const text = job.total ? `${t.label} · ${job.done}/${job.total}` : `${t.label} · ${job.message}`;
+    const step = job.total ? ` ${job.done}/${job.total}` : "";
+    const text = job.kind === "network-load" ? `${t.label} · ${job.message}${step}` : `${t.label} ·${step || ` ${job.message}`}`;
     return h("div", { class: "job", "data-status": job.status }, h("span", { class: "job-label" }, text), bar, cancel);
   }
 
