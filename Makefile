@@ -25,4 +25,5 @@ bench: setup
 fuzz:
 	bash scripts/setup.sh --test
 	mkdir -p out
-	VISLRP_FUZZ_EXAMPLES=400 VISLRP_FUZZ_REPORT=out/fuzz-report.json .venv/bin/python -m pytest tests/server/test_fuzz.py -q
+	VISLRP_FUZZ_EXAMPLES=400 VISLRP_FUZZ_COMPUTE=500 VISLRP_FUZZ_REPORT=out/fuzz-report.json \
+		.venv/bin/python -m pytest tests/server/test_fuzz.py tests/server/test_fuzz_compute.py -q
