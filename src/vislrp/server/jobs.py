@@ -319,7 +319,8 @@ def job_router(runner: JobRunner, starters: dict[JobKind, tuple[type[BaseModel],
 
     A starter checks its request at once (bad input is a 4xx then, not a failed job) and returns the work.
     """
-    router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+    router = APIRouter(prefix="/api/jobs", tags=["jobs"],
+                       responses={c: {"model": schemas.ErrorResponse} for c in (404, 422)})
 
     def find(job_id: str) -> Job:
         try:
