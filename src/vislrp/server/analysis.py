@@ -142,28 +142,30 @@ class AnalysisService:
         entry = self._start(req.image_id, req.class_index)
         req.model.check_layers(self.graph.n_layers)
         black = self.designer.zoo.preprocess.bounds()[0]
+        # Only the explanation needs the engine (and its lock); the flipped forwards only read the network,
+        # so other requests go on while they run.
         with self.designer.lock:
             heatmap = self._explanation(entry, req.class_index, req.model).heatmap(0)
-            with torch.no_grad():
-                t0 = time.perf_counter()
-                self._predict(entry.x.unsqueeze(0))
-                forward_ms = (time.perf_counter() - t0) * 1000
+        with torch.no_grad():
             t0 = time.perf_counter()
-            total = len(req.orders) * (req.steps + 1)
-            done = 0
+            self._predict(entry.x.unsqueeze(0))
+            forward_ms = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        total = len(req.orders) * (req.steps + 1)
+        done = 0
 
-            def predict(batch: torch.Tensor) -> torch.Tensor:
-                nonlocal done
-                out = self._predict(batch)
-                done += int(batch.shape[0])
-                if progress is not None:
-                    progress(done, total)
-                return out
+        def predict(batch: torch.Tensor) -> torch.Tensor:
+            nonlocal done
+            out = self._predict(batch)
+            done += int(batch.shape[0])
+            if progress is not None:
+                progress(done, total)
+            return out
 
-            curves = [flip_curve(predict, entry.x, heatmap, req.class_index, order, steps=req.steps,
-                                 patch=req.patch, mode=req.mode, black=black, seed=req.seed, chunk=chunk)
-                      for order in req.orders]
-            elapsed = (time.perf_counter() - t0) * 1000
+        curves = [flip_curve(predict, entry.x, heatmap, req.class_index, order, steps=req.steps,
+                             patch=req.patch, mode=req.mode, black=black, seed=req.seed, chunk=chunk)
+                  for order in req.orders]
+        elapsed = (time.perf_counter() - t0) * 1000
         out = [schemas.CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]
             schemas.CurvePoint(fraction=f, logit=v, top1=t, top1_label=self.designer.label(t))
             for f, v, t in zip(c.fractions, c.logits, c.top1, strict=True)]) for c in curves]
@@ -229,11 +231,11 @@ class AnalysisService:
         n = layer.shape[0]
         ks = req.ks if req.ks is not None else sorted({round(n * t / 11) for t in range(12)})
         t0 = time.perf_counter()
-        with self.designer.lock:
+        with self.designer.lock:  # the engine's part; the ablation forwards below only read the network
             ex = self._explanation(entry, req.class_index, req.model)
             pos, neg = ex.channel_scores(layer.index)
-            curve = ablation_curve(self.graph, entry.x, layer.index, pos + neg, req.class_index, ks, seed=req.seed,
-                                   chunk=chunk, env=ex.forward.env, progress=progress)
+        curve = ablation_curve(self.graph, entry.x, layer.index, pos + neg, req.class_index, ks, seed=req.seed,
+                               chunk=chunk, env=ex.forward.env, progress=progress)
         return schemas.AblationCurveResponse(layer_index=layer.index, class_index=req.class_index, ks=curve.ks,
                                              top=curve.top, random=curve.random,
                                              elapsed_ms=(time.perf_counter() - t0) * 1000)
