@@ -13,39 +13,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from .lrp import Engine, LayerGraph, LRPModel, RuleParams, Segment, ZBoxRule, build_graph, get_preset
+from .lrp import Engine, build_graph
 from .lrp.canonizers import fold_batchnorm_modules
+from .lrp.composites import COMPOSITES, ZENNIT_EPSILON, RuleChoice
 from .zoo import IMAGENET, load_model
 
-EPS = 1e-6
-
-
-def composite(graph: LayerGraph, first: RuleParams | None, conv: RuleParams, linear: RuleParams, *,
-              name: str, include_bias: bool = True, zbox: bool = False) -> LRPModel:
-    """Per-kind rules (zennit-style composites) as contiguous segments over the layer list."""
-    first_index = graph.first_weighted.index if graph.first_weighted is not None else -1
-    rules: list[RuleParams] = []
-    current = conv
-    for layer in graph.layers:
-        if layer.kind == "Linear":
-            current = linear
-        elif layer.kind == "Conv":
-            current = first if (layer.index == first_index and first is not None) else conv
-        rules.append(current)
-    segments: list[Segment] = []
-    for index, rule in enumerate(rules):
-        if segments and segments[-1].rule == rule:
-            segments[-1].end = index
-        else:
-            segments.append(Segment(start=index, end=index, rule=rule))
-    return LRPModel(name=name, include_bias=include_bias, segments=segments,
-                    input_rule=ZBoxRule() if zbox else None)
+EPS = ZENNIT_EPSILON
 
 
 class PeakMemory:
@@ -159,13 +138,11 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
     with torch.no_grad():
         target = int(model(x).argmax())
 
-    gamma = get_preset("gamma").params.model_copy(update={"epsilon": EPS})
-    eps = get_preset("epsilon").params.model_copy(update={"epsilon": EPS})
-    zplus = get_preset("z-plus").params.model_copy(update={"epsilon": EPS})
-    flat = get_preset("flat").params.model_copy(update={"epsilon": EPS})
-    egb = composite(graph, None, gamma, eps, name="EpsilonGammaBox", zbox=True)
-    other = composite(graph, None, gamma.model_copy(update={"gamma1p": 0.5}), eps, name="other", zbox=True)
-    epf = composite(graph, flat, zplus, eps, name="EpsilonPlusFlat")
+    egb = COMPOSITES["epsilon-gamma-box"].resolve(graph)
+    # a re-explain with another γ: the slider move the designer makes
+    other = replace(COMPOSITES["epsilon-gamma-box"], conv=RuleChoice.of("gamma", epsilon=EPS, gamma1p=0.5)
+                    ).resolve(graph, name="other")
+    epf = COMPOSITES["epsilon-plus-flat"].resolve(graph)
 
     def forward() -> torch.Tensor:
         with torch.no_grad():

@@ -33,7 +33,8 @@ def _add_image_model_args(p: argparse.ArgumentParser) -> None:
     _add_model_args(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--config", help="LRP model JSON file")
-    g.add_argument("--preset", help="one preset over all layers (default: the model's default composite)")
+    g.add_argument("--preset", help="one preset over all layers (default: the default composite)")
+    g.add_argument("--composite", help="a named composite (see `vislrp composites`), e.g. epsilon-gamma-box")
     p.add_argument("--include-bias", action="store_true", help="with --preset: include the bias")
     p.add_argument("--target", default="top", help="class index, or 'top' for the predicted class")
 
@@ -46,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("presets", help="list the rule presets of the paper's Table 1")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("composites", help="list the named composites (rules by layer kind)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("export", help="print a design as code for another library (zennit)")
+    _add_model_args(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--config", help="LRP model JSON file")
+    g.add_argument("--composite", help="a named composite (default: the default composite)")
+    p.add_argument("--zennit", action="store_true", required=True, help="print a zennit composite as Python code")
 
     p = sub.add_parser("layers", help="list the layers of a model (the indices segments refer to)")
     _add_model_args(p)
@@ -179,6 +190,33 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_composites(args: argparse.Namespace) -> int:
+    from .lrp.composites import COMPOSITES, DEFAULT_COMPOSITE
+
+    rows = [{"name": c.name, "label": c.label, "description": c.description, "zennit": c.zennit,
+             "default": c.name == DEFAULT_COMPOSITE} for c in COMPOSITES.values()]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for row in rows:
+        mark = " (default)" if row["default"] else ""
+        print(f"{row['name']:28s} {row['description']}{mark}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .lrp import load_model_file
+    from .lrp.composites import DEFAULT_COMPOSITE, get_composite
+    from .lrp.zennit_export import zennit_code
+    from .session import open_session
+
+    session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
+    design = (load_model_file(args.config) if args.config
+              else get_composite(args.composite or DEFAULT_COMPOSITE).resolve(session.graph))
+    print(zennit_code(design, session.graph), end="")
+    return 0
+
+
 def cmd_layers(args: argparse.Namespace) -> int:
     from .session import open_session
 
@@ -192,8 +230,19 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _accounting_json(ex: Any) -> dict[str, Any]:
+    """The explain's relevance accounting as the CLI's and API's JSON fields."""
+    acc = ex.accounting(0)
+    return {
+        "conservation": [{"layer": i, "sum": v} for i, v in acc.conservation],
+        "absorbed": [{"segment": a.segment, "start": a.start, "end": a.end, "bias": a.bias,
+                      "stabiliser": a.stabiliser, "rule": a.rule, "total": a.total} for a in acc.absorbed],
+    }
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
+    import torch
 
     from .render import get_colormap, save_heatmap
     from .session import open_session
@@ -232,7 +281,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         "label": labels[target] if target < len(labels) else str(target),
         "logit": float(fwd.logits[0, target]),
         "topk": topk,
-        "relevance_sum": float(rel.sum()),
+        "relevance_sum": float(rel.sum(dtype=torch.float64)),
+        "lrp_model": model.name,
+        "warnings": ex.warnings(),
+        **_accounting_json(ex),
     }
     if args.json:
         print(json.dumps(result, allow_nan=False))
@@ -292,6 +344,10 @@ def _lrp_model(args: argparse.Namespace, session: Any) -> Any:
         return load_model_file(args.config)
     if args.preset:
         return LRPModel.single(session.graph.n_layers, args.preset, include_bias=args.include_bias)
+    if getattr(args, "composite", None):
+        from .lrp.composites import get_composite
+
+        return get_composite(args.composite).resolve(session.graph)
     return session.default_lrp_model()
 
 
@@ -598,6 +654,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "composites": cmd_composites,
+    "export": cmd_export,
     "models": cmd_models,
     "presets": cmd_presets,
     "layers": cmd_layers,

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .lrp import Engine, LayerGraph, LRPModel, Segment, ZBoxRule, build_graph, get_preset
+from .lrp import Engine, LayerGraph, LRPModel, build_graph
+from .lrp.composites import default_model
 from .zoo import ImageError, ZooModel, load_image, load_model, load_sample
 
 SAMPLE_PREFIX = "sample:"
@@ -35,28 +36,8 @@ class Session:
         return self.zoo.preprocess(load_image(path))
 
     def default_lrp_model(self) -> LRPModel:
-        """The composite LRP users start from: ZBox on the image, z⁺ on the convs, ε on the dense top."""
-        return default_composite(self.graph)
-
-
-def default_composite(graph: LayerGraph) -> LRPModel:
-    """ZBox input rule, LRP-z⁺ up to the last conv, LRP-ε over the rest (the classifier head), bias included.
-
-    The recipe of Montavon et al. (2019) and zennit's EpsilonPlus. z⁺ rather than γ because γ (ε = 0)
-    divides by near-zero sums on networks with linear bottlenecks such as EfficientNet, where relevance
-    explodes; z⁺ sums only positive contributions, so it stays stable there and on VGG/ResNet alike.
-    """
-    n = graph.n_layers
-    convs = [layer.index for layer in graph.layers if layer.kind == "Conv"]
-    split = convs[-1] + 1 if convs and convs[-1] + 1 < n else n
-    zplus = get_preset("z-plus")
-    eps = get_preset("epsilon")
-    segments = [Segment(start=0, end=split - 1, preset="z-plus", rule=zplus.params.model_copy(
-        update={"epsilon": 1e-6}))]
-    if split < n:
-        segments.append(Segment(start=split, end=n - 1, preset="epsilon", rule=eps.params))
-    return LRPModel(name="Composite (ZBox, z⁺, ε)", include_bias=True,
-                    input_rule=ZBoxRule() if graph.first_weighted is not None else None, segments=segments)
+        """The default composite of the registry (:data:`vislrp.lrp.composites.DEFAULT_COMPOSITE`)."""
+        return default_model(self.graph)
 
 
 def load_array(path: Path, shape: tuple[int, ...]) -> torch.Tensor:

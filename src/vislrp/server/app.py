@@ -18,14 +18,14 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError
-from vislrp.lrp import GUIDES, PARAMS, PRESETS, ConfigError, LRPModel, parse_model
+from vislrp.lrp import GUIDES, PARAMS, PRESETS, ConfigError, LRPModel, RuleParams, parse_model
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server import schemas
 from vislrp.server.analysis import MaskError
 from vislrp.server.defaults import default_model, seed_models
 from vislrp.server.guards import LOOPBACK_HOSTS, BodyLimit, HostCheck, json_depth
-from vislrp.server.memory import DEFAULT_MEMORY_BUDGET, ApplyBudget, MemoryBudget, limit_malloc_arenas
 from vislrp.server.jobs import install as install_jobs
+from vislrp.server.memory import DEFAULT_MEMORY_BUDGET, ApplyBudget, MemoryBudget, limit_malloc_arenas
 from vislrp.server.networks import LoadedNetwork, NetworkManager, network_router
 from vislrp.server.photos import photo_router
 from vislrp.server.service import ClassIndexError, DesignerService, ImageEntry, UnknownImageError
@@ -289,6 +289,11 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(entry.png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
     # ------------------------------------------------------------------ explain / compare
+    @api.post("/rules/warnings", response_model=schemas.RuleWarningsResponse)
+    def rule_warnings(rule: RuleParams) -> schemas.RuleWarningsResponse:
+        """The warnings of one segment rule (the designer's panel shows them while the sliders move)."""
+        return schemas.RuleWarningsResponse(warnings=rule.warnings())
+
     @api.post("/explain", response_model=schemas.ExplainResponse)
     async def explain(req: schemas.ExplainRequest) -> schemas.ExplainResponse:
         """Input heatmap and, per segment, the relevance after it (at the input of its first layer)."""

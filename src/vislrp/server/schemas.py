@@ -133,6 +133,32 @@ class SegmentMap(_Out):
     heatmap: HeatmapData | None
 
 
+class ConservationPoint(_Out):
+    layer: int
+    sum: float = Field(description="ΣR of everything still to be propagated once this layer is done")
+
+
+class SegmentAbsorbed(_Out):
+    """Shares of the start relevance a segment absorbed (positive) or injected (negative), by cause."""
+
+    segment: int
+    start: int
+    end: int
+    bias: float = Field(description="taken by the bias terms")
+    stabiliser: float = Field(description="taken by ε and by denominators that pass nothing")
+    rule: float = Field(description="created or destroyed by α − β ≠ 1")
+    total: float
+
+
+class Accounting(_Out):
+    """Where relevance goes between the target's logit and the input."""
+
+    start: float = Field(description="the start relevance (the target's logit)")
+    final: float = Field(description="ΣR at the input")
+    conservation: list[ConservationPoint]
+    absorbed: list[SegmentAbsorbed]
+
+
 class ExplainResponse(_Out):
     image_id: str
     class_index: int
@@ -141,7 +167,12 @@ class ExplainResponse(_Out):
     heatmap: HeatmapData
     intermediate: list[SegmentMap]
     warnings: list[str]
+    accounting: Accounting
     elapsed_ms: float
+
+
+class RuleWarningsResponse(_Out):
+    warnings: list[str] = Field(description="unusual or numerically unguarded choices of this rule")
 
 
 class CompareRow(BaseModel):

@@ -177,7 +177,8 @@ class DesignerService:
             score = float(fwd.logits[0, req.class_index])
             heatmap = encode(ex.heatmap(0), "map")
             maps = self._intermediate(ex, req.model) if req.intermediate else []
-        warnings = _warnings(req.model)
+            accounting = accounting_out(ex)
+            warnings = _warnings(req.model) + ex.warnings(0)
         return schemas.ExplainResponse(
             image_id=req.image_id,
             class_index=req.class_index,
@@ -186,6 +187,7 @@ class DesignerService:
             heatmap=heatmap,
             intermediate=maps,
             warnings=warnings,
+            accounting=accounting,
             elapsed_ms=(time.perf_counter() - t0) * 1000,
         )
 
@@ -260,6 +262,17 @@ class DesignerService:
             warnings=[_warnings(m) for m in req.models],
             elapsed_ms=(time.perf_counter() - t0) * 1000,
         )
+
+
+def accounting_out(ex: Explanation, row: int = 0) -> schemas.Accounting:
+    """The engine's relevance accounting of one row, as the API sends it."""
+    acc = ex.accounting(row)
+    return schemas.Accounting(
+        start=acc.start, final=acc.final,
+        conservation=[schemas.ConservationPoint(layer=i, sum=v) for i, v in acc.conservation],
+        absorbed=[schemas.SegmentAbsorbed(segment=a.segment, start=a.start, end=a.end, bias=a.bias,
+                                          stabiliser=a.stabiliser, rule=a.rule, total=a.total) for a in acc.absorbed],
+    )
 
 
 def _warnings(model: LRPModel) -> list[str]:
