@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
+from pathlib import Path
 
+import torch
+import torchvision
 from playwright.sync_api import Page, expect
 
 from vislrp.server.testing import ServerThread
@@ -101,3 +105,28 @@ def test_a_job_for_a_changed_selection_is_dropped_on_purpose(page: Page, server:
     expect(bar).to_have_count(0, timeout=2000)
     wait_cancelled(page, job_id)
     expect(view.get_by_test_id("flip-curve")).not_to_have_attribute("data-ready", "1")
+
+
+def test_load_own_weights_file(page: Page, server: ServerThread, tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    weights = tmp_path / "my-resnet18.pt"
+    torch.save(torchvision.models.resnet18().state_dict(), weights)
+    open_designer(page, server.url)
+    page.get_by_test_id("network-select").select_option("resnet18")
+    page.get_by_test_id("weights-select").select_option("file")
+    page.get_by_test_id("weights-file").set_input_files(str(weights))
+    page.get_by_test_id("network-load").click()
+    expect(page.locator("#network")).to_contain_text("resnet18", timeout=60_000)
+    expect(page.get_by_test_id("random-weights")).to_be_hidden()
+    # the checked file is now one of resnet18's weights choices, and the active one
+    expect(page.get_by_test_id("weights-select")).to_have_value(re.compile(r"^upload:[0-9a-f]{16}$"))
+    assert "my-resnet18.pt" in page.get_by_test_id("weights-select").inner_text()
+    page.wait_for_selector("[data-testid=heatmap][data-class-index]")
+    idle(page)
+    # a file for another architecture is refused with the server's message
+    page.get_by_test_id("network-select").select_option("alexnet")
+    page.get_by_test_id("weights-select").select_option("file")
+    page.get_by_test_id("weights-file").set_input_files(str(weights))
+    page.get_by_test_id("network-load").click()
+    expect(page.get_by_test_id("error")).to_contain_text("do not fit")
+    expect(page.locator("#network")).to_contain_text("resnet18")
