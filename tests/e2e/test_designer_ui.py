@@ -432,3 +432,47 @@ def test_heatmap_on_a_fixed_logit_scale(page: Page, server: ServerThread) -> Non
     # Off again: each map's own scale.
     page.get_by_test_id("heatmap-normalise").uncheck()
     expect(heat.locator("svg.legend")).not_to_contain_text("% of the logit")
+
+
+def test_relevance_accounting_strip_follows_the_draft(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    strip = page.get_by_test_id("relevance-accounting")
+    expect(strip).to_have_attribute("data-ready", "1")
+    cls = int(page.get_by_test_id("heatmap").get_attribute("data-class-index") or "0")
+    image_id = (page.get_by_test_id("input-image").get_attribute("src") or "").rsplit("/", 1)[-1][:-4]
+    model = _active_model(page, server.url)
+    acc = _post(f"{server.url}/api/explain", {"image_id": image_id, "class_index": cls, "model": model})["accounting"]
+    assert float(strip.get_attribute("data-final") or "nan") == pytest.approx(acc["final"], rel=1e-6)
+    # One line per segment with its bias share, then the input's share of the logit.
+    items = strip.get_by_test_id("absorbed-list").locator("li")
+    expect(items).to_have_count(len(model["segments"]) + 1)
+    first = acc["absorbed"][0]
+    expect(items.first).to_contain_text(f"S1 (layers {first['start']}–{first['end']})")
+    expect(items.first).to_contain_text(f"bias {100 * first['bias']:.0f} %")
+    # The curve: one step per layer, from the start relevance down to what reaches the input.
+    points = strip.get_by_test_id("conservation-line").get_attribute("d") or ""
+    assert points.startswith("M") and points.count("L") == 2 * (len(acc["conservation"]) - 1)
+    # A draft with another rule and no bias moves the numbers.
+    before = strip.get_attribute("data-final")
+    page.get_by_test_id("toggle-bias").uncheck()
+    expect(strip).not_to_have_attribute("data-final", before or "")
+    expect(items.first).to_contain_text("bias 0 %")
+
+
+def test_rule_warnings_come_from_the_server(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    page.get_by_test_id("preset-button-alpha1-beta0").click()
+    box = page.get_by_test_id("value-alpha")
+    with page.expect_request("**/api/rules/warnings") as req:
+        box.fill("3")
+        box.press("Enter")
+    assert json.loads(req.value.post_data or "{}")["alpha"] == 3
+    server_says = _post(f"{server.url}/api/rules/warnings", json.loads(req.value.post_data or "{}"))["warnings"]
+    assert server_says
+    warnings = page.get_by_test_id("warnings").locator("li")
+    expect(warnings).to_have_count(len(server_says))
+    for i, text in enumerate(server_says):
+        expect(warnings.nth(i)).to_have_text(f"⚠ {text}")
+    # Back to a conserving rule: the list empties (answered from the cache or the server).
+    page.get_by_test_id("preset-button-alpha1-beta0").click()
+    expect(warnings).to_have_count(0)

@@ -11,15 +11,6 @@ import { clone, matchPreset, ruleOf, setRule } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import { activeModel, changed, type State } from "../state/store";
 
-/** Unusual but allowed choices (mirrors RuleParams.warnings on the server, live while sliding). */
-export function ruleWarnings(r: RuleParams): string[] {
-  const out: string[] = [];
-  if (Math.abs(r.alpha - r.beta - 1) > 1e-9) out.push(`α − β = ${Number((r.alpha - r.beta).toFixed(4))} ≠ 1: relevance is not conserved through this segment`);
-  if (![0, 1].includes(r.theta0) || ![0, 1].includes(r.theta1)) out.push("θ0/θ1 other than 0/1 or 1/0 mix activation-dependent and -independent relevance");
-  if (r.beta > 0 && r.gamma1n === 0 && r.gamma1 === 0 && r.gamma0 === 0 && r.gamma2 === 0) out.push("β > 0 but the negative term has no weights (γ1n = γ1 = γ0 = γ2 = 0)");
-  return out;
-}
-
 /** Choices the server would reject, caught before sending. */
 function ruleError(r: RuleParams): string | null {
   if (r.alpha === 0 && r.beta === 0) return "α and β are both 0: the rule would propagate no relevance";
@@ -213,8 +204,32 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
     }
     zbox!.checked = !!model.input_rule;
     bias!.checked = model.include_bias;
-    clear(warnBox!);
-    for (const w of ruleWarnings(ruleOf(seg))) warnBox!.append(h("li", {}, `⚠ ${w}`));
+    showWarnings(ruleOf(seg));
+  }
+
+  // The warnings of the selected rule come from the server (POST /api/rules/warnings, the one place
+  // they are written), asked for shortly after the sliders stop and cached per rule.
+  const warningCache = new Map<string, string[]>();
+  let warningTimer: number | undefined;
+  function showWarnings(rule: RuleParams): void {
+    const key = JSON.stringify(rule);
+    const render = (list: string[]) => {
+      if (!warnBox) return;
+      clear(warnBox);
+      for (const w of list) warnBox.append(h("li", {}, `⚠ ${w}`));
+      warnBox.dataset.rule = key;
+    };
+    window.clearTimeout(warningTimer);
+    const known = warningCache.get(key);
+    if (known) return render(known);
+    warningTimer = window.setTimeout(async () => {
+      const { data } = await actions.api.client.POST("/api/rules/warnings", { body: rule });
+      if (!data) return; // advisory only: a failed request leaves the last list
+      warningCache.set(key, data.warnings);
+      const current = activeModel(store.get());
+      const seg = current?.segments[Math.min(store.get().selectedSegment, current.segments.length - 1)];
+      if (seg && JSON.stringify(ruleOf(seg)) === key) render(data.warnings);
+    }, 150);
   }
 
   let builtFor = "";

@@ -2,6 +2,7 @@
 // intermediate relevance maps after each segment.
 import * as d3 from "d3";
 import type { LayerInfo } from "../api/types";
+import { absorbedParts, drawAccountingStrip, sharePercent } from "../draw/accountingStrip";
 import { drawParamBars } from "../draw/paramBars";
 import { drawRuler } from "../draw/ruler";
 import { presetLabel } from "../draw/segmentBars";
@@ -36,6 +37,9 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
   const tooltip = h("div", { class: "tooltip", "data-testid": "layer-tooltip", hidden: true });
   const params = h("div", { class: "param-view", "data-testid": "parameter-view" });
   const maps = h("div", { class: "intermediate", "data-testid": "intermediate-heatmaps" });
+  const accountingSvg = d3.create("svg");
+  const absorbedList = h("ul", { class: "absorbed-list", "data-testid": "absorbed-list" });
+  const accounting = h("div", { class: "accounting", "data-testid": "relevance-accounting" }, accountingSvg.node()!, absorbedList);
 
   root.append(
     h("h2", {}, "C · Configuration"),
@@ -46,6 +50,8 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
     params,
     h("h3", {}, "Relevance after each segment (towards the input)"),
     maps,
+    h("h3", {}, "Where relevance is lost (share of the logit)"),
+    accounting,
   );
 
   function hover(layer: LayerInfo | null, event?: MouseEvent): void {
@@ -134,12 +140,44 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
     }
   }
 
+  /** ΣR after each layer and what each segment's bias and stabilisers absorbed, from the explain answer. */
+  function renderAccounting(s: State): void {
+    const a = s.explain?.accounting;
+    clear(absorbedList);
+    if (!a || !s.info) {
+      accountingSvg.selectAll("*").remove();
+      delete accounting.dataset.ready;
+      return;
+    }
+    const width = Math.max(400, rulerBox.clientWidth || 640);
+    drawAccountingStrip(accountingSvg, { ...a, nLayers: s.info.n_layers, colors: segmentColor }, { width });
+    for (const seg of a.absorbed) {
+      const sw = h("span", { class: "swatch" });
+      sw.style.background = segmentColor(seg.segment);
+      absorbedList.append(
+        h(
+          "li",
+          { "data-segment": seg.segment },
+          sw,
+          ` S${seg.segment + 1} (layers ${seg.start}–${seg.end}) absorbed ${sharePercent(seg.total)}: ${absorbedParts(seg).join(" · ")}`,
+        ),
+      );
+    }
+    absorbedList.append(h("li", { class: "hint" }, `ΣR at the input: ${sharePercent(a.final / (a.start || 1))} of the logit (${fmt(a.final)} of ${fmt(a.start)}); negative shares were added.`));
+    accounting.dataset.ready = "1";
+    accounting.dataset.final = String(a.final);
+  }
+
   store.subscribe((s, p) => {
+    if (changed(s, p, "explain", "info")) renderAccounting(s);
     if (changed(s, p, "info", "activeId", "drafts", "models", "selectedSegment")) {
       renderRuler(s);
       renderParams(s);
     }
     if (changed(s, p, "explain", "colormap")) renderMaps(s);
   });
-  window.addEventListener("resize", () => renderRuler(store.get()));
+  window.addEventListener("resize", () => {
+    renderRuler(store.get());
+    renderAccounting(store.get());
+  });
 }
