@@ -190,3 +190,17 @@ def test_a_pause_has_a_time_limit() -> None:
     gate.wait_idle(threading.Event(), limit=0.15)
     assert 0.14 <= time.perf_counter() - t0 < 1.0
     gate.leave()
+
+
+def test_metrics_job_equals_the_route_and_reports_bad_input(client: TestClient, ctx: dict) -> None:
+    body = {"rows": [{"image_id": ctx["image_id"], "class_index": ctx["class_index"]}],
+            "models": [ctx["model"]], "metrics": ["sparseness", "complexity"]}
+    r = client.post("/api/jobs/metrics", json=body)
+    assert r.status_code == 202, r.text
+    job = wait(client, r.json()["id"])
+    assert job["status"] == "done" and job["total"] == 2, job
+    sync = client.post("/api/metrics", json=body).json()
+    assert [c["value"] for c in job["result"]["cells"]] == pytest.approx([c["value"] for c in sync["cells"]])
+    # a region metric without a region: found while running, so the job fails with the 422 message
+    bad = wait(client, client.post("/api/jobs/metrics", json={**body, "metrics": ["pointing-game"]}).json()["id"])
+    assert bad["status"] == "failed" and bad["error_status"] == 422 and "region" in bad["error"]

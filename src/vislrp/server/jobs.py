@@ -34,12 +34,12 @@ from torch.overrides import TorchFunctionMode
 from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError, check_channels, conv_layer
 from vislrp.lrp import ConfigError
 from vislrp.server import schemas
-from vislrp.server.analysis import MaskError
+from vislrp.server.analysis import MaskError, MetricsError
 from vislrp.server.networks import NetworkChoiceError, NetworkLoaded, NetworkLoadRequest, NetworkManager
 from vislrp.server.service import ClassIndexError, UnknownImageError
 from vislrp.zoo import UnknownModelError, WeightsError
 
-JobKind = Literal["flip-curve", "neurons", "neuron-maps", "ablation-curve", "compare", "network-load"]
+JobKind = Literal["flip-curve", "neurons", "neuron-maps", "ablation-curve", "compare", "metrics", "network-load"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 KEEP_FINISHED = 32
 """Finished jobs kept for their results; older ones are forgotten."""
@@ -62,7 +62,7 @@ class JobFailure(Exception):
 
 # ---------------------------------------------------------------------------------------------- schemas
 JobResult = (schemas.CurveResponse | schemas.NeuronsResponse | schemas.NeuronMapsResponse
-             | schemas.AblationCurveResponse | schemas.CompareResponse | NetworkLoaded)
+             | schemas.AblationCurveResponse | schemas.CompareResponse | schemas.MetricsResponse | NetworkLoaded)
 
 
 class JobOut(BaseModel):
@@ -115,7 +115,8 @@ class QuickGate:
                 self._cond.wait(PAUSE_POLL_S)
 
 
-LONG_PATHS = ("/api/jobs", "/api/flip/curve", "/api/neurons", "/api/ablate/curve", "/api/networks/weights")
+LONG_PATHS = ("/api/jobs", "/api/flip/curve", "/api/neurons", "/api/ablate/curve", "/api/metrics",
+              "/api/networks/weights")
 """API paths that are not quick requests: jobs themselves, the old synchronous long routes, uploads of weights."""
 
 
@@ -375,7 +376,7 @@ def _client_error(exc: Exception) -> tuple[int, str] | None:
     if isinstance(exc, UnknownImageError):
         return 404, str(exc)
     if isinstance(exc, (ClassIndexError, ConfigError, LayerChoiceError, ChannelError, EmptyMaskError, MaskError,
-                        NetworkChoiceError, WeightsError, UnknownModelError)):
+                        MetricsError, NetworkChoiceError, WeightsError, UnknownModelError)):
         return 422, str(exc)
     return None
 
@@ -464,6 +465,19 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
         return _guarded(lambda ctx: an.designer.compare(
             req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} heatmaps")))
 
+    def start_metrics(req: schemas.MetricsRequest) -> Work:
+        net = networks.active()
+        an = net.worker()
+
+        def check() -> None:
+            for r in req.rows:
+                an._start(r.image_id, r.class_index)
+            for m in req.models:
+                m.check_layers(net.n_layers)
+        _checked(check)
+        return _guarded(lambda ctx: an.metrics(
+            req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} metric runs")))
+
     def start_network(req: NetworkLoadRequest) -> Work:
         _checked(lambda: networks.resolve(req.network, req.weights))
         return _guarded(lambda ctx: networks.load(req.network, req.weights,
@@ -475,6 +489,7 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
         "neuron-maps": (schemas.NeuronMapsRequest, start_maps),
         "ablation-curve": (schemas.AblationCurveRequest, start_ablation),
         "compare": (schemas.CompareRequest, start_compare),
+        "metrics": (schemas.MetricsRequest, start_metrics),
         "network-load": (NetworkLoadRequest, start_network),
     }
     app.include_router(job_router(runner, starters))

@@ -15,6 +15,7 @@ export interface JobBodies {
   "neuron-maps": S["NeuronMapsRequest"];
   "ablation-curve": S["AblationCurveRequest"];
   compare: S["CompareRequest"];
+  metrics: S["MetricsRequest"];
   "network-load": S["NetworkLoadRequest"];
 }
 
@@ -24,6 +25,7 @@ export interface JobResults {
   "neuron-maps": S["NeuronMapsResponse"];
   "ablation-curve": S["AblationCurveResponse"];
   compare: S["CompareResponse"];
+  metrics: S["MetricsResponse"];
   "network-load": S["NetworkLoaded"];
 }
 
