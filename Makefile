@@ -20,10 +20,11 @@ lint: setup
 bench: setup
 	.venv/bin/vislrp bench --model vgg16 resnet50
 
-# Schemathesis over every API operation with every check: ~54 requests per example, so 400 examples
-# make about 21,000 requests (~15 min on 2 cores). The tally lands in out/fuzz-report.json.
+# Schemathesis over every API operation with every check, 8 rounds (seeds 0-7) of 50 examples per
+# operation and mode: about 21,000 requests (~15 min on 2 idle cores), then the compute-route fuzzer.
+# The tally lands in out/fuzz-report.json as the run goes.
 fuzz:
 	bash scripts/setup.sh --test
 	mkdir -p out
-	VISLRP_FUZZ_EXAMPLES=400 VISLRP_FUZZ_COMPUTE=500 VISLRP_FUZZ_REPORT=out/fuzz-report.json \
+	VISLRP_FUZZ_EXAMPLES=50 VISLRP_FUZZ_ROUNDS=8 VISLRP_FUZZ_COMPUTE=500 VISLRP_FUZZ_REPORT=out/fuzz-report.json \
 		.venv/bin/python -m pytest tests/server/test_fuzz.py tests/server/test_fuzz_compute.py -q

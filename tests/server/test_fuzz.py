@@ -2,8 +2,9 @@
 
 Any 5xx, any response outside the OpenAPI document (status, body, content type, headers), any request
 the schema calls invalid but the server accepts, fails the test. ``VISLRP_FUZZ_EXAMPLES`` sets the
-examples per operation and mode (CI default below; ``make fuzz`` runs a larger budget), and the run
-writes a tally of the requests it sent to ``VISLRP_FUZZ_REPORT`` when that is set.
+examples per operation and mode and ``VISLRP_FUZZ_ROUNDS`` how many times all operations run, each
+round with its own fixed seed (CI: one round; ``make fuzz`` runs eight); the run writes a tally of the
+requests it sent to ``VISLRP_FUZZ_REPORT`` as it goes, when that is set.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 from fastapi import FastAPI  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis.checks import CHECKS  # noqa: E402
 from schemathesis.generation.modes import GenerationMode  # noqa: E402
@@ -27,6 +28,7 @@ from vislrp.server import Settings, create_app  # noqa: E402
 from vislrp.zoo import ZooModel  # noqa: E402
 
 EXAMPLES = int(os.environ.get("VISLRP_FUZZ_EXAMPLES", "20"))
+ROUNDS = int(os.environ.get("VISLRP_FUZZ_ROUNDS", "1"))
 ALL_CHECKS = CHECKS.get_all()
 TALLY: Counter[str] = Counter()
 
@@ -37,34 +39,43 @@ def fuzz_app(zoo_model: ZooModel, tmp_path_factory: pytest.TempPathFactory) -> I
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("fuzz"), zoo_model=zoo_model,
                               allowed_hosts=("testserver",)))
     yield app
+
+
+def _report(failures: list[str]) -> None:
+    """Write the tally so far (a long ``make fuzz`` run can be read while it goes, or after a stop)."""
     report = os.environ.get("VISLRP_FUZZ_REPORT")
     if report:
-        Path(report).write_text(json.dumps({"requests": sum(TALLY.values()), "by_status": dict(TALLY)}, indent=1))
+        tally = {"requests": sum(TALLY.values()), "by_status": dict(TALLY), "failures": failures}
+        Path(report).write_text(json.dumps(tally, indent=1))
 
 
 def test_api_conforms_and_never_fails(fuzz_app: FastAPI) -> None:
-    """Each operation in each mode (valid data, then data the schema forbids) gets EXAMPLES cases."""
+    """Each operation in each mode (valid data, then data the schema forbids) gets EXAMPLES cases per round;
+    round r uses seed r, so every run sends the same requests."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
+    operations = [result.ok() for result in schema.get_all_operations()]
     failures: list[str] = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        for mode in GenerationMode:
+    for round_ in range(ROUNDS):
+        for operation in operations:
+            for mode in GenerationMode:
 
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
-            def run(case: schemathesis.Case) -> None:
-                response = case.call_and_validate(checks=ALL_CHECKS)
-                TALLY[str(response.status_code)] += 1
-                assert response.status_code < 500
+                @seed(round_)
+                @given(case=operation.as_strategy(generation_mode=mode))
+                @settings(max_examples=EXAMPLES, deadline=None, database=None,
+                          phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
+                def run(case: schemathesis.Case) -> None:
+                    response = case.call_and_validate(checks=ALL_CHECKS)
+                    TALLY[str(response.status_code)] += 1
+                    assert response.status_code < 500
 
-            try:
-                run()
-            except Unsatisfiable:
-                pass  # nothing to break: an operation without parameters or body has no invalid requests
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as exc:  # schemathesis's FailureGroup is a BaseExceptionGroup; collect them all
-                failures.append(f"{operation.label} [{mode.value}]: {exc}")
+                try:
+                    run()
+                except Unsatisfiable:
+                    pass  # nothing to break: an operation without parameters or body has no invalid requests
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:  # schemathesis's FailureGroup is a BaseExceptionGroup; collect all
+                    failures.append(f"{operation.label} [{mode.value}, seed {round_}]: {exc}")
+            _report(failures)
     assert sum(TALLY.values()) > 0
     assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)
