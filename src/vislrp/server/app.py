@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathParam
@@ -133,8 +134,6 @@ class _FrontEnd(Mount):
 
 def _attachment(name: str) -> str:
     """Content-Disposition for a download named ``name``.json: an ASCII fallback plus RFC 5987 UTF-8."""
-    from urllib.parse import quote
-
     ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in name).strip("-")
     fallback = (ascii_name or "lrp-model")[:100]
     return f"attachment; filename=\"{fallback}.json\"; filename*=UTF-8''{quote(name[:150] + '.json', safe='')}"
