@@ -269,7 +269,7 @@ def test_heatmap_exports_png_with_legend_and_raw_npy(page: Page, server: ServerT
     assert raw.dtype == np.float32 and raw.shape == relevance.shape == (224, 224)
     np.testing.assert_allclose(raw, relevance, rtol=1e-5, atol=1e-9 * float(np.abs(relevance).max()))
 
-    png = Image.open(_download(page, view.get_by_test_id("export-png"))).convert("RGB")
+    png = Image.open(_download(page, page.get_by_test_id("heatmap").get_by_test_id("export-png"))).convert("RGB")
     assert png.size == (240, 298)  # 8 px margins, a title line, the 224 px map, the legend strip
     # The map's colours from numpy: the LUT of the chosen colour map at value / scale, with the scale the
     # 99.5th percentile of |R| (lower order statistic) — what the page promises in its legend.
@@ -338,6 +338,12 @@ def test_chart_exports_svg_and_png(page: Page, server: ServerThread) -> None:
     assert len(circles) == 16
     # Styles from the page's style sheet travel inline, so the file looks the same elsewhere.
     assert all("fill:" in (c.get("style") or "") for c in circles)
+    # The result view's top-10 chart: ten bars with the class names as text.
+    top10 = page.get_by_test_id("prediction-chart").get_by_test_id("export-svg")
+    top = ElementTree.parse(_download(page, top10)).getroot()
+    labels = [t.text for t in top.iter("{http://www.w3.org/2000/svg}text") if t.text]
+    names = [p["label"] for p in _post(f"{server.url}/api/images/sample", {"name": "chelsea"})["topk"]]
+    assert len(names) == 10 and all(n in labels for n in names)
     png = Image.open(_download(page, chart.get_by_test_id("export-png"))).convert("RGB")
     assert png.size == (2 * int(float(svg.get("width") or 0)), 2 * int(float(svg.get("height") or 0)))
     # The points' colour (from the page's style sheet) is in the picture.

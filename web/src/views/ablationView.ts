@@ -63,7 +63,18 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     "div",
     { class: "ablation-prediction", "data-testid": "ablation-prediction" },
     h("div", {}, h("h3", {}, "Original top-10"), originalSvg.node()!),
-    h("div", {}, h("h3", {}, "After ablating the selection"), ablCaption, ablatedSvg.node()!),
+    h(
+      "div",
+      {},
+      h(
+        "div",
+        { class: "chart-head" },
+        h("h3", {}, "After ablating the selection"),
+        exportButtons(() => `ablation-top10-layer-${store.get().ablationLayer ?? ""}`, chartMarkup(() => ablatedSvg.node()), (e) => actions.reportError(e)),
+      ),
+      ablCaption,
+      ablatedSvg.node()!,
+    ),
   );
   const curveSvg = d3.create("svg");
   const curveBox = h(

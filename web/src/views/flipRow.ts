@@ -7,6 +7,7 @@ import { type BrushShape, REGION_COLORS, REGION_FILLS, type RegionFill, fillPoly
 import { fmt, h } from "../lib/dom";
 import type { AnalysisActions } from "../state/analysisActions";
 import type { FlipRow, State } from "../state/store";
+import { chartMarkup, exportButtons } from "./exportButtons";
 
 const SIZE = 224;
 const MAX_ZOOM = 16;
@@ -64,7 +65,14 @@ export class FlipRowWidget {
     this.swatch = h("span", { class: "swatch region-swatch", title: "the colour of this fill's regions" });
     const remove = h("button", { class: "icon", "data-testid": "flip-remove", title: "remove this row" }, "✕");
     remove.addEventListener("click", () => analysis.removeFlipRow(id));
-    this.pred = h("div", { class: "flip-pred", "data-testid": "flip-prediction" }, h("h3", {}, "After flipping: top-10 (Δ score, rank)"), this.caption, this.predSvg.node()!);
+    const predExport = exportButtons(() => `flip-row-${id}-top10`, chartMarkup(() => this.predSvg.node()), (e) => analysis.base.reportError(e));
+    this.pred = h(
+      "div",
+      { class: "flip-pred", "data-testid": "flip-prediction" },
+      h("div", { class: "chart-head" }, h("h3", {}, "After flipping: top-10 (Δ score, rank)"), predExport),
+      this.caption,
+      this.predSvg.node()!,
+    );
     this.el = h(
       "div",
       { class: "flip-row", "data-testid": "flip-row", "data-row-id": id },

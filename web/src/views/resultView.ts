@@ -8,6 +8,7 @@ import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { changed, type State } from "../state/store";
 import { canvasBlob, heatmapCanvas, heatmapNpy, saveBlob, slug } from "../lib/export";
+import { chartMarkup, exportButtons } from "./exportButtons";
 import { modelLabel } from "./modelLabel";
 
 const SIZE = 224;
@@ -94,7 +95,17 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
       { class: "result-grid" },
       h("figure", { class: "heatmap-figure" }, inputImg, h("figcaption", { "data-testid": "image-caption" }, "")),
       heatBox,
-      h("div", { class: "preds" }, h("h3", {}, "Top-10 classes (pre-softmax score)"), predSvg.node()!),
+      h(
+        "div",
+        { class: "preds", "data-testid": "prediction-chart" },
+        h(
+          "div",
+          { class: "chart-head" },
+          h("h3", {}, "Top-10 classes (pre-softmax score)"),
+          exportButtons(() => `top10-${store.get().image?.source ?? "image"}`, chartMarkup(() => predSvg.node()), (e) => actions.reportError(e)),
+        ),
+        predSvg.node()!,
+      ),
     ),
     warnings,
   );
