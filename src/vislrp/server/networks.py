@@ -146,7 +146,7 @@ class LoadedNetwork:
 
     def nbytes(self) -> int:
         engines = [self.service.engine] + ([self._worker.designer.engine] if self._worker else [])
-        cached = sum(int(getattr(e, "_weight_bytes", 0)) for e in engines)
+        cached = sum(int(e.cache_bytes()) for e in engines)
         return _module_bytes(self.zoo.module) + _module_bytes(self.service.graph.gm) + cached
 
 
