@@ -5,8 +5,9 @@ uploaded state-dict file, stored under the data folder by content hash. An uploa
 with ``torch.load(weights_only=True)`` (a file can never run code) and checked against the
 architecture (strict keys and shapes) before it is kept.
 
-Several networks stay loaded; when their memory (parameters, the traced copy and the engines' weight
-caches) passes the budget, the least recently used ones other than the active one are dropped. Each
+Several networks stay loaded; when their memory (parameters and the traced copy; the engines' caches
+are bounded by the server's memory budget) passes the budget, the least recently used ones other than
+the active one are dropped. Each
 network has its own namespace in the model store (the store's ``network`` column), so saved LRP
 models of VGG16 never show up on EfficientNet, whose layer indices differ.
 """
@@ -76,7 +77,7 @@ class LoadedNetworkOut(BaseModel):
     weights: str
     random_weights: bool
     active: bool
-    bytes: int = Field(description="memory held: parameters, traced copy, engine caches")
+    bytes: int = Field(description="memory of the network itself: parameters and the traced copy")
 
 
 class WeightsFileOut(BaseModel):
@@ -121,6 +122,7 @@ class LoadedNetwork:
     store: ModelStore
     info: schemas.InfoResponse
     _worker: AnalysisService | None = None
+    _nbytes: int | None = None
 
     @property
     def name(self) -> str:
@@ -145,9 +147,11 @@ class LoadedNetwork:
         self._worker = None
 
     def nbytes(self) -> int:
-        engines = [self.service.engine] + ([self._worker.designer.engine] if self._worker else [])
-        cached = sum(int(e.cache_bytes()) for e in engines)
-        return _module_bytes(self.zoo.module) + _module_bytes(self.service.graph.gm) + cached
+        """The network's own memory: its parameters and the traced copy's (the engines' caches have their
+        own bound, the server's memory budget). Measured once, so no torch call runs under a lock."""
+        if self._nbytes is None:
+            self._nbytes = _module_bytes(self.zoo.module) + _module_bytes(self.service.graph.gm)
+        return self._nbytes
 
 
 Describe = Callable[[DesignerService, ZooModel], schemas.InfoResponse]
