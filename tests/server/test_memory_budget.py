@@ -84,6 +84,7 @@ def test_the_shares_add_up_to_the_budget() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="RSS is read from /proc (Linux)")
 def test_rss_stays_within_the_budget_under_distinct_images() -> None:
     budget = 256 * MB
     done = subprocess.run([sys.executable, str(SCRIPT), "24", str(budget)], capture_output=True, text=True,
