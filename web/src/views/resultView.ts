@@ -25,7 +25,7 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     if (v.startsWith("photo:")) void actions.openPhoto(v.slice(6));
     else if (v) void actions.loadSample(v);
   });
-  const deletePhoto = h("button", { class: "icon", "data-testid": "photo-delete", title: "delete this uploaded photo from the server's store" }, "🗑");
+  const deletePhoto = h("button", { class: "export", "data-testid": "photo-delete", title: "delete this uploaded photo from the server's store" }, "Delete upload");
   deletePhoto.addEventListener("click", () => {
     const img = store.get().image;
     if (img?.photo_id && window.confirm(`Delete the uploaded photo “${img.source}” from the store?`)) void actions.deletePhoto(img.photo_id);
