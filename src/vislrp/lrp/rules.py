@@ -128,8 +128,13 @@ class RuleParams(BaseModel):
     def _finite(cls, value: object) -> object:
         if isinstance(value, bool):
             raise ValueError("must be a number, not a boolean")
-        if isinstance(value, (int, float)) and not math.isfinite(value):
-            raise ValueError("must be a finite number (NaN and infinity are not allowed)")
+        if isinstance(value, int | float):
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an integer too large for a float (e.g. 1e400 written out)
+                finite = False
+            if not finite:
+                raise ValueError("must be a finite number (NaN, infinity and huge integers are not allowed)")
         return value
 
     @model_validator(mode="after")
