@@ -281,7 +281,7 @@ def _metric_steps(hw: int) -> int:
 
 def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
     """Each metric's time as a ratio to one forward, and to Quantus's time for the same metric, in one run."""
-    from .analysis import flip_curves
+    from .analysis import flip_curves, masked_logits
     from .analysis.metrics import (
         complexity,
         faithfulness_correlation,
@@ -317,8 +317,13 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
     xg = xb.mean(1, keepdim=True)
     with torch.no_grad():
         tg = int(grey(xg).argmax())
-        grey_logits = grey(xg)
-    runs_fc, road_steps = 50, 10
+    runs_fc, road_percentages = 50, [10, 20, 30]
+    # ROAD at the percentages Quantus evaluates: the MoRF masks removing int(H·W·p/100) pixels
+    order = torch.argsort(maps[0].reshape(-1), descending=True, stable=True)
+    road_masks = torch.zeros((len(road_percentages), hw), dtype=torch.bool)
+    for k, pct in enumerate(road_percentages):
+        road_masks[k, order[: hw * pct // 100]] = True
+    road_masks = road_masks.view(-1, size, size)
 
     def explain(xs: torch.Tensor, classes: Any) -> torch.Tensor:
         rows = [(i, int(c)) for i, c in enumerate(classes)]
@@ -337,8 +342,7 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
                                                  base_logits=fwd.logits),
         "region-perturbation": lambda: region_perturbation(gm, xb, maps, [target], steps=steps, patch=8,
                                                            orders=("morf",), base_logits=fwd.logits),
-        "road": lambda: flip_curves(grey, xg, maps, [tg], ["morf"], steps=road_steps, patch=1, mode="road",
-                                    noise=0.01, base_logits=grey_logits),
+        "road": lambda: masked_logits(grey, xg, [road_masks], mode="road", noise=0.01),
         "faithfulness-correlation": lambda: faithfulness_correlation(gm, xb, maps, [target], runs=runs_fc,
                                                                      subset=224, patch=1, base_logits=fwd.logits),
         "sparseness": lambda: sparseness(maps),
@@ -348,7 +352,7 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
         "pointing-game": lambda: pointing_game(maps, region),
     }
     items = [Item("forward", forward)] + [Item(k, fn) for k, fn in ours.items()]
-    items += _quantus_items(gm, grey, xb, xg, maps, target, tg, region, explain, steps, road_steps, runs_fc,
+    items += _quantus_items(gm, grey, xb, xg, maps, target, tg, region, explain, steps, road_percentages, runs_fc,
                             int(fwd.logits.shape[1]))
     _time_round_robin(items, runs, device, f"{name} metrics")
     by_name = {item.name: item for item in items}
@@ -393,7 +397,7 @@ class _Grey(torch.nn.Module):
 
 def _quantus_items(gm: torch.nn.Module, grey: torch.nn.Module, xb: torch.Tensor, xg: torch.Tensor,
                    maps: torch.Tensor, target: int, tg: int, region: torch.Tensor, explain: Callable[..., Any],
-                   steps: int, road_steps: int, runs_fc: int, classes: int) -> list[Item]:
+                   steps: int, road_percentages: list[int], runs_fc: int, classes: int) -> list[Item]:
     """Quantus's implementation of each metric on the same inputs, set up to do the same work as ours."""
     names = ["pixel-flipping", "region-perturbation", "road", "faithfulness-correlation", "sparseness", "complexity",
              "random-logit", "relevance-mass", "pointing-game"]
@@ -410,7 +414,7 @@ def _quantus_items(gm: torch.nn.Module, grey: torch.nn.Module, xb: torch.Tensor,
     quiet = {"disable_warnings": True, "abs": False, "normalise": False}
     pf = quantus.PixelFlipping(features_in_step=3 * hw // steps, perturb_baseline=0.0, **quiet)
     rp = quantus.RegionPerturbation(patch_size=8, regions_evaluation=steps, perturb_baseline=0.0, **quiet)
-    road = quantus.ROAD(noise=0.01, percentages=list(range(10, 100, 100 // road_steps)), **quiet)
+    road = quantus.ROAD(noise=0.01, percentages=road_percentages, **quiet)
     fc = quantus.FaithfulnessCorrelation(nr_runs=runs_fc, subset_size=224, perturb_baseline=0.0,
                                          return_aggregate=False, **quiet)
     sp, cx = quantus.Sparseness(disable_warnings=True), quantus.Complexity(disable_warnings=True)
