@@ -223,8 +223,13 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
     const known = warningCache.get(key);
     if (known) return render(known);
     warningTimer = window.setTimeout(async () => {
-      const { data } = await actions.api.client.POST("/api/rules/warnings", { body: rule });
-      if (!data) return; // advisory only: a failed request leaves the last list
+      let data: { warnings: string[] } | undefined;
+      try {
+        ({ data } = await actions.api.client.POST("/api/rules/warnings", { body: rule }));
+      } catch {
+        return; // advisory only: an unreachable server leaves the last list (other requests report it)
+      }
+      if (!data) return; // a refused rule gets its message from the explain request
       warningCache.set(key, data.warnings);
       const current = activeModel(store.get());
       const seg = current?.segments[Math.min(store.get().selectedSegment, current.segments.length - 1)];
