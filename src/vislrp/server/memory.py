@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 DEFAULT_MEMORY_BUDGET = 2 << 30
 """2 GiB of caches beyond the networks themselves: a laptop can spare it, and it keeps ~8 images' state."""
 _M_ARENA_MAX = -8  # mallopt parameter number in glibc's malloc.h
+TRIM_AFTER_S = 0.02
+"""Requests that took longer than this computed something: return the heap's free pages afterwards."""
 MIN_MEMORY_BUDGET = 64 << 20
 """Below this not even one EfficientNet forward with its activations fits."""
 
@@ -122,11 +125,25 @@ class ApplyBudget:
         self.apply = apply
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        t0 = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:
             if scope["type"] == "http" and str(scope.get("path", "")).startswith("/api/"):
                 self.apply()
+                if time.perf_counter() - t0 > TRIM_AFTER_S:
+                    release_free_memory()
+
+
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``; elsewhere a no-op).
+
+    Tensors of a few MB come from the heap once glibc's mmap threshold has grown, and the holes they
+    leave are kept: with the caches within a 2 GB budget, RSS still swung between 2.8 and 5.6 GB over
+    500 images. Trimming after each compute request keeps RSS near what is in use.
+    """
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def limit_malloc_arenas(n: int = 2) -> bool:
@@ -136,11 +153,19 @@ def limit_malloc_arenas(n: int = 2) -> bool:
     RSS climbs far past what the caches hold (+1 GB over 30 images at a 0.5 GB budget, measured here;
     flat with 2 arenas). A no-op where the C library is not glibc.
     """
+    return _LIBC is not None and bool(_LIBC.mallopt(_M_ARENA_MAX, n))
+
+
+def _glibc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(_M_ARENA_MAX, n))
+        libc.malloc_trim, libc.mallopt  # noqa: B018 - both exist only in glibc
     except (OSError, AttributeError):
-        return False
+        return None
+    return libc
+
+
+_LIBC = _glibc()
 
 
 __all__ = [
@@ -151,5 +176,6 @@ __all__ = [
     "Usage",
     "limit_malloc_arenas",
     "parse_size",
+    "release_free_memory",
     "tensors_bytes",
 ]
