@@ -39,6 +39,15 @@ def _add_image_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="top", help="class index, or 'top' for the predicted class")
 
 
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    """Where the work runs: this process, or Ray (docs/sweeps.md)."""
+    p.add_argument("--executor", choices=["local", "ray"], default="local", help="local (default) or ray")
+    p.add_argument("--ray-address", default=None,
+                   help="join a Ray cluster ('auto', 'ray://HOST:10001'); default: start a local Ray")
+    p.add_argument("--workers", type=int, default=None, help="Ray workers (default: the cluster's CPUs ÷ --cpus)")
+    p.add_argument("--cpus", type=int, default=1, help="CPUs (torch threads) per Ray worker")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vislrp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +125,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, default=None, help="ROAD noise σ in model-input units (default 0.01)")
     p.add_argument("--mask", help="region image for relevance-mass and pointing-game (nonzero pixels = region)")
     p.add_argument("--json", action="store_true", help="print one JSON list, one object per (image, metric)")
+
+    p = sub.add_parser("sweep", help="evaluate a grid or random sample of LRP designs on images with metrics "
+                       "(docs/sweeps.md)")
+    _add_model_args(p)
+    p.add_argument("--base", default=None, help="base design: a composite name or an LRP model JSON file "
+                   "(default: the default composite)")
+    p.add_argument("--vary", action="append", default=[], metavar="AXIS=VALUES",
+                   help="S2.gamma1p=0:1:11 (a:b:n), S3.epsilon=0,0.1 (list), B1=10:30:5 (boundary), "
+                   "include_bias=true,false, zbox=on,off, composite=NAME,NAME; repeatable")
+    p.add_argument("--random", type=int, default=None, metavar="N", help="N random points instead of the grid")
+    p.add_argument("--seed", type=int, default=0, help="seed of --random (and of the metrics' random parts)")
+    p.add_argument("--images", nargs="+", required=True, help="image files, folders, .npy inputs or sample:NAME")
+    p.add_argument("--target", default="top", help="class index for every image, or 'top'")
+    p.add_argument("--metric", required=True, help="comma-separated metric names (see docs/metrics.md)")
+    p.add_argument("--fill", default="zero", help="what removed pixels become: road, zero, black, blur or mean")
+    p.add_argument("--steps", type=int, default=None, help="flipping steps N (default 20)")
+    p.add_argument("--patch", type=int, default=None, help="unit size P (PxP) ranked by summed relevance")
+    p.add_argument("--out", required=True, help="result table, .csv or .parquet; rows already there are skipped")
+    _add_executor_args(p)
+    p.add_argument("--json", action="store_true", help="print the points and the best point per metric as JSON")
+
+    p = sub.add_parser("batch", help="one design on many images: relevance .npy, heatmap .png, one table")
+    p.add_argument("image", nargs="+", help="image files, folders, .npy inputs or sample:NAME")
+    _add_model_args(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--composite", help="a named composite (default: the default composite)")
+    g.add_argument("--config", help="LRP model JSON file")
+    p.add_argument("--target", default="top", help="class index for every image, or 'top'")
+    p.add_argument("--metric", default="", help="comma-separated metric names (optional)")
+    p.add_argument("--fill", default="zero", help="what removed pixels become: road, zero, black, blur or mean")
+    p.add_argument("--steps", type=int, default=None, help="flipping steps N (default 20)")
+    p.add_argument("--patch", type=int, default=None, help="unit size P (PxP) ranked by summed relevance")
+    p.add_argument("--seed", type=int, default=0, help="seed of the metrics' random parts")
+    p.add_argument("--cmap", default="red-blue", help="heatmap colour map")
+    p.add_argument("--out", required=True, help="output folder (per image .npy and .png, results.csv)")
+    _add_executor_args(p)
+    p.add_argument("--json", action="store_true", help="print the table rows as JSON")
 
     p = sub.add_parser("serve", help="start the web designer")
     _add_model_args(p)
@@ -616,6 +662,134 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep_common(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Metric names, metric options and executor of `sweep`/`batch`, validated (one-line errors)."""
+    from .analysis import FILL_MODES
+    from .analysis.metrics import NEEDS_REGION, MetricOptions, UnknownMetricError, parse_metrics
+    from .sweep import get_executor
+
+    try:
+        names = parse_metrics(args.metric) if args.metric or args.command == "sweep" else []
+    except UnknownMetricError as exc:
+        raise CliError(str(exc)) from None
+    if set(names) & NEEDS_REGION:
+        raise CliError(f"{', '.join(sorted(set(names) & NEEDS_REGION))}: region metrics are not available in "
+                       f"{args.command} (they need a mask per image)")
+    if args.fill not in FILL_MODES:
+        raise CliError(f"--fill must be one of {', '.join(FILL_MODES)}, not {args.fill!r}")
+    if (args.steps is not None and args.steps < 1) or (args.patch is not None and args.patch < 1):
+        raise CliError("--steps and --patch must be at least 1")
+    if (args.workers is not None and args.workers < 1) or args.cpus < 1:
+        raise CliError("--workers and --cpus must be at least 1")
+    if args.executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise CliError("--executor ray needs Ray: pip install 'vislrp[ray]'") from None
+    elif args.ray_address or args.workers:
+        raise CliError("--ray-address and --workers need --executor ray")
+    options = MetricOptions(fill=args.fill, steps=args.steps, patch=args.patch, seed=args.seed)
+    executor = get_executor(args.executor, workers=args.workers, cpus=args.cpus, address=args.ray_address)
+    return names, options, executor
+
+
+def _progress_bar(desc: str, quiet: bool) -> tuple[Any, Any]:
+    """A tqdm bar on stderr (rows done, rate, ETA) and the ``progress(done, total)`` callback that feeds it."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="row", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+            bar.refresh()
+        bar.update(done - bar.n)
+
+    return bar, progress
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .lrp import load_model_file
+    from .lrp.composites import COMPOSITES, DEFAULT_COMPOSITE
+    from .session import open_session
+    from .sweep import Space, load_inputs, parse_axis, run_sweep, summary_path
+
+    if not args.vary:
+        raise CliError("give at least one --vary AXIS=VALUES, e.g. --vary S2.gamma1p=0:1:11")
+    axes = tuple(parse_axis(v) for v in args.vary)
+    if len({a.name for a in axes}) != len(axes):
+        raise CliError("an axis is given twice in --vary")
+    names, options, executor = _sweep_common(args)
+    base_text = args.base or DEFAULT_COMPOSITE
+    if base_text in COMPOSITES:
+        base: Any = base_text
+    elif base_text.endswith(".json") or Path(base_text).is_file():
+        base = load_model_file(base_text)
+    else:
+        raise CliError(f"--base {base_text!r} is neither a composite ({', '.join(COMPOSITES)}) nor a JSON file")
+    space = Space(base, axes)
+    points = space.random(args.random, args.seed) if args.random is not None else space.grid()
+    from .sweep.table import check_path
+
+    check_path(Path(args.out))
+    session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
+    space.check(session.graph, points)
+    inputs = load_inputs(session, _image_specs(args.images), args.target)
+    bar, progress = _progress_bar("sweep", args.json)
+    try:
+        result = run_sweep(session, space, points, inputs, names, Path(args.out), options=options,
+                           executor=executor, progress=progress)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+        return 0
+    base_name = space.base if isinstance(space.base, str) else space.base.name
+    print(f"{len(points)} points x {len(inputs.specs)} images on {session.zoo.name}, base {base_name}: "
+          f"{len(result['points'])} rows in {args.out}, summary in {summary_path(Path(args.out))}")
+    for metric, best in result["best"].items():
+        if best is None:
+            print(f"  best {metric}: — (undefined on every row)")
+            continue
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["params"].items())
+        print(f"  best {metric}: {best['mean']:.4g} at {params}")
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .lrp import load_model_file
+    from .lrp.composites import DEFAULT_COMPOSITE, get_composite
+    from .render import get_colormap
+    from .session import open_session
+    from .sweep import load_inputs, run_batch
+
+    get_colormap(args.cmap)
+    names, options, executor = _sweep_common(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is a file; batch writes a folder")
+    specs = _image_specs(args.image)
+    session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
+    design = (load_model_file(args.config) if args.config
+              else get_composite(args.composite or DEFAULT_COMPOSITE).resolve(session.graph))
+    design.check_layers(session.graph.n_layers)
+    inputs = load_inputs(session, specs, args.target)
+    bar, progress = _progress_bar("batch", args.json)
+    try:
+        rows = run_batch(session, design, inputs, names, out, options=options, executor=executor, cmap=args.cmap,
+                         progress=progress)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(rows, default=str))
+        return 0
+    print(f"{len(rows)} images on {session.zoo.name}, LRP model {design.name!r}: {out / 'results.csv'}")
+    for row in rows:
+        metrics = "  ".join(f"{m} {row[m]:.4g}" for m in names if isinstance(row.get(m), float) and row[m] == row[m])
+        print(f"  {Path(str(row['image'])).name[:28]:28s} {row['target']:5d} {str(row['label'])[:20]:20s} {metrics}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
     from .server.memory import MIN_MEMORY_BUDGET, parse_size
@@ -667,6 +841,8 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "bench": cmd_bench,
     "metrics": cmd_metrics,
+    "sweep": cmd_sweep,
+    "batch": cmd_batch,
 }
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ cached the same way everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +57,15 @@ def load_array(path: Path, shape: tuple[int, ...]) -> torch.Tensor:
 
 
 def open_session(model: str, weights: str = "default", *, fold_bn: bool = True,
-                 device: str | torch.device = "cpu") -> Session:
-    """Load a zoo model and trace it; the engine's ZBox bounds come from the model's preprocessing."""
+                 device: str | torch.device = "cpu", state: Mapping[str, torch.Tensor] | None = None) -> Session:
+    """Load a zoo model and trace it; the engine's ZBox bounds come from the model's preprocessing.
+
+    ``state``: a state dict loaded over the built network (how Ray workers get the driver's weights
+    from the object store instead of reading files that exist only on the driver's machine).
+    """
     zoo = load_model(model, weights)
+    if state is not None:
+        zoo.module.load_state_dict(state)
     zoo.module.to(device)
     size = zoo.input_size
     graph = build_graph(zoo.module, (3, size, size), fold_bn=fold_bn)
