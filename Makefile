@@ -21,7 +21,7 @@ bench: setup
 	.venv/bin/vislrp bench --model vgg16 resnet50
 
 # Schemathesis over every API operation with every check, 8 rounds (seeds 0-7) of 50 examples per
-# operation and mode: about 21,000 requests (~15 min on 2 idle cores), then the compute-route fuzzer.
+# operation and mode: about 25,000 requests (20 min on 2 busy cores), then the compute-route fuzzer.
 # The tally lands in out/fuzz-report.json as the run goes.
 fuzz:
 	bash scripts/setup.sh --test
