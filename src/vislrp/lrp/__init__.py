@@ -1,12 +1,32 @@
 """The LRP engine: rules (Eq. 5 as data), the LRP-model contract, the layer graph and propagation."""
 
-from .config import ConfigError, LRPModel, Segment, ZBoxRule, load_model_file, parse_model
+from .config import ConfigError, LRPModel, NeuronFilter, Segment, ZBoxRule, load_model_file, parse_model
 from .graph import Layer, LayerGraph, TraceError, UnsupportedLayerError, build_graph
 from .propagate import Engine, Explanation, Forward
 from .rules import GUIDES, PARAM_NAMES, PARAMS, PRESETS, Preset, RuleParams, UnknownPresetError, get_preset
 
 __all__ = [
-    "GUIDES", "PARAMS", "PARAM_NAMES", "PRESETS", "ConfigError", "Engine", "Explanation", "Forward", "LRPModel",
-    "Layer", "LayerGraph", "Preset", "RuleParams", "Segment", "TraceError", "UnknownPresetError",
-    "UnsupportedLayerError", "ZBoxRule", "build_graph", "get_preset", "load_model_file", "parse_model",
+    "GUIDES",
+    "PARAMS",
+    "PARAM_NAMES",
+    "PRESETS",
+    "ConfigError",
+    "Engine",
+    "Explanation",
+    "Forward",
+    "LRPModel",
+    "Layer",
+    "LayerGraph",
+    "NeuronFilter",
+    "Preset",
+    "RuleParams",
+    "Segment",
+    "TraceError",
+    "UnknownPresetError",
+    "UnsupportedLayerError",
+    "ZBoxRule",
+    "build_graph",
+    "get_preset",
+    "load_model_file",
+    "parse_model",
 ]

@@ -67,6 +67,10 @@ class BoundedCache(Generic[V]):
             self._total += size - self._bytes[k]
             self._bytes[k] = size
 
+    def remeasure_all(self) -> None:
+        for k in self._items:
+            self.remeasure(k)
+
     def shrink(self, limit: int) -> None:
         """Evict least recently used entries until at most ``limit`` bytes are held (keeping the newest)."""
         while len(self._items) > 1 and self._total > limit:

@@ -77,6 +77,28 @@ class ZBoxRule(BaseModel):
         return self
 
 
+class NeuronFilter(BaseModel):
+    """Relevance restricted to (``keep``) or removed from (``exclude``) some channels of one layer's output.
+
+    Applied where relevance reaches that layer, so every map below shows what those neurons explain
+    (the paper's wish to link ablation to LRP refinement). ``keep`` also drops relevance that bypasses
+    the layer (a residual skip), so keep + exclude is the unfiltered explanation.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    layer: int = Field(ge=0)
+    channels: list[int] = Field(min_length=1, max_length=65536)
+    mode: Literal["keep", "exclude"] = "keep"
+
+    @field_validator("channels")
+    @classmethod
+    def _non_negative(cls, value: list[int]) -> list[int]:
+        if any(c < 0 for c in value):
+            raise ValueError("channel indices must be ≥ 0")
+        return sorted(set(value))
+
+
 class LRPModel(BaseModel):
     """A named LRP model: segments over the layer list, the bias switch and the optional input rule."""
 
@@ -85,6 +107,7 @@ class LRPModel(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     include_bias: bool = False
     input_rule: ZBoxRule | None = None
+    neuron_filter: NeuronFilter | None = None
     segments: list[Segment] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -110,6 +133,8 @@ class LRPModel(BaseModel):
                     raise ConfigError(f"input_rule.{which}: {len(value)} values for an input with {in_channels} "
                                       f"channels (give one value, or one per channel)")
         last = self.segments[-1].end
+        if self.neuron_filter is not None and self.neuron_filter.layer >= n_layers:
+            raise ConfigError(f"neuron_filter.layer {self.neuron_filter.layer} is past the last layer ({n_layers - 1})")
         if last >= n_layers:
             raise ConfigError(
                 f"segment {self.segments[-1].start}-{last} ends past the last layer ({n_layers - 1})"

@@ -71,8 +71,7 @@ class Engine:
     # ------------------------------------------------------------------ memory
     def cache_bytes(self) -> int:
         """Bytes held by every cache: transformed weights, kept forwards and their modified-forward parts."""
-        for k in list(self._forwards._items):
-            self._forwards.remeasure(k)
+        self._forwards.remeasure_all()
         return self.rules.nbytes + self._forwards.nbytes
 
     def set_cache_budget(self, nbytes: int | None) -> None:
@@ -183,6 +182,20 @@ class Engine:
                 rule = model.rule_for(layer.index)
                 bias: torch.Tensor | None = None
                 created: torch.Tensor | None = None
+                filtered: torch.Tensor | None = None
+                if model.neuron_filter is not None and model.neuron_filter.layer == layer.index:
+                    before = row_sums(rel)
+                    rel = _filter_channels(rel, model.neuron_filter.channels, model.neuron_filter.mode, layer)
+                    filtered = before - row_sums(rel)
+                    if model.neuron_filter.mode == "keep":
+                        # only what flows through the kept neurons: relevance still pending on other
+                        # branches (a residual skip around this layer) does not, so it is dropped too
+                        for other in relevance.values():
+                            filtered = filtered + row_sums(other)
+                        relevance.clear()
+                    in_flight = in_flight - filtered
+                    if keep_layers:
+                        kept[layer.index] = rel
                 incoming = row_sums(rel)
                 if layer is zbox_layer:
                     assert model.input_rule is not None
@@ -198,6 +211,9 @@ class Engine:
                 outs, peak = _finite(outs, layer, notes)
                 outgoing = sum((row_sums(o) for o in outs if o is not None), torch.zeros_like(incoming))
                 in_flight = in_flight - incoming + outgoing
+                if filtered is not None:  # what the neuron filter removed counts as the rule's doing
+                    incoming = incoming + filtered
+                    created = filtered if created is None else created + filtered
                 flow[layer.index] = LayerFlow(incoming, outgoing, bias, created, in_flight)
                 for node, r in zip(layer.inputs, outs, strict=True):
                     if r is None:
@@ -227,6 +243,19 @@ class Engine:
 
         low_default, high_default = self.bounds if self.bounds is not None else (None, None)
         return as_tensor(rule.low, low_default, "low"), as_tensor(rule.high, high_default, "high")
+
+
+def _filter_channels(rel: torch.Tensor, channels: list[int], mode: str, layer: Layer) -> torch.Tensor:
+    """Keep relevance only in (or remove it from) the given channels (axis 1) of a layer's output."""
+    n = rel.shape[1] if rel.dim() > 1 else 0
+    if not channels or max(channels) >= n:
+        raise ConfigError(f"neuron_filter: layer {layer.index} ({layer.name}) has {n} channels; "
+                          f"channel {max(channels) if channels else '?'} does not exist")
+    mask = torch.zeros(n, dtype=rel.dtype, device=rel.device)
+    mask[channels] = 1.0
+    if mode == "exclude":
+        mask = 1.0 - mask
+    return rel * mask.view(1, n, *([1] * (rel.dim() - 2)))
 
 
 def _finite(outs: list[torch.Tensor | None], layer: Layer, notes: list[LayerNote]

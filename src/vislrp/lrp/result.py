@@ -63,7 +63,7 @@ class LayerFlow:
     bias: torch.Tensor | None = None
     """The part of incoming − outgoing taken by the bias terms (weighted layers with the bias included)."""
     rule: torch.Tensor | None = None
-    """The part created or destroyed by α − β ≠ 1."""
+    """The part created or destroyed by α − β ≠ 1, or removed by the LRP model's neuron filter."""
     in_flight: torch.Tensor | None = None
     """ΣR over every tensor still waiting to be propagated, once this layer is done (the cut below it)."""
 

@@ -146,7 +146,7 @@ class SegmentAbsorbed(_Out):
     end: int
     bias: float = Field(description="taken by the bias terms")
     stabiliser: float = Field(description="taken by ε and by denominators that pass nothing")
-    rule: float = Field(description="created or destroyed by α − β ≠ 1")
+    rule: float = Field(description="created or destroyed by α − β ≠ 1, or removed by the neuron filter")
     total: float
 
 
