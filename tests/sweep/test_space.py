@@ -90,3 +90,15 @@ def test_points_that_do_not_fit_the_network_are_refused(graph) -> None:  # type:
         Space("epsilon-plus", (parse_axis("S1.alpha=0"),)).check(graph, [{"S1.alpha": 0.0}])
     with pytest.raises(SpaceError, match="more than"):
         Space("epsilon-plus", tuple(parse_axis(f"S1.{p}=0:1:50") for p in ("theta0", "gamma0", "gamma2"))).grid()
+
+
+def test_tasks_cover_what_is_left_image_chunks_outermost() -> None:
+    from vislrp.sweep.runner import tasks
+
+    work = tasks(5, [0, 1, 2], point_chunk=2, image_chunk=2)
+    assert [(t.points, t.images) for t in work] == [((0, 1), (0, 1)), ((2, 3), (0, 1)), ((4,), (0, 1)),
+                                                    ((0, 1), (2,)), ((2, 3), (2,)), ((4,), (2,))]
+    done = {(p, i) for p in range(5) for i in (0, 1)} | {(0, 2), (1, 2), (3, 2)}
+    left = tasks(5, [0, 1, 2], point_chunk=2, image_chunk=2, skip=done)
+    assert [(t.points, t.images) for t in left] == [((2, 4), (2,))]
+    assert sum(t.size for t in left) == 2

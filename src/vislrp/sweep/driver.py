@@ -169,8 +169,8 @@ def run_batch(session: Session, design: LRPModel, inputs: Inputs, metrics: list[
     try:
         (executor or LocalExecutor()).run(session, job, inputs.xs, work, on_rows)
     finally:
-        table = writer.close()
-    return table.to_dict("records")
+        table = writer.close(keys=("image", "target"))
+    return table.astype(object).where(table.notna(), None).to_dict("records")  # undefined metrics as None
 
 
 def _stem(k: int, spec: str) -> str:

@@ -49,7 +49,7 @@ def read_table(path: Path) -> pd.DataFrame:
             if path.suffix.lower() == ".parquet":
                 frames.append(pd.read_parquet(path))
             else:
-                frames.append(pd.read_csv(path, float_precision="round_trip", keep_default_na=True))
+                frames.append(pd.read_csv(path))
         except Exception as exc:  # pandas/pyarrow raise many types for a broken file
             raise TableError(f"cannot read the existing --out {path} to resume: {exc}") from None
     journal = _journal(path)
@@ -83,9 +83,17 @@ class TableWriter:
         else:
             pd.DataFrame(rows, columns=self.columns).to_csv(self.path, mode="a", header=False, index=False)
 
-    def close(self) -> pd.DataFrame:
-        """The whole table (old and new rows); Parquet is written now and its journal removed."""
+    def close(self, keys: Sequence[str] = ()) -> pd.DataFrame:
+        """The whole table (old and new rows); Parquet is written now and its journal removed.
+
+        With ``keys``, a row written again (an image redone because its files were gone) replaces the old one.
+        """
         table = read_table(self.path)
+        if keys and not table.empty:
+            deduped = table.drop_duplicates(subset=list(keys), keep="last", ignore_index=True)
+            if len(deduped) != len(table) and not self.parquet:
+                deduped.to_csv(self.path, index=False)
+            table = deduped
         if self.parquet:
             tmp = self.path.with_name(self.path.name + ".tmp")
             table.to_parquet(tmp, index=False)
