@@ -697,7 +697,7 @@ def _progress_bar(desc: str, quiet: bool) -> tuple[Any, Any]:
     """A tqdm bar on stderr (rows done, rate, ETA) and the ``progress(done, total)`` callback that feeds it."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit="row", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+    bar = tqdm(desc=desc, unit="row", file=sys.stderr, disable=quiet, dynamic_ncols=True, delay=0.5)
 
     def progress(done: int, total: int) -> None:
         if bar.total != total:

@@ -84,7 +84,7 @@ def run_sweep(session: Session, space: Space, points: list[Point], inputs: Input
     job = SweepJob(space, points, inputs.specs, inputs.targets, metrics, options or MetricOptions())
     work = tasks(len(points), list(range(len(inputs.specs))), point_chunk=point_chunk, image_chunk=IMAGE_CHUNK,
                  skip=skip)
-    total = sum(t.size for t in work)
+    total = sum(1 for t in work for p in t.points for i in t.images if (p, i) not in skip)
     writer = TableWriter(out, columns, existing)
     finished = 0
 
