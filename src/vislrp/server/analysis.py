@@ -27,6 +27,7 @@ from vislrp.analysis import (
     neuron_table,
 )
 from vislrp.analysis.flip import DEFAULT_CHUNK
+from vislrp.analysis.flow import FlowError, region_flow
 from vislrp.analysis.regions import flip_regions
 from vislrp.lrp import Explanation, LRPModel
 from vislrp.server import schemas
@@ -239,6 +240,31 @@ class AnalysisService:
         return schemas.AblationCurveResponse(layer_index=layer.index, class_index=req.class_index, ks=curve.ks,
                                              top=curve.top, random=curve.random,
                                              elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    # ------------------------------------------------------------------ relevance flow (issue 11)
+    def segment_links(self, req: schemas.SegmentLinksRequest) -> schemas.SegmentLinksResponse:
+        """Where the relevance of one region of segment k's map goes in segment k-1's map (the engine's
+        propagation of that region alone, not a guess from geometry)."""
+        entry = self._start(req.image_id, req.class_index)
+        req.model.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
+        segs = req.model.segments
+        if req.segment >= len(segs):
+            raise FlowError(f"segment {req.segment} does not exist: the model has {len(segs)} (0..{len(segs) - 1})")
+        upper, lower = segs[req.segment].start - 1, segs[req.segment - 1].start - 1
+        t0 = time.perf_counter()
+        with self.designer.lock:
+            ex = self._explanation(entry, req.class_index, req.model)
+            flow = region_flow(self.designer.engine, ex, req.model, upper, lower, req.x, req.y,
+                               grid=req.grid, top_k=req.top_k)
+
+        def cell(c) -> schemas.LinkCell:  # type: ignore[no-untyped-def]
+            return schemas.LinkCell(row=c.row, col=c.col, top=c.top, left=c.left, bottom=c.bottom, right=c.right,
+                                    relevance=c.relevance, share=c.share)
+
+        return schemas.SegmentLinksResponse(
+            segment=req.segment, from_layer=upper, to_layer=lower, grid_from=list(flow.grid_upper),
+            grid_to=list(flow.grid_lower), region=cell(flow.region), reached=flow.reached,
+            sources=[cell(c) for c in flow.sources], elapsed_ms=(time.perf_counter() - t0) * 1000)
 
     # ------------------------------------------------------------------ metrics (issue 9)
     def metrics(self, req: schemas.MetricsRequest, progress: Progress | None = None) -> schemas.MetricsResponse:

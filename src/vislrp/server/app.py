@@ -19,6 +19,7 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError
+from vislrp.analysis.flow import FlowError
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, ConfigError, LRPModel, RuleParams, parse_model
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server import schemas
@@ -79,6 +80,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     InvalidModelError: 422,
     EmptyMaskError: 422,
     MaskError: 422,
+    FlowError: 422,
     LayerChoiceError: 422,
     ChannelError: 422,
     StoreUnavailableError: 503,
@@ -333,6 +335,11 @@ def create_app(settings: Settings) -> FastAPI:
     async def ablate_curve(req: schemas.AblationCurveRequest) -> schemas.AblationCurveResponse:
         """The class logit after ablating the k most relevant channels vs k random ones, for each k."""
         return await run_in_threadpool(net().analysis.ablation_curve, req)
+
+    @api.post("/segment-links", response_model=schemas.SegmentLinksResponse)
+    async def segment_links(req: schemas.SegmentLinksRequest) -> schemas.SegmentLinksResponse:
+        """The cells of segment k-1's map that receive most of one region of segment k's map (propagated alone)."""
+        return await run_in_threadpool(net().analysis.segment_links, req)
 
     @api.post("/metrics", response_model=schemas.MetricsResponse)
     async def metrics(req: schemas.MetricsRequest) -> schemas.MetricsResponse:

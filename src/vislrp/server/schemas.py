@@ -405,6 +405,44 @@ class AblationCurveResponse(_Out):
     elapsed_ms: float
 
 
+# ---------------------------------------------------------------------- relevance flow between segments (issue 11)
+class SegmentLinksRequest(BaseModel):
+    """A region of one segment's map (a cell of a coarse grid, picked by a position in fractions of the map)."""
+
+    model_config = ConfigDict(extra="forbid")
+    image_id: str
+    class_index: int = Field(ge=0)
+    model: LRPModel
+    segment: int = Field(ge=1, description="the segment whose map is hovered; links go to segment - 1's map")
+    x: float = Field(ge=0, le=1, description="hovered position across the map, 0 = left edge")
+    y: float = Field(ge=0, le=1, description="hovered position down the map, 0 = top edge")
+    grid: int = Field(default=8, ge=1, le=32, description="cells per side (fewer where a map has fewer pixels)")
+    top_k: int = Field(default=5, ge=1, le=64)
+
+
+class LinkCell(_Out):
+    row: int
+    col: int
+    top: float = Field(description="bounds as fractions of the map")
+    left: float
+    bottom: float
+    right: float
+    relevance: float = Field(description="ΣR of the cell (all channels) coming from the region")
+    share: float = Field(description="relevance ÷ the region's ΣR")
+
+
+class SegmentLinksResponse(_Out):
+    segment: int
+    from_layer: int = Field(description="the hovered map's layer")
+    to_layer: int = Field(description="the next map's layer (towards the input); -1 is the input")
+    grid_from: list[int]
+    grid_to: list[int]
+    region: LinkCell
+    reached: float = Field(description="share of the region's relevance that arrives at the next map")
+    sources: list[LinkCell] = Field(description="the next map's cells receiving the largest shares, largest first")
+    elapsed_ms: float
+
+
 # ---------------------------------------------------------------------- metrics (issue 9)
 MetricName = Literal["pixel-flipping", "region-perturbation", "srg", "faithfulness-correlation", "sparseness",
                      "complexity", "mprt", "random-logit", "relevance-mass", "pointing-game"]
