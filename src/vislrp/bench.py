@@ -462,3 +462,89 @@ def _metrics_table(res: dict[str, Any]) -> str:
     for key, reason in res["unavailable"].items():
         lines.append(f"  {key}: {reason}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- sweeps
+SWEEP_IMAGES = ("sample:chelsea", "sample:coffee", "sample:astronaut", "sample:rocket")
+
+
+def bench_sweep_model(name: str, runs: int, threads: int, points: int, images: int, metrics: str,
+                      steps: int) -> dict[str, Any]:
+    """A P-point sweep on I images against P × (one re-explain of the I images + the metrics' forwards).
+
+    The units are measured in the same run: a re-explain is an explanation of the cached forward with a
+    parameter value not seen before (so it pays the transformed weights, as every sweep point does); the
+    metrics' forwards are counted by a hook on the network (images forwarded per point) and priced at one
+    forward of the I-image batch ÷ I. The sweep itself starts with an empty engine cache, so it pays its
+    forward too. A ratio ≤ 1.2 is the issue's bound: the sweep adds little beyond what it must compute.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from .analysis.metrics import MetricOptions, parse_metrics
+    from .session import open_session
+    from .sweep import LocalExecutor, Space, load_inputs, parse_axis, run_sweep
+
+    torch.set_num_threads(threads)
+    session = open_session(name, "none")
+    specs = [SWEEP_IMAGES[k % len(SWEEP_IMAGES)] for k in range(images)]
+    inputs = load_inputs(session, specs)
+    names = parse_metrics(metrics)
+    options = MetricOptions(steps=steps)
+    space = Space("epsilon-gamma-box", (parse_axis(f"S1.gamma1p=0.05:1:{points}"),))
+    pts = space.grid()
+    engine, gm = session.engine, session.graph.gm
+    fwd = engine.forward(inputs.xs)
+    rows = [(i, t) for i, t in enumerate(inputs.targets)]
+    fresh = iter(range(10**6))
+
+    def reexplain() -> torch.Tensor:
+        model = space.design(session.graph, {"S1.gamma1p": 1.5 + next(fresh) * 1e-4})
+        return engine.explain(fwd, model, rows, keep_layers=False).input_relevance
+
+    def forward() -> torch.Tensor:
+        with torch.no_grad():
+            return gm(inputs.xs)
+
+    items = [Item("forward", forward), Item("reexplain", reexplain)]
+    _time_round_robin(items, runs, "cpu", f"{name} sweep units")
+    t_fwd, t_re = (statistics.median(i.times) for i in items)
+    counted = [0]
+    handle = gm.register_forward_hook(lambda _m, args, _o: counted.__setitem__(0, counted[0] + args[0].shape[0]))
+    try:
+        from .analysis.metrics import MetricContext, evaluate
+
+        bounds = session.zoo.preprocess.bounds()
+        evaluate(MetricContext(session.graph, engine, space.design(session.graph, pts[0]), inputs.xs,
+                               inputs.targets, black=bounds[0], bounds=bounds), names, options)
+    finally:
+        handle.remove()
+    forwards_per_point = counted[0]
+    unit = t_re + forwards_per_point * t_fwd / images
+    engine.clear()
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        run_sweep(session, space, pts, inputs, names, Path(tmp) / "bench.csv", options=options,
+                  executor=LocalExecutor())
+        total = time.perf_counter() - t0
+    return {"model": name, "threads": threads, "points": points, "images": images, "metrics": names,
+            "steps": steps, "forward_ms": round(t_fwd * 1000 / images, 2),
+            "reexplain_ms": round(t_re * 1000 / images, 2), "metric_forwards_per_image": forwards_per_point / images,
+            "unit_ms_per_row": round(unit * 1000 / images, 2), "sweep_s": round(total, 3),
+            "ms_per_row": round(total * 1000 / (points * images), 2), "ratio": round(total / (points * unit), 3)}
+
+
+def run_sweep_bench(models: list[str], runs: int, threads: int, points: int, images: int, metrics: str,
+                    steps: int, as_json: bool) -> int:
+    """`vislrp bench --sweep`: the cost ratio of a sweep per model (JSON line or text)."""
+    for name in models:
+        res = bench_sweep_model(name, runs, threads, points, images, metrics, steps)
+        if as_json:
+            print(json.dumps(res), flush=True)
+            continue
+        print(f"{res['model']}, {res['threads']} threads: sweep of {points} points x {images} images, metrics "
+              f"{','.join(res['metrics'])} ({steps} steps) took {res['sweep_s']:.2f} s = {res['ms_per_row']:.1f} ms "
+              f"per row\n  per row: re-explain {res['reexplain_ms']:.1f} ms + {res['metric_forwards_per_image']:g} "
+              f"metric forwards x {res['forward_ms']:.1f} ms = {res['unit_ms_per_row']:.1f} ms\n"
+              f"  ratio cost / (P x I x (re-explain + metric forwards)) = {res['ratio']:.3f}", flush=True)
+    return 0
