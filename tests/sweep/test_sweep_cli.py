@@ -121,6 +121,15 @@ def test_parquet_and_random_points(capsys: pytest.CaptureFixture[str], tmp_path:
     assert not (tmp_path / "r.parquet.partial.jsonl").exists()
     assert run(capsys, *args)[0] == 0
     assert len(pd.read_parquet(out)) == 3  # same seed, same points: nothing new
+    # a killed run leaves only its journal: the next run reads it back and computes the rest
+    journal = tmp_path / "r.parquet.partial.jsonl"
+    journal.write_text("".join(json.dumps(r) + "\n" for r in table.iloc[:2].to_dict("records")))
+    out.unlink()
+    assert run(capsys, *args)[0] == 0
+    assert json.loads((tmp_path / "r.summary.json").read_text())["new_rows"] == 1
+    again = pd.read_parquet(out)
+    assert not journal.exists() and len(again) == 3
+    pd.testing.assert_series_equal(again["sparseness"], table["sparseness"])
 
 
 @pytest.mark.parametrize(("extra", "message"), [
