@@ -29,3 +29,5 @@ export type NeuronOut = S["NeuronOut"];
 export type NeuronMapsResponse = S["NeuronMapsResponse"];
 export type AblateResponse = S["AblateResponse"];
 export type AblationCurveResponse = S["AblationCurveResponse"];
+export type SegmentLinksResponse = S["SegmentLinksResponse"];
+export type LinkCell = S["LinkCell"];

@@ -5,13 +5,18 @@ import type { LayerInfo } from "../api/types";
 import { absorbedParts, drawAccountingStrip, sharePercent } from "../draw/accountingStrip";
 import { drawParamBars } from "../draw/paramBars";
 import { drawRuler } from "../draw/ruler";
+import { drawSegmentLinks, type MapBox } from "../draw/segmentLinks";
 import { presetLabel } from "../draw/segmentBars";
+import { StaleResponse } from "../services/api";
 import { segmentColor } from "../draw/theme";
 import { clear, fmt, h } from "../lib/dom";
 import { moveBoundary, removeSegment, ruleOf, splitSegment } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import { activeModel, changed, type State } from "../state/store";
 import { heatmapFigure } from "./heatmapFigure";
+
+/** Cells per side of the grid the hovered region is taken from. */
+const LINK_GRID = 8;
 
 export function mountConfigView(root: HTMLElement, actions: Actions): void {
   const { store } = actions;
@@ -37,6 +42,10 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
   const tooltip = h("div", { class: "tooltip", "data-testid": "layer-tooltip", hidden: true });
   const params = h("div", { class: "param-view", "data-testid": "parameter-view" });
   const maps = h("div", { class: "intermediate", "data-testid": "intermediate-heatmaps" });
+  // Lines from a hovered region of one map to where its relevance goes in the next map (issue 11, item 6).
+  const linksSvg = d3.create("svg").attr("class", "segment-links").attr("data-testid", "segment-links");
+  const mapCanvases = new Map<number, HTMLCanvasElement>();
+  let linkKey = "";
   const accountingSvg = d3.create("svg");
   const absorbedList = h("ul", { class: "absorbed-list", "data-testid": "absorbed-list" });
   const accounting = h("div", { class: "accounting", "data-testid": "relevance-accounting" }, accountingSvg.node()!, absorbedList);
@@ -49,10 +58,13 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
     h("h3", {}, "Parameters per segment"),
     params,
     h("h3", {}, "Relevance after each segment (towards the input)"),
+    h("p", { class: "hint" }, "Hover a map: lines point to the cells of the next map that receive most of that region's relevance."),
     maps,
     h("h3", {}, "Where relevance is lost (share of the logit)"),
     accounting,
   );
+
+  maps.addEventListener("mouseleave", () => clearLinks());
 
   function hover(layer: LayerInfo | null, event?: MouseEvent): void {
     if (!layer || !event) {
@@ -116,8 +128,60 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
     });
   }
 
+  /** The canvas of segment k's map as a box in the maps container's pixels. */
+  function boxOf(k: number): MapBox | null {
+    const c = mapCanvases.get(k);
+    if (!c) return null;
+    const outer = maps.getBoundingClientRect();
+    const r = c.getBoundingClientRect();
+    return { x: r.left - outer.left, y: r.top - outer.top, width: r.width, height: r.height };
+  }
+
+  function clearLinks(): void {
+    linkKey = "";
+    drawSegmentLinks(linksSvg, null, { width: 0, height: 0 });
+    delete linksSvg.node()!.dataset.ready;
+  }
+
+  /** Ask the engine where the hovered cell's relevance goes in the next map (segment k-1), then draw it. */
+  async function hoverLinks(k: number, event: MouseEvent, canvas: HTMLCanvasElement): Promise<void> {
+    const s = store.get();
+    if (!s.explain || !s.image || !s.explainModel) return;
+    const r = canvas.getBoundingClientRect();
+    const x = Math.min(0.9999, Math.max(0, (event.clientX - r.left) / r.width));
+    const y = Math.min(0.9999, Math.max(0, (event.clientY - r.top) / r.height));
+    const key = `${k}:${Math.floor(y * LINK_GRID)}:${Math.floor(x * LINK_GRID)}`;
+    if (key === linkKey) return;
+    linkKey = key;
+    const explain = s.explain;
+    try {
+      const out = await actions.api.call(
+        () =>
+          actions.api.client.POST("/api/segment-links", {
+            body: { image_id: s.image!.image_id, class_index: explain.class_index, model: s.explainModel!, segment: k, x, y, grid: LINK_GRID, top_k: 5 },
+          }),
+        "segment-links",
+      );
+      const from = boxOf(k);
+      const to = boxOf(k - 1);
+      if (store.get().explain !== explain || linkKey !== key || !from || !to) return;
+      drawSegmentLinks(linksSvg, { from, to, region: out.region, sources: out.sources }, { width: maps.scrollWidth, height: maps.scrollHeight });
+      const node = linksSvg.node()!;
+      node.dataset.ready = "1";
+      node.dataset.segment = String(k);
+      node.dataset.row = String(out.region.row);
+      node.dataset.col = String(out.region.col);
+      node.dataset.reached = String(out.reached);
+    } catch (err) {
+      if (!(err instanceof StaleResponse)) actions.reportError(err);
+    }
+  }
+
   function renderMaps(s: State): void {
     clear(maps);
+    mapCanvases.clear();
+    clearLinks();
+    maps.append(linksSvg.node()!);
     const ex = s.explain;
     const lut = s.info?.colormaps.find((c) => c.name === s.colormap)?.lut;
     if (!ex || !lut) return;
@@ -136,6 +200,16 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
       fig.style.borderTopColor = segmentColor(m.segment);
       fig.classList.add("seg-map");
       fig.addEventListener("click", () => actions.selectSegment(m.segment));
+      const canvas = m.heatmap?.kind === "map" ? fig.querySelector("canvas") : null;
+      if (canvas) {
+        mapCanvases.set(m.segment, canvas);
+        const below = ex.intermediate.find((o) => o.segment === m.segment - 1);
+        if (below?.heatmap?.kind === "map") {
+          canvas.dataset.testid = "segment-map-hover";
+          canvas.classList.add("linkable");
+          canvas.addEventListener("mousemove", (ev) => void hoverLinks(m.segment, ev, canvas));
+        }
+      }
       maps.append(fig);
     }
   }
