@@ -687,6 +687,8 @@ def _sweep_common(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         raise CliError("--steps and --patch must be at least 1")
     if (args.workers is not None and args.workers < 1) or args.cpus < 1:
         raise CliError("--workers and --cpus must be at least 1")
+    if args.target != "top" and not args.target.isdigit():
+        raise CliError(f"--target must be a class index or 'top', not {args.target!r}")
     if args.executor == "ray":
         try:
             import ray  # noqa: F401

@@ -141,6 +141,8 @@ def test_parquet_and_random_points(capsys: pytest.CaptureFixture[str], tmp_path:
     (["--vary", "S1.alpha=1", "--workers", "2"], "need --executor ray"),
     (["--vary", "S1.alpha=1", "--base", "no-such"], "neither a composite"),
     (["--vary", "S1.alpha=1", "--vary", "S1.alpha=2"], "given twice"),
+    (["--vary", "S1.alpha=1", "--target", "cat"], "class index or 'top'"),
+    (["--vary", "S1.alpha=1", "--target", "99"], "out of range"),
     ([], "at least one --vary"),
 ])
 def test_bad_sweeps_fail_with_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str],
