@@ -9,9 +9,10 @@ import { drawNeuronChart } from "../draw/neuronChart";
 import { drawNeuronMatrix } from "../draw/neuronMatrix";
 import { drawPredictionBars } from "../draw/predictionBars";
 import { clear, fmt, h } from "../lib/dom";
+import { clone } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import type { AnalysisActions } from "../state/analysisActions";
-import { changed, type State } from "../state/store";
+import { activeModel, changed, type State } from "../state/store";
 import { heatmapFigure } from "./heatmapFigure";
 import { chartMarkup, exportButtons } from "./exportButtons";
 import { modelLabel } from "./modelLabel";
@@ -55,6 +56,29 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
   const selInfo = h("span", { "data-testid": "neuron-selection" });
   const clearSel = h("button", { "data-testid": "clear-selection", title: "select no neuron" }, "Clear selection");
   clearSel.addEventListener("click", () => analysis.setSelection([]));
+  // Ablation linked to refinement (issue 11, item 8): a draft of the active model whose relevance, where it
+  // reaches the picked layer, stays only in (or leaves only) the selected neurons; save and compare it as any model.
+  const refineMode = h(
+    "select",
+    { "data-testid": "ablation-refine-mode", title: "which relevance the draft keeps at this layer" },
+    h("option", { value: "keep" }, "only the selected neurons"),
+    h("option", { value: "exclude" }, "all but the selected neurons"),
+  ) as HTMLSelectElement;
+  const refine = h("button", { "data-testid": "ablation-refine", title: "make a draft of the active model whose heatmap shows what the chosen neurons explain" }, "Refine heatmap to");
+  const unfilter = h("button", { "data-testid": "ablation-refine-clear", title: "remove the neuron filter from the active model (a draft)" }, "Remove neuron filter");
+  const refineStatus = h("span", { class: "hint", "data-testid": "ablation-refine-status" });
+  refine.addEventListener("click", () => {
+    const s = store.get();
+    const model = activeModel(s);
+    const layer = s.neurons?.layer_index;
+    if (!model || layer == null || !s.neuronSelection.length) return;
+    const mode = refineMode.value === "exclude" ? "exclude" : "keep";
+    actions.editActive({ ...clone(model), neuron_filter: { layer, channels: [...s.neuronSelection], mode } }, 0);
+  });
+  unfilter.addEventListener("click", () => {
+    const model = activeModel(store.get());
+    if (model?.neuron_filter) actions.editActive({ ...clone(model), neuron_filter: null }, 0);
+  });
   const maps = h("div", { class: "neuron-maps", "data-testid": "neuron-maps" });
   const originalSvg = d3.create("svg");
   const ablatedSvg = d3.create("svg");
@@ -96,6 +120,7 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     ruler,
     charts,
     h("div", { class: "row" }, selInfo, clearSel, h("span", { class: "hint" }, "Drag a box in any chart to select neurons.")),
+    h("div", { class: "row" }, refine, refineMode, unfilter, refineStatus),
     h("div", { class: "ablation-grid" }, h("div", {}, matrices, detail), maps, h("div", {}, prediction, curveBox)),
   );
 
@@ -135,6 +160,16 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     [0, 1].forEach((i) =>
       drawNeuronMatrix(matrixSvgs[i], { values: series[i], selected, lut, scale }, { width: 250, onHover: hover, onClick: (ch) => analysis.toggleNeuron(ch) }),
     );
+  }
+
+  function renderRefine(s: State): void {
+    refine.disabled = !s.neurons || !s.neuronSelection.length || !activeModel(s);
+    const f = activeModel(s)?.neuron_filter;
+    unfilter.disabled = !f;
+    refineStatus.textContent = f
+      ? `The active model's heatmap keeps relevance at layer ${f.layer} ${f.mode === "keep" ? "only in" : "in all but"} neuron(s) ${f.channels.join(", ")}.`
+      : "";
+    root.dataset.neuronFilter = f ? `${f.mode}:${f.layer}:${f.channels.join(",")}` : "";
   }
 
   function renderMaps(s: State): void {
@@ -209,5 +244,6 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     if (changed(s, p, "neuronMaps", "neuronSelection", "colormap", "info")) renderMaps(s);
     if (changed(s, p, "ablation", "neuronSelection", "image", "classIndex")) renderPrediction(s);
     if (changed(s, p, "ablationCurve")) renderCurve(s);
+    if (changed(s, p, "neurons", "neuronSelection", "activeId", "drafts", "models")) renderRefine(s);
   });
 }
