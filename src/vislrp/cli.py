@@ -668,6 +668,14 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _need_sweep(command: str) -> None:
+    """The sweep package's imports (pandas for the tables), as a one-line error when missing."""
+    try:
+        import vislrp.sweep  # noqa: F401
+    except ImportError as exc:
+        raise CliError(f"{command} needs {exc.name}: pip install {exc.name}") from None
+
+
 def _sweep_common(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Metric names, metric options and executor of `sweep`/`batch`, validated (one-line errors)."""
     from .analysis import FILL_MODES
@@ -717,6 +725,7 @@ def _progress_bar(desc: str, quiet: bool) -> tuple[Any, Any]:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    _need_sweep("sweep")
     from .lrp import load_model_file
     from .lrp.composites import COMPOSITES, DEFAULT_COMPOSITE
     from .session import open_session
@@ -765,6 +774,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    _need_sweep("batch")
     from .lrp import load_model_file
     from .lrp.composites import DEFAULT_COMPOSITE, get_composite
     from .render import get_colormap

@@ -195,3 +195,15 @@ def test_batch_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     assert code == 2 and "is a file" in err
     code, _, err = run(capsys, "batch", IMAGES[0], *NET, "--out", str(tmp_path / "o"), "--cmap", "nope")
     assert code == 2 and err.count("\n") == 1
+
+
+def test_missing_pandas_is_a_one_line_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "vislrp.sweep" or m.startswith("vislrp.sweep.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
+    code, _, err = run(capsys, "sweep", *NET, "--images", IMAGES[0], "--metric", "sparseness", "--vary", "S1.beta=0",
+                       "--out", str(tmp_path / "s.csv"))
+    assert code == 2 and err.strip() == "vislrp sweep: error: sweep needs pandas: pip install pandas"
