@@ -1,7 +1,9 @@
-"""Screenshots of the designer's views for docs/ (run: .venv/bin/python scripts/screenshots.py).
+"""Screenshots of the designer's views for docs/ and the tutorials (run: .venv/bin/python scripts/screenshots.py).
 
 Starts the app in-process on a fresh data directory, walks through the paper's use cases in headless
-chromium (study presets, build a four-segment model, compare models) and saves one PNG per view.
+chromium (study presets, build a four-segment model, compare models, flip pixels, ablate neurons and
+refine the heatmap to them) and saves one PNG per view in docs/ and one per tutorial step in
+docs/tutorials/img/.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from vislrp.server import Settings
 from vislrp.server.testing import CHROMIUM, CHROMIUM_ARGS, ServerThread
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+TUTORIALS = DOCS / "tutorials" / "img"
 
 SHOTS = {
     "designer-overview.png": None,
@@ -32,6 +35,66 @@ SHOTS = {
 def idle(page: Page) -> None:
     page.wait_for_timeout(150)
     page.wait_for_function("document.body.dataset.busy === '0'")
+
+
+class Steps:
+    """Saves the tutorial screenshots (docs/tutorials/img/<name>.png) as the walk goes."""
+
+    def __init__(self, page: Page, out: Path) -> None:
+        self.page = page
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, name: str, testid: str | None = None) -> None:
+        path = self.out / f"{name}.png"
+        if testid is None:
+            self.page.screenshot(path=path)
+        else:
+            target = self.page.get_by_test_id(testid)
+            target.scroll_into_view_if_needed()
+            target.screenshot(path=path)
+        print(f"wrote {path}")
+
+
+def study_rules(page: Page, steps: Steps) -> None:
+    """Case 1: make a seeded single-rule model active and read its rule, formula and heatmap."""
+    for name, shot in (("LRP-ε", "case1-epsilon"), ("LRP-α2β1", "case1-alpha2-beta1")):
+        page.locator(f"[data-testid=model-item][data-model-name='{name}'] [data-testid=model-name]").click()
+        idle(page)
+        steps.shot(f"{shot}-panel", "config-panel")
+        steps.shot(f"{shot}-result", "result-view")
+    steps.shot("case1-models", "model-manager")
+    page.get_by_test_id("model-item").first.get_by_test_id("model-name").click()
+    idle(page)
+
+
+def segment_links(page: Page, steps: Steps) -> None:
+    """Case 2: hover a segment's map; lines show where its relevance goes in the next map."""
+    canvases = page.get_by_test_id("segment-map-hover")
+    if not canvases.count():
+        print("no segment map with a spatial map below it: no links screenshot")
+        return
+    canvas = canvases.first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    canvas.hover(position={"x": box["width"] * 0.55, "y": box["height"] * 0.4})
+    page.wait_for_selector("[data-testid=segment-links][data-ready='1']")
+    idle(page)
+    steps.shot("case2-links", "intermediate-heatmaps")
+    page.mouse.move(0, 0)
+
+
+def refine_to_neurons(page: Page, steps: Steps) -> None:
+    """Case 4, further: a draft whose heatmap keeps only the selected neurons' relevance at that layer."""
+    view = page.get_by_test_id("ablation-view")
+    view.get_by_test_id("ablation-refine-mode").select_option("keep")
+    view.get_by_test_id("ablation-refine").click()
+    page.wait_for_timeout(300)
+    idle(page)
+    steps.shot("case4-refined-result", "result-view")
+    view.get_by_test_id("ablation-refine").scroll_into_view_if_needed()
+    steps.shot("case4-refine-status", "ablation-view")
 
 
 def build_four_segment_model(page: Page) -> None:
@@ -124,6 +187,7 @@ def ablation_study(page: Page) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=DOCS)
+    parser.add_argument("--tutorials", type=Path, default=TUTORIALS, help="where the tutorial steps go")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as profile:
@@ -140,10 +204,18 @@ def main() -> None:
             page.goto(srv.url)
             page.wait_for_selector("[data-testid=heatmap][data-class-index]")
             idle(page)
+            steps = Steps(page, args.tutorials)
+            study_rules(page, steps)
             build_four_segment_model(page)
+            steps.shot("case2-ruler", "config-view")
+            steps.shot("case2-panel", "config-panel")
+            segment_links(page, steps)
             compare(page)
+            steps.shot("case1-2-comparison", "comparison-view")
             flip_study(page)
+            steps.shot("case3-flip", "flip-view")
             ablation_study(page)
+            steps.shot("case4-ablation", "ablation-view")
             page.mouse.move(0, 0)
             for filename, testid in SHOTS.items():
                 path = args.out / filename
@@ -152,6 +224,7 @@ def main() -> None:
                 else:
                     page.get_by_test_id(testid).screenshot(path=path)
                 print(f"wrote {path}")
+            refine_to_neurons(page, steps)
             ctx.close()
 
 
