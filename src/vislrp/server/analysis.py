@@ -27,7 +27,7 @@ from vislrp.analysis import (
     neuron_table,
 )
 from vislrp.analysis.flip import DEFAULT_CHUNK
-from vislrp.analysis.flow import FlowError, region_flow
+from vislrp.analysis.flow import Cell, FlowError, region_flow
 from vislrp.analysis.regions import flip_regions
 from vislrp.lrp import Explanation, LRPModel
 from vislrp.server import schemas
@@ -257,7 +257,7 @@ class AnalysisService:
             flow = region_flow(self.designer.engine, ex, req.model, upper, lower, req.x, req.y,
                                grid=req.grid, top_k=req.top_k)
 
-        def cell(c) -> schemas.LinkCell:  # type: ignore[no-untyped-def]
+        def cell(c: Cell) -> schemas.LinkCell:
             return schemas.LinkCell(row=c.row, col=c.col, top=c.top, left=c.left, bottom=c.bottom, right=c.right,
                                     relevance=c.relevance, share=c.share)
 
