@@ -45,7 +45,8 @@ def test_explain_default_model_writes_outputs(capsys: pytest.CaptureFixture[str]
                          "--layers-out", str(layers), "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert set(result) == {"target", "label", "logit", "topk", "relevance_sum"}
+    assert set(result) == {"target", "label", "logit", "topk", "relevance_sum", "lrp_model", "warnings",
+                           "conservation", "absorbed"}
     assert 281 <= result["target"] <= 287 and len(result["topk"]) == 5
     rel = np.load(out_npy)
     assert rel.shape == (3, 224, 224) and rel.dtype == np.float32
