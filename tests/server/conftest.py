@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from vislrp.server import Settings, create_app
 from vislrp.zoo import DEFAULT_MODEL, ZooModel, load_model
 
-
 LOCAL = "http://127.0.0.1"
 """Tests talk to the app as a browser on this machine would: the server refuses other Host names."""
 
