@@ -97,3 +97,26 @@ def test_links_bad_input_is_a_clear_422(client: TestClient, ctx: dict) -> None:
     assert r.status_code == 422 and "spatial" in r.json()["detail"], r.text
     r = client.post("/api/segment-links", json={**body, "image_id": "nope", "segment": 2, "x": 0.5, "y": 0.5})
     assert r.status_code == 404
+
+
+def test_whole_map_region_to_the_input_carries_the_explain_totals(client: TestClient, ctx: dict) -> None:
+    """grid = 1: the region is all of layer 6's map, and all input relevance passes through layer 6, so the one
+    source cell (the whole input) holds /api/explain's heatmap total and the region the layer's ΣR."""
+    n = ctx["info"]["n_layers"]
+    model = {"name": "two", "include_bias": True, "input_rule": {"kind": "zbox"},
+             "segments": [{"start": 0, "end": 6, "rule": GAMMA}, {"start": 7, "end": n - 1, "rule": GAMMA}]}
+    body = {"image_id": ctx["image_id"], "class_index": ctx["class_index"], "model": model}
+    ex = client.post("/api/explain", json=body).json()
+    layer6 = next(m for m in ex["intermediate"] if m["segment"] == 1)
+    assert layer6["layer_index"] == 6
+    for x, y in ((0.0, 0.0), (1.0, 1.0), (0.3, 0.7)):
+        out = client.post("/api/segment-links", json={**body, "segment": 1, "x": x, "y": y, "grid": 1}).json()
+        assert (out["to_layer"], out["grid_from"], out["grid_to"]) == (-1, [1, 1], [1, 1])
+        assert out["region"]["relevance"] == pytest.approx(layer6["heatmap"]["total"] * 96, rel=1e-4)
+        (cell,) = out["sources"]
+        assert (cell["top"], cell["left"], cell["bottom"], cell["right"]) == (0, 0, 1, 1)
+        assert cell["relevance"] == pytest.approx(ex["heatmap"]["total"], rel=1e-4)
+        assert cell["share"] == pytest.approx(ex["heatmap"]["total"] / out["region"]["relevance"], rel=1e-4)
+    fine = client.post("/api/segment-links", json={**body, "segment": 1, "x": 1, "y": 1, "grid": 32, "top_k": 64})
+    assert fine.status_code == 200 and fine.json()["grid_to"] == [32, 32]
+    assert all(0.96 <= c["bottom"] <= 1 for c in [fine.json()["region"]])
