@@ -47,6 +47,8 @@ def load_array(path: Path, shape: tuple[int, ...]) -> torch.Tensor:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise ImageError(f"cannot read array {path}: {exc}") from None
+    if arr.dtype.kind not in "fiu":
+        raise ImageError(f"array {path} has dtype {arr.dtype}; expected real numbers (float or integer)")
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim != 3 or arr.shape[0] != shape[0]:
