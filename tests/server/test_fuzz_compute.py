@@ -22,7 +22,7 @@ from vislrp.server import Settings, create_app
 from vislrp.zoo import ZooModel
 
 EXAMPLES = int(os.environ.get("VISLRP_FUZZ_COMPUTE", "30"))
-ROUTES = ["explain", "compare", "flip/curve", "neurons", "neurons/maps", "ablate/curve"]
+ROUTES = ["explain", "compare", "flip/curve", "neurons", "neurons/maps", "ablate/curve", "segment-links"]
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,10 @@ def test_compute_routes_never_fail(compute: tuple[TestClient, str, int], data: s
     elif route == "flip/curve":
         body |= {"steps": 3, "patch": data.draw(st.sampled_from([1, 8, 64])), "orders": ["morf", "random"],
                  "mode": data.draw(st.sampled_from(["zero", "black", "blur", "mean"]))}
+    elif route == "segment-links":
+        body |= {"segment": data.draw(st.integers(1, len(model["segments"]))), "grid": data.draw(st.integers(1, 32)),
+                 "x": data.draw(st.floats(0, 1)), "y": data.draw(st.floats(0, 1)),
+                 "top_k": data.draw(st.integers(1, 64))}
     elif route.startswith("neurons"):
         body["layer_index"] = data.draw(st.sampled_from([0, 4, n_layers - 1]))
         if route == "neurons/maps":

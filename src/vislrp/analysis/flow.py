@@ -104,11 +104,12 @@ def region_flow(engine: Engine, ex: Explanation, model: LRPModel, upper: int, lo
     ly, lx = grid_shape(int(low.shape[0]), int(low.shape[1]), grid)
     sums = cell_sums(low, ly, lx)
     shares = sums / total if total != 0 else torch.zeros_like(sums)
+    shares = torch.nan_to_num(shares, nan=0.0, posinf=0.0, neginf=0.0)  # a region with a denormal ΣR
     order = torch.argsort(shares.reshape(-1), descending=True)[:top_k].tolist()
     sources = [_cell(i // lx, i % lx, ly, lx, float(sums.reshape(-1)[i]), float(shares.reshape(-1)[i]))
                for i in order if float(shares.reshape(-1)[i]) > 0]
     return RegionFlow(upper, lower, (gy, gx), (ly, lx), _cell(row, col, gy, gx, total, 1.0), total,
-                      float(sums.sum()) / total if total != 0 else 0.0, sources)
+                      float(shares.sum()), sources)
 
 
 def _cell(row: int, col: int, gy: int, gx: int, relevance: float, share: float) -> Cell:
