@@ -16,6 +16,8 @@ import { buildComparisonExport, gridMarkup, reportHtml } from "./comparisonExpor
 import { exportButtons } from "./exportButtons";
 import { heatmapFigure } from "./heatmapFigure";
 import { modelLabel } from "./modelLabel";
+import { MetricsActions } from "../state/metrics";
+import { cellMetrics, freshMetrics, metricsControls, metricsRanking, metricsRow } from "./metricsRow";
 
 const CELL = 150;
 
@@ -38,6 +40,8 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   const status = h("span", { class: "hint", "data-testid": "compare-status" });
   const legend = d3.create("svg");
   const table = h("table", { class: "compare", "data-testid": "compare-table" });
+  const metrics = new MetricsActions(actions);
+  const ranking = h("div");
 
   const built = () => buildComparisonExport(store.get(), (id) => api.imageUrl(id));
   const exportName = () => `comparison-${new Date().toISOString().slice(0, 16).replace(":", "")}`;
@@ -60,11 +64,15 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   root.append(
     h("h2", {}, "E · Comparison"),
     h("div", { class: "row" }, addRow, scaleSelect, run, status, legend.node()!, exports),
+    h("div", { class: "row" }, metricsControls(actions, metrics)),
     table,
+    ranking,
   );
 
   function render(s: State): void {
     clear(table);
+    clear(ranking);
+    const measured = freshMetrics(s, metrics);
     scaleSelect.value = s.compareLogit ? "logit" : s.sharedScale ? "shared" : "cell";
     const info = s.info;
     const lut = info?.colormaps.find((c) => c.name === s.colormap)?.lut;
@@ -159,6 +167,8 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
               ),
             );
           }
+          const hover = measured && cellMetrics(measured, i, j);
+          if (hover) td.append(hover);
           td.dataset.ready = "1";
         } else {
           td.append(h("div", { class: "pending" }, "…"));
@@ -168,8 +178,13 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
       tbody.append(tr);
     });
     table.append(tbody);
+    if (measured) {
+      table.append(h("tfoot", {}, metricsRow(measured, models.length)));
+      ranking.append(metricsRanking(measured, models.map(({ model }) => modelLabel(s, model).name)));
+    }
   }
 
+  metrics.subscribe(() => render(store.get()));
   store.subscribe((s, p) => {
     if (changed(s, p, "compare", "compareRows", "compareIds", "sharedScale", "compareLogit", "colormap", "info", "models", "drafts")) render(s);
     // Edits to a compared model's draft recompute the comparison.

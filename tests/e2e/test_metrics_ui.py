@@ -1,0 +1,91 @@
+"""Browser tests of the comparison's metrics (issue 9): picker, means row, hover values, ranking, job cancel.
+
+The page's numbers are checked against an independent POST /api/metrics with the same request body.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from playwright.sync_api import Page, expect
+
+from vislrp.server.testing import ServerThread
+
+from .conftest import idle, open_designer
+
+
+def _post(url: str, body: dict) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+
+
+def _two_models_one_row(page: Page, url: str) -> None:
+    open_designer(page, url)
+    checks = page.get_by_test_id("compare-check")
+    checks.nth(0).check()
+    checks.nth(2).check()
+    page.get_by_test_id("add-compare-row").click()
+    idle(page)
+    expect(page.locator("[data-testid=compare-cell][data-ready='1']")).to_have_count(2)
+
+
+def test_metric_picker_means_hover_and_ranking_match_the_api(page: Page, server: ServerThread) -> None:
+    _two_models_one_row(page, server.url)
+    page.get_by_test_id("metric-picker").select_option(["sparseness", "complexity"])
+    with page.expect_request("**/api/jobs/metrics") as started:
+        page.get_by_test_id("run-metrics").click()
+    body = json.loads(started.value.post_data or "{}")
+    assert body["metrics"] == ["sparseness", "complexity"] and len(body["models"]) == 2 and len(body["rows"]) == 1
+    row = page.get_by_test_id("metrics-row")
+    expect(row).to_be_visible()
+    ref = _post(f"{server.url}/api/metrics", body)
+
+    means = row.get_by_test_id("metrics-mean")
+    expect(means).to_have_count(2)
+    for s in ref["summary"]:
+        shown = means.nth(s["model_index"]).locator(f"[data-metric={s['metric']}]")
+        assert abs(float(shown.get_attribute("data-value") or "nan") - s["mean"]) <= 1e-9 * max(1.0, abs(s["mean"]))
+
+    # Hover: each cell's own values.
+    cells = page.get_by_test_id("compare-cell")
+    for c in ref["cells"]:
+        cell = cells.nth(c["row_index"] * 2 + c["model_index"])
+        cell.hover()
+        box = cell.get_by_test_id("cell-metrics")
+        expect(box).to_be_visible()
+        value = float(box.locator(f"[data-metric={c['metric']}]").get_attribute("data-value") or "nan")
+        assert abs(value - c["value"]) <= 1e-9 * max(1.0, abs(c["value"]))
+
+    # Ranking: best mean first, in the direction the metric defines (sparseness up, complexity down).
+    direction = {m["name"]: m["higher_is_better"] for m in ref["metrics"]}
+    assert direction == {"sparseness": True, "complexity": False}
+    ranking = page.get_by_test_id("metrics-ranking")
+    for name, higher in direction.items():
+        mean = {s["model_index"]: s["mean"] for s in ref["summary"] if s["metric"] == name}
+        expected = sorted(mean, key=lambda j: -mean[j] if higher else mean[j])
+        shown = [int(x) for x in ranking.locator(f"[data-metric={name}] li").evaluate_all(
+            "els => els.map(e => e.dataset.modelIndex)")]
+        assert shown == expected
+
+    # A new row makes the result stale: the metrics row goes until the metrics are run again.
+    page.get_by_test_id("prediction-bar").nth(1).click()
+    idle(page)
+    page.get_by_test_id("add-compare-row").click()
+    expect(page.get_by_test_id("metrics-row")).to_have_count(0)
+
+
+def test_metrics_job_shows_progress_and_cancels(page: Page, server: ServerThread) -> None:
+    _two_models_one_row(page, server.url)
+    page.get_by_test_id("metric-picker").select_option(["pixel-flipping", "mprt"])
+    page.get_by_test_id("metrics-fill").select_option("road")
+    with page.expect_request("**/api/jobs/metrics") as started:
+        page.get_by_test_id("run-metrics").click()
+    assert json.loads(started.value.post_data or "{}")["fill"] == "road"
+    expect(page.get_by_test_id("job-progress")).to_have_count(1)
+    expect(page.get_by_test_id("run-metrics")).to_be_disabled()
+    page.get_by_test_id("job-cancel").click()
+    expect(page.get_by_test_id("job-progress")).to_have_count(0)
+    expect(page.get_by_test_id("run-metrics")).to_be_enabled()
+    expect(page.get_by_test_id("metrics-row")).to_have_count(0)

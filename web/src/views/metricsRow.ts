@@ -1,0 +1,103 @@
+// The comparison's metrics (issue 9): a metric picker, a row under the model columns with each model's
+// mean over the comparison rows (each cell's own value on hover), and the models ranked per metric.
+import { fmt, h } from "../lib/dom";
+import type { Actions } from "../state/actions";
+import { METRICS, MetricsActions, metricsBody, metricsKey, type FillName, type MetricName, type MetricsResponse } from "../state/metrics";
+import type { State } from "../state/store";
+
+const FILLS: FillName[] = ["zero", "road", "black", "mean", "blur"];
+
+const label = (name: string) => METRICS.find((m) => m.name === name)?.label ?? name;
+const num = (x: number | null | undefined) => (x == null ? "—" : fmt(x, 4));
+
+/** The picker and run button for the comparison's toolbar; `onChange` re-renders the table. */
+export function metricsControls(actions: Actions, metrics: MetricsActions): HTMLElement {
+  const picker = h("select", { multiple: true, size: 5, "data-testid": "metric-picker", title: "metrics to compute for every cell (ctrl-click for several)" });
+  for (const m of METRICS) {
+    const opt = h("option", { value: m.name, title: m.region ? "needs a region: not available in the comparison yet" : m.label }, m.label);
+    opt.disabled = !!m.region;
+    picker.append(opt);
+  }
+  const fill = h("select", { "data-testid": "metrics-fill", title: "what a removed pixel becomes in the flipping metrics (docs/metrics.md)" });
+  for (const f of FILLS) fill.append(h("option", { value: f }, f === "road" ? "ROAD imputation" : `fill: ${f}`));
+  const sync = () => {
+    for (const opt of picker.options) opt.selected = metrics.state.picked.includes(opt.value as MetricName);
+    fill.value = metrics.state.fill;
+  };
+  const update = () =>
+    metrics.pick(
+      [...picker.selectedOptions].map((o) => o.value as MetricName),
+      fill.value as FillName,
+    );
+  picker.addEventListener("change", update);
+  fill.addEventListener("change", update);
+  const run = h("button", { "data-testid": "run-metrics", title: "compute the picked metrics for every (model, row) as a job" }, "Σ Metrics");
+  run.addEventListener("click", () => void metrics.run());
+  const refresh = () => {
+    sync();
+    run.disabled = metrics.state.running || !metricsBody(actions.store.get(), metrics.state);
+  };
+  metrics.subscribe(refresh);
+  actions.store.subscribe(refresh);
+  refresh();
+  return h("span", { class: "metrics-controls" }, h("span", { class: "hint" }, "Metrics:"), picker, fill, run);
+}
+
+/** The result if it belongs to the comparison as shown now, else null. */
+export function freshMetrics(s: State, metrics: MetricsActions): MetricsResponse | null {
+  const r = metrics.state.result;
+  return r && metrics.state.key === metricsKey(s, metrics.state.fill) ? r : null;
+}
+
+/** Table row under the columns: per model the mean of each metric over the rows, with its rank. */
+export function metricsRow(result: MetricsResponse, nModels: number): HTMLTableRowElement {
+  const tr = h("tr", { "data-testid": "metrics-row" }, h("th", {}, "metrics (mean over rows)"));
+  for (let j = 0; j < nModels; j++) {
+    const td = h("td", { "data-testid": "metrics-mean", "data-model-index": j });
+    for (const info of result.metrics) {
+      const s = result.summary.find((x) => x.model_index === j && x.metric === info.name);
+      const rank = info.ranking.indexOf(j) + 1;
+      td.append(
+        h(
+          "div",
+          { class: "metric-mean", "data-metric": info.name, "data-value": s?.mean ?? "", title: `${label(info.name)}: mean over ${s?.count ?? 0} row(s); ${info.higher_is_better ? "higher" : "lower"} is better` },
+          h("span", { class: "metric-name" }, info.name),
+          ` ${num(s?.mean)}`,
+          nModels > 1 && s?.mean != null ? h("span", { class: "metric-rank" }, ` #${rank}`) : null,
+        ),
+      );
+    }
+    tr.append(td);
+  }
+  return tr;
+}
+
+/** One cell's metric values, shown when the pointer rests on the heatmap. */
+export function cellMetrics(result: MetricsResponse, row: number, column: number): HTMLElement | null {
+  const cells = result.cells.filter((c) => c.row_index === row && c.model_index === column);
+  if (!cells.length) return null;
+  const box = h("div", { class: "cell-metrics", "data-testid": "cell-metrics" });
+  for (const c of cells)
+    box.append(h("div", { "data-metric": c.metric, "data-value": c.value ?? "", title: c.note ?? "" }, `${c.metric}: ${num(c.value)}`));
+  return box;
+}
+
+/** The compared models ranked per metric, best first, respecting whether higher or lower is better. */
+export function metricsRanking(result: MetricsResponse, names: string[]): HTMLElement {
+  const box = h("div", { class: "metrics-ranking", "data-testid": "metrics-ranking" }, h("h3", {}, "Ranking per metric (best first)"));
+  for (const info of result.metrics) {
+    const items = info.ranking.map((j, k) => {
+      const s = result.summary.find((x) => x.model_index === j && x.metric === info.name);
+      return h("li", { "data-model-index": j }, `${k + 1}. ${names[j] ?? `model ${j + 1}`} (${num(s?.mean)})`);
+    });
+    box.append(
+      h(
+        "div",
+        { class: "ranking", "data-metric": info.name },
+        h("span", { class: "metric-name" }, `${label(info.name)} — ${info.higher_is_better ? "higher" : "lower"} is better:`),
+        h("ol", {}, ...items),
+      ),
+    );
+  }
+  return box;
+}
