@@ -27,11 +27,16 @@ def gini(values: torch.Tensor) -> float | None:
 
 
 def sparseness(maps: torch.Tensor, targets: list[int] | None = None) -> list[MetricResult]:
-    """Sparseness of each heatmap in ``maps`` (B, H, W)."""
+    """Sparseness of each heatmap in ``maps`` (B, H, W), all images in one sort."""
     maps = as_batch(maps)
+    a = maps.detach().abs().reshape(maps.shape[0], -1).sort(dim=1).values.double()
+    n = a.shape[1]
+    weights = 2 * torch.arange(1, n + 1, dtype=torch.float64, device=a.device) - n - 1
+    totals = a.sum(1)
+    values = (a @ weights) / (n * totals.clamp(min=torch.finfo(torch.float64).tiny))
     out = []
     for i in range(maps.shape[0]):
-        value = gini(maps[i])
+        value = float(values[i]) if float(totals[i]) != 0 else None
         out.append(MetricResult(metric=NAME, image=i, target=int(targets[i]) if targets else -1, value=value,
                                 note=None if value is not None else "the heatmap is all zero"))
     return out
