@@ -33,13 +33,14 @@ from torch.overrides import TorchFunctionMode
 
 from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError, check_channels, conv_layer
 from vislrp.lrp import ConfigError
-from vislrp.server import schemas
+from vislrp.server import landscape, schemas
 from vislrp.server.analysis import MaskError, MetricsError
 from vislrp.server.networks import NetworkChoiceError, NetworkLoaded, NetworkLoadRequest, NetworkManager
 from vislrp.server.service import ClassIndexError, UnknownImageError
 from vislrp.zoo import UnknownModelError, WeightsError
 
-JobKind = Literal["flip-curve", "neurons", "neuron-maps", "ablation-curve", "compare", "metrics", "network-load"]
+JobKind = Literal["flip-curve", "neurons", "neuron-maps", "ablation-curve", "compare", "metrics", "network-load",
+                  "landscape"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 KEEP_FINISHED = 32
 """Finished jobs kept for their results; older ones are forgotten."""
@@ -62,7 +63,8 @@ class JobFailure(Exception):
 
 # ---------------------------------------------------------------------------------------------- schemas
 JobResult = (schemas.CurveResponse | schemas.NeuronsResponse | schemas.NeuronMapsResponse
-             | schemas.AblationCurveResponse | schemas.CompareResponse | schemas.MetricsResponse | NetworkLoaded)
+             | schemas.AblationCurveResponse | schemas.CompareResponse | schemas.MetricsResponse | NetworkLoaded
+             | landscape.LandscapeResponse)
 
 
 class JobOut(BaseModel):
@@ -79,6 +81,8 @@ class JobOut(BaseModel):
     error: str | None = None
     error_status: int | None = Field(default=None, description="the HTTP status the error would have had")
     result: JobResult | None = None
+    partial: list[landscape.LandscapePoint] | None = Field(
+        default=None, description="results streamed while the job runs (a landscape's finished points)")
 
 
 # ---------------------------------------------------------------------------------------------- the gate
@@ -156,6 +160,7 @@ class Job:
     result: BaseModel | None = None
     version: int = 0
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    partial: list[Any] | None = None
 
     @property
     def finished_state(self) -> bool:
@@ -167,6 +172,7 @@ class Job:
         return JobOut(id=self.id, kind=self.kind, status=self.status, done=self.done, total=self.total,
                       message=self.message, elapsed_ms=(end - begin) * 1000, error=self.error,
                       error_status=self.error_status,
+                      partial=list(self.partial) if self.partial is not None else None,
                       result=self.result if with_result and self.status == "done" else None)  # type: ignore[arg-type]
 
 
@@ -199,6 +205,12 @@ class JobContext:
             job.message = message
         job.version += 1
         self.check()
+
+    def emit(self, item: Any) -> None:
+        """Stream one finished piece of the result (sent with the next progress event)."""
+        if self.job.partial is None:
+            self.job.partial = []
+        self.job.partial.append(item)
 
 
 class _Checkpoint(TorchFunctionMode):
@@ -375,6 +387,8 @@ def _client_error(exc: Exception) -> tuple[int, str] | None:
     """The HTTP status of a bad-input error raised by the services, or None for a real failure."""
     if isinstance(exc, UnknownImageError):
         return 404, str(exc)
+    if isinstance(exc, landscape.LandscapeError):
+        return 422, str(exc)
     if isinstance(exc, (ClassIndexError, ConfigError, LayerChoiceError, ChannelError, EmptyMaskError, MaskError,
                         MetricsError, NetworkChoiceError, WeightsError, UnknownModelError)):
         return 422, str(exc)
@@ -483,6 +497,25 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
         return _guarded(lambda ctx: networks.load(req.network, req.weights,
                                                   lambda d, t, m: ctx.progress(d, t, m)))
 
+    def start_landscape(req: landscape.LandscapeRequest) -> Work:
+        net = networks.active()
+        an = net.worker()
+
+        def check() -> None:
+            for r in req.rows:
+                an._start(r.image_id, r.class_index)
+            landscape.plan(req, net.n_layers, an.graph)
+        _checked(check)
+
+        def work(ctx: JobContext) -> BaseModel:
+            ctx.progress(0, 0, "first point")
+
+            def emit(point: landscape.LandscapePoint, done: int, total: int) -> None:
+                ctx.emit(point)
+                ctx.progress(done, total, f"{done} of {total} points")
+            return landscape.run(an, req, emit)
+        return _guarded(work)
+
     starters: dict[JobKind, tuple[type[BaseModel], Callable[[Any], Work]]] = {
         "flip-curve": (schemas.CurveRequest, start_curve),
         "neurons": (schemas.NeuronsRequest, start_neurons),
@@ -491,6 +524,7 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
         "compare": (schemas.CompareRequest, start_compare),
         "metrics": (schemas.MetricsRequest, start_metrics),
         "network-load": (NetworkLoadRequest, start_network),
+        "landscape": (landscape.LandscapeRequest, start_landscape),
     }
     app.include_router(job_router(runner, starters))
     app.state.jobs = runner
