@@ -19,11 +19,15 @@ def pointing_game(maps: torch.Tensor, masks: torch.Tensor, targets: Sequence[int
     """1.0 for a hit, 0.0 for a miss; None (with a note) for an empty region."""
     maps = as_batch(maps)
     masks = check_masks(maps, masks)
+    flat = maps.detach().reshape(maps.shape[0], -1)
+    m = masks.reshape(masks.shape[0], -1)
+    top = flat == flat.amax(1, keepdim=True)  # every pixel of maximal relevance, the whole batch at once
+    hits = (top & m).any(1)
+    nonempty = m.any(1)
     out = []
     for i in range(maps.shape[0]):
-        top = maps[i] == maps[i].max()
-        empty = not bool(masks[i].any())
-        value = None if empty else float(bool((top & masks[i]).any()))
+        empty = not bool(nonempty[i])
+        value = None if empty else float(bool(hits[i]))
         out.append(MetricResult(metric=NAME, image=i, target=int(targets[i]) if targets else -1, value=value,
                                 note="the region is empty" if empty else None))
     return out

@@ -30,17 +30,21 @@ def relevance_mass(maps: torch.Tensor, masks: torch.Tensor, targets: Sequence[in
     """Relevance mass inside each region; None (with a note) for an empty region or zero total relevance."""
     maps = as_batch(maps)
     masks = check_masks(maps, masks)
+    r = maps.detach().double().reshape(maps.shape[0], -1)
+    m = masks.reshape(masks.shape[0], -1)
+    totals = r.sum(1)
+    inside = (r * m).sum(1)  # the whole batch in two reductions
+    nonempty = m.any(1)
     out = []
     for i in range(maps.shape[0]):
-        r = maps[i].double()
-        total = float(r.sum())
+        total = float(totals[i])
         value, note = None, None
-        if not bool(masks[i].any()):
+        if not bool(nonempty[i]):
             note = "the region is empty"
         elif total == 0:
             note = "the heatmap's relevance sums to 0"
         else:
-            value = float(r[masks[i]].sum()) / total
+            value = float(inside[i]) / total
         out.append(MetricResult(metric=NAME, image=i, target=int(targets[i]) if targets else -1, value=value,
                                 note=note))
     return out
