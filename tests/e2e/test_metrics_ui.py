@@ -89,3 +89,31 @@ def test_metrics_job_shows_progress_and_cancels(page: Page, server: ServerThread
     expect(page.get_by_test_id("job-progress")).to_have_count(0)
     expect(page.get_by_test_id("run-metrics")).to_be_enabled()
     expect(page.get_by_test_id("metrics-row")).to_have_count(0)
+
+
+def test_flip_view_road_fill_shows_srg_equal_to_the_metric_suite(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    view = page.get_by_test_id("flip-view")
+    view.get_by_test_id("curve-steps").fill("4")
+    view.get_by_test_id("curve-fill").select_option("road")
+    with page.expect_request("**/api/jobs/flip-curve") as started:
+        view.get_by_test_id("run-curve").click()
+    body = json.loads(started.value.post_data or "{}")
+    assert body["mode"] == "road" and body["steps"] == 4
+    expect(view.get_by_test_id("flip-curve")).to_have_attribute("data-ready", "1", timeout=60_000)
+    srg = view.get_by_test_id("flip-srg")
+    expect(srg).to_contain_text("SRG")
+    shown = float(srg.get_attribute("data-value") or "nan")
+
+    # The metric suite on the same row and model, with the same fill, steps, unit, seed and noise.
+    ref = _post(f"{server.url}/api/metrics", {
+        "rows": [{"image_id": body["image_id"], "class_index": body["class_index"]}], "models": [body["model"]],
+        "metrics": ["srg"], "fill": "road", "steps": 4, "patch": body["patch"], "seed": body["seed"],
+        "noise": body["noise"]})
+    cell = ref["cells"][0]
+    assert cell["value"] is not None
+    assert abs(shown - cell["value"]) <= 1e-6 * max(1.0, abs(cell["value"])), (shown, cell)
+    # And by hand from the AOPCs shown: (MoRF − LeRF) / (f(x0) − f(xN)) with the suite's curves.
+    morf = cell["curves"]["morf"]
+    by_hand = (cell["aopc"]["morf"] - cell["aopc"]["lerf"]) / (morf[0] - morf[-1])
+    assert abs(shown - by_hand) <= 1e-6 * max(1.0, abs(by_hand))

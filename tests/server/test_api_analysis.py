@@ -53,6 +53,23 @@ def test_curve_returns_three_orders_with_aopc(client: TestClient, ctx: dict) -> 
     assert out["forward_ms"] > 0
 
 
+def test_curve_takes_the_road_fill_and_its_noise(client: TestClient, ctx: dict) -> None:
+    """ROAD curves (issue 9): ``noise`` reaches the imputation, and only there; out-of-range noise is a 422."""
+    body = {**{k: ctx[k] for k in ("image_id", "class_index", "model")}, "steps": 2, "patch": 16, "orders": ["morf"]}
+
+    def logits(**extra: object) -> list[float]:
+        r = client.post("/api/flip/curve", json={**body, **extra})
+        assert r.status_code == 200, r.text
+        assert r.json()["mode"] == extra.get("mode", "zero")
+        return [p["logit"] for p in r.json()["curves"][0]["points"]]
+
+    quiet, noisy = logits(mode="road", noise=0.0), logits(mode="road", noise=0.5)
+    assert quiet[0] == pytest.approx(noisy[0]) and quiet[1] != pytest.approx(noisy[1], abs=1e-6)
+    assert logits(mode="zero", noise=0.0) == pytest.approx(logits(mode="zero", noise=0.5), abs=0)
+    r = client.post("/api/flip/curve", json={**body, "mode": "road", "noise": 2})
+    assert r.status_code == 422 and "noise" in r.text
+
+
 def test_neurons_maps_ablation_and_curve(client: TestClient, ctx: dict) -> None:
     body = {k: ctx[k] for k in ("image_id", "class_index", "model")}
     r = client.post("/api/neurons", json={**body, "layer_index": 4})

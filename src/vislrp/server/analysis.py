@@ -164,7 +164,8 @@ class AnalysisService:
             return out
 
         curves = [flip_curve(predict, entry.x, heatmap, req.class_index, order, steps=req.steps,
-                             patch=req.patch, mode=req.mode, black=black, seed=req.seed, chunk=chunk)
+                             patch=req.patch, mode=req.mode, black=black, seed=req.seed, chunk=chunk,
+                             noise=req.noise if req.mode == "road" else 0.0)
                   for order in req.orders]
         elapsed = (time.perf_counter() - t0) * 1000
         out = [schemas.CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]

@@ -237,6 +237,8 @@ class ErrorResponse(_Out):
 
 # ---------------------------------------------------------------------- pixel flipping (V5)
 FlipModeName = Literal["zero", "black", "blur", "mean"]
+FillName = Literal["zero", "black", "blur", "mean", "road"]
+"""Fills of flipping curves and metrics: the constant ones plus ROAD's noisy linear imputation (mask-dependent)."""
 OrderName = Literal["morf", "lerf", "random"]
 
 
@@ -289,8 +291,9 @@ class CurveRequest(BaseModel):
     orders: list[OrderName] = Field(default=["morf", "lerf", "random"], min_length=1, max_length=3)
     steps: int = Field(default=20, ge=1, le=100)
     patch: int = Field(default=8, ge=1, le=64, description="1: rank pixels; p > 1: rank p×p patches")
-    mode: FlipModeName = "zero"
+    mode: FillName = "zero"
     seed: int = Field(default=0, ge=0, le=SEED_MAX)
+    noise: float = Field(default=0.01, ge=0, le=1, description="σ of ROAD's noise (mode road only), as in /api/metrics")
 
 
 class CurvePoint(_Out):
@@ -312,7 +315,7 @@ class CurveResponse(_Out):
     label: str
     steps: int
     patch: int
-    mode: FlipModeName
+    mode: FillName
     curves: list[CurveOut]
     elapsed_ms: float
     forward_ms: float = Field(description="one plain batch-1 forward, timed in the same request")
@@ -446,7 +449,6 @@ class SegmentLinksResponse(_Out):
 # ---------------------------------------------------------------------- metrics (issue 9)
 MetricName = Literal["pixel-flipping", "region-perturbation", "srg", "faithfulness-correlation", "sparseness",
                      "complexity", "mprt", "random-logit", "relevance-mass", "pointing-game"]
-FillName = Literal["zero", "black", "blur", "mean", "road"]
 
 
 class MetricsRow(BaseModel):

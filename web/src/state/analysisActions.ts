@@ -1,6 +1,7 @@
 // Actions of the pixel-flipping (V5) and neuron-ablation (V6) views. They start from what the result
 // view shows: its image, class and the LRP model its heatmap was computed with.
 import type { FlipMode } from "../api/types";
+import type { components } from "../api/schema";
 import { labelOf, regionModes } from "../lib/brush";
 import { clone } from "../lib/segments";
 import { type Actions } from "./actions";
@@ -14,6 +15,9 @@ function encodeMask(mask: Uint8Array): string {
   for (let i = 0; i < mask.length; i += 0x8000) bin += String.fromCharCode(...mask.subarray(i, i + 0x8000));
   return btoa(bin);
 }
+
+/** The fills a flipping curve takes: the flip modes plus ROAD. */
+export type CurveFill = components["schemas"]["CurveRequest"]["mode"];
 
 export class AnalysisActions {
   private nextRow = 1;
@@ -174,12 +178,13 @@ export class AnalysisActions {
     }
   }
 
-  async runCurve(steps: number, patch: number): Promise<void> {
+  /** `fill` overrides the view's flip mode for the curves only (ROAD imputation depends on the mask, so brushes lack it). */
+  async runCurve(steps: number, patch: number, fill?: CurveFill): Promise<void> {
     const ctx = this.ready();
     const model = ctx?.s.explainModel;
     if (!ctx || !model) return;
     try {
-      const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), orders: ["morf", "lerf", "random"] as ("morf" | "lerf" | "random")[], steps, patch, mode: ctx.s.flipMode, seed: 0 };
+      const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), orders: ["morf", "lerf", "random"] as ("morf" | "lerf" | "random")[], steps, patch, mode: fill ?? ctx.s.flipMode, seed: 0, noise: 0.01 };
       const flipCurve = await this.jobs.run("flip-curve", body, "flip curves");
       this.store.set({ flipCurve });
     } catch (err) {

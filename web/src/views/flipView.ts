@@ -6,7 +6,7 @@ import { drawLineChart } from "../draw/lineChart";
 import { drawPredictionBars } from "../draw/predictionBars";
 import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
-import type { AnalysisActions } from "../state/analysisActions";
+import type { AnalysisActions, CurveFill } from "../state/analysisActions";
 import { changed, type State } from "../state/store";
 import { FlipRowWidget } from "./flipRow";
 import { chartMarkup, exportButtons } from "./exportButtons";
@@ -50,7 +50,10 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
   const patch = h("select", { "data-testid": "curve-patch", title: "ranking unit" });
   for (const p of [1, 4, 8, 16]) patch.append(h("option", { value: p, selected: p === 8 }, p === 1 ? "pixels" : `${p}×${p} patches`));
   const runCurve = h("button", { class: "primary", "data-testid": "run-curve", title: "flip in relevance order and plot the class score" }, "Run curves");
-  runCurve.addEventListener("click", () => void analysis.runCurve(Number(steps.value), Number(patch.value)));
+  // The curves' fill: the view's flip mode, or ROAD's noisy linear imputation (curves and metrics only).
+  const curveFill = h("select", { "data-testid": "curve-fill", title: "what flipped pixels become in the curves" });
+  curveFill.append(h("option", { value: "" }, "fill: as the flips"), h("option", { value: "road" }, "fill: ROAD imputation"));
+  runCurve.addEventListener("click", () => void analysis.runCurve(Number(steps.value), Number(patch.value), (curveFill.value || undefined) as CurveFill | undefined));
   const curveSvg = d3.create("svg");
   const curveInfo = h("div", { class: "curve-info", "data-testid": "curve-aopc" });
   const curveBox = h(
@@ -62,7 +65,7 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
       h("h3", {}, "Flipping curves of the active model's heatmap"),
       exportButtons(() => `flip-curves-${store.get().image?.source ?? ""}-${store.get().flipCurve?.label ?? ""}`, chartMarkup(() => curveSvg.node()), (e) => actions.reportError(e), "chart"),
     ),
-    h("div", { class: "row" }, h("span", {}, "Steps"), steps, patch, runCurve),
+    h("div", { class: "row" }, h("span", {}, "Steps"), steps, patch, curveFill, runCurve),
     curveSvg.node()!,
     curveInfo,
   );
@@ -119,6 +122,14 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
       sw.style.background = ORDER_COLORS[cv.order];
       curveInfo.append(h("div", { "data-order": cv.order }, sw, ` ${ORDER_NAMES[cv.order]}: AOPC ${fmt(cv.aopc)}`));
     }
+    const srg = srgOf(c);
+    curveInfo.append(
+      h(
+        "div",
+        { "data-testid": "flip-srg", "data-value": srg.value ?? "", title: "SRG (Blücher et al. 2024; docs/metrics.md) = (AOPC MoRF − AOPC LeRF) / (f(x₀) − f(x_N)): positive for a faithful map, at most 1" },
+        srg.value == null ? `SRG: undefined (${srg.why})` : `SRG ${fmt(srg.value)} (fill: ${c.mode})`,
+      ),
+    );
     const per = c.elapsed_ms / (c.curves.length * c.steps * Math.max(1e-6, c.forward_ms));
     curveInfo.append(h("div", { class: "hint" }, `${c.curves.length} × ${c.steps} steps in ${Math.round(c.elapsed_ms)} ms (${per.toFixed(2)} × steps × forward)`));
     curveBox.dataset.ready = "1";
@@ -141,4 +152,18 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
   });
   renderCurve(store.get());
   brushValue.value = String(store.get().flipBrush);
+}
+
+/**
+ * SRG of a run, as the metric suite defines it: both curves are normalised so the unflipped image scores 1
+ * and the fully flipped one 0; SRG is the mean normalised LeRF score minus the MoRF one, which equals
+ * (AOPC_MoRF − AOPC_LeRF) / (f(x₀) − f(x_N)). Undefined when flipping everything does not lower the score.
+ */
+export function srgOf(c: { curves: { order: string; aopc: number; points: { logit: number }[] }[] }): { value: number | null; why: string } {
+  const morf = c.curves.find((x) => x.order === "morf");
+  const lerf = c.curves.find((x) => x.order === "lerf");
+  if (!morf || !lerf || !morf.points.length) return { value: null, why: "needs MoRF and LeRF" };
+  const drop = morf.points[0].logit - morf.points[morf.points.length - 1].logit;
+  if (!(drop > 0)) return { value: null, why: "flipping everything does not lower the score" };
+  return { value: (morf.aopc - lerf.aopc) / drop, why: "" };
 }
