@@ -5,9 +5,11 @@ The page's numbers are checked against an independent POST /api/metrics with the
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.request
 
+import numpy as np
 from playwright.sync_api import Page, expect
 
 from vislrp.server.testing import ServerThread
@@ -117,3 +119,51 @@ def test_flip_view_road_fill_shows_srg_equal_to_the_metric_suite(page: Page, ser
     morf = cell["curves"]["morf"]
     by_hand = (cell["aopc"]["morf"] - cell["aopc"]["lerf"]) / (morf[0] - morf[-1])
     assert abs(shown - by_hand) <= 1e-6 * max(1.0, abs(by_hand))
+
+
+def test_region_brush_mask_drives_relevance_mass_and_pointing_game(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    picker = page.get_by_test_id("metric-picker")
+    assert picker.locator("option[value=relevance-mass]").is_disabled()  # no region yet
+    page.get_by_test_id("region-brush").click()
+    canvas = page.locator("[data-testid=heatmap] canvas").first
+    bb = canvas.bounding_box()
+    assert bb is not None
+    page.mouse.move(bb["x"] + 60.5, bb["y"] + 40.5)
+    page.mouse.down()
+    page.mouse.move(bb["x"] + 120.5, bb["y"] + 100.5, steps=4)
+    page.mouse.up()
+    expect(page.get_by_test_id("region-outline")).to_be_visible()
+    x0, y0, x1, y1 = (int(v) for v in (page.locator(".region-stack").get_attribute("data-region") or "").split(","))
+    assert abs(x0 - 60) <= 1 and abs(y0 - 40) <= 1 and abs(x1 - 121) <= 1 and abs(y1 - 101) <= 1
+
+    page.get_by_test_id("compare-check").nth(0).check()
+    page.get_by_test_id("add-compare-row").click()
+    idle(page)
+    picker.select_option(["relevance-mass", "pointing-game"])
+    with page.expect_request("**/api/jobs/metrics") as started:
+        page.get_by_test_id("run-metrics").click()
+    body = json.loads(started.value.post_data or "{}")
+    mask = np.frombuffer(base64.b64decode(body["mask"]["data"]), np.uint8).reshape(body["mask"]["shape"])
+    expected = np.zeros((224, 224), np.uint8)
+    expected[y0:y1, x0:x1] = 1
+    assert np.array_equal(mask, expected)
+    expect(page.get_by_test_id("metrics-row")).to_be_visible()
+    mean = page.get_by_test_id("metrics-mean").first
+
+    # By hand from the heatmap (float64): Σ_region R / Σ R, and whether a maximum lies in the region.
+    row = body["rows"][0]
+    ex = _post(f"{server.url}/api/explain", {**row, "model": body["models"][0], "intermediate": False})
+    raw = np.frombuffer(base64.b64decode(ex["heatmap"]["data"]), "<f4")
+    hm = raw.reshape(ex["heatmap"]["shape"]).astype(np.float64)
+    inside = mask.astype(bool)
+    mass = hm[inside].sum() / hm.sum()
+    pointing = float(inside[hm == hm.max()].any())
+    shown_mass = float(mean.locator("[data-metric=relevance-mass]").get_attribute("data-value") or "nan")
+    assert abs(shown_mass - mass) <= 1e-4 * max(1.0, abs(mass)), (shown_mass, mass)
+    assert float(mean.locator("[data-metric=pointing-game]").get_attribute("data-value") or "nan") == pointing
+
+    # Clearing the region greys the localisation metrics out again and hides their numbers.
+    page.get_by_test_id("region-clear").click()
+    expect(page.get_by_test_id("metrics-row")).to_have_count(0)
+    assert picker.locator("option[value=pointing-game]").is_disabled()

@@ -3,6 +3,7 @@
 import type { components } from "../api/schema";
 import type { Actions } from "./actions";
 import { StaleResponse } from "../services/api";
+import { regionMask, regionState } from "./region";
 import { modelById, type State } from "./store";
 
 type S = components["schemas"];
@@ -39,7 +40,11 @@ type Listener = (m: MetricsState) => void;
 export function metricsBody(s: State, m: Pick<MetricsState, "picked" | "fill">): S["MetricsRequest"] | null {
   const models = s.compareIds.map((id) => modelById(s, id)).filter((x) => x !== null);
   if (!s.compareRows.length || !models.length || !m.picked.length) return null;
+  const region = regionState.region;
+  const local = m.picked.some((name) => METRICS.find((x) => x.name === name)?.region);
+  if (local && !region) return null; // the localisation metrics need the region drawn in the result view
   return {
+    ...(local && region ? { mask: regionMask(region) } : {}),
     rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })),
     models: models as S["LRPModel"][],
     metrics: m.picked,
@@ -49,10 +54,10 @@ export function metricsBody(s: State, m: Pick<MetricsState, "picked" | "fill">):
   };
 }
 
-/** The part of a request a result belongs to: rows, models and fill (not the metric list). */
+/** The part of a request a result belongs to: rows, models, fill and region (not the metric list). */
 export function metricsKey(s: State, fill: FillName): string | null {
   const body = metricsBody(s, { picked: ["sparseness"], fill });
-  return body && JSON.stringify([body.rows, body.models, body.fill]);
+  return body && JSON.stringify([body.rows, body.models, body.fill, regionState.region]);
 }
 
 export class MetricsActions {

@@ -17,6 +17,7 @@ import { exportButtons } from "./exportButtons";
 import { heatmapFigure } from "./heatmapFigure";
 import { modelLabel } from "./modelLabel";
 import { MetricsActions } from "../state/metrics";
+import { regionState } from "../state/region";
 import { cellMetrics, freshMetrics, metricsControls, metricsRanking, metricsRow } from "./metricsRow";
 
 const CELL = 150;
@@ -185,6 +186,9 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   }
 
   metrics.subscribe(() => render(store.get()));
+  regionState.subscribe(() => {
+    if (metrics.state.result) render(store.get()); // a new region makes the localisation numbers stale
+  });
   store.subscribe((s, p) => {
     if (changed(s, p, "compare", "compareRows", "compareIds", "sharedScale", "compareLogit", "colormap", "info", "models", "drafts")) render(s);
     // Edits to a compared model's draft recompute the comparison.

@@ -3,6 +3,7 @@
 import { fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { METRICS, MetricsActions, metricsBody, metricsKey, type FillName, type MetricName, type MetricsResponse } from "../state/metrics";
+import { regionState } from "../state/region";
 import type { State } from "../state/store";
 
 const FILLS: FillName[] = ["zero", "road", "black", "mean", "blur"];
@@ -14,9 +15,7 @@ const num = (x: number | null | undefined) => (x == null ? "—" : fmt(x, 4));
 export function metricsControls(actions: Actions, metrics: MetricsActions): HTMLElement {
   const picker = h("select", { multiple: true, size: 5, "data-testid": "metric-picker", title: "metrics to compute for every cell (ctrl-click for several)" });
   for (const m of METRICS) {
-    const opt = h("option", { value: m.name, title: m.region ? "needs a region: not available in the comparison yet" : m.label }, m.label);
-    opt.disabled = !!m.region;
-    picker.append(opt);
+    picker.append(h("option", { value: m.name, "data-region": m.region ? "1" : null, title: m.region ? "needs a region: draw one with ▭ Region on the result heatmap" : m.label }, m.label));
   }
   const fill = h("select", { "data-testid": "metrics-fill", title: "what a removed pixel becomes in the flipping metrics (docs/metrics.md)" });
   for (const f of FILLS) fill.append(h("option", { value: f }, f === "road" ? "ROAD imputation" : `fill: ${f}`));
@@ -34,10 +33,15 @@ export function metricsControls(actions: Actions, metrics: MetricsActions): HTML
   const run = h("button", { "data-testid": "run-metrics", title: "compute the picked metrics for every (model, row) as a job" }, "Σ Metrics");
   run.addEventListener("click", () => void metrics.run());
   const refresh = () => {
+    for (const opt of picker.options) if (opt.dataset.region) opt.disabled = !regionState.region;
     sync();
     run.disabled = metrics.state.running || !metricsBody(actions.store.get(), metrics.state);
   };
   metrics.subscribe(refresh);
+  regionState.subscribe(() => {
+    if (!regionState.region) metrics.pick(metrics.state.picked.filter((n) => !METRICS.find((m) => m.name === n)?.region), metrics.state.fill);
+    else refresh();
+  });
   actions.store.subscribe(refresh);
   refresh();
   return h("span", { class: "metrics-controls" }, h("span", { class: "hint" }, "Metrics:"), picker, fill, run);

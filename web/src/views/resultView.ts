@@ -10,6 +10,7 @@ import { changed, type State } from "../state/store";
 import { canvasBlob, heatmapCanvas, heatmapNpy, saveBlob, slug } from "../lib/export";
 import { chartMarkup, exportButtons } from "./exportButtons";
 import { modelLabel } from "./modelLabel";
+import { regionBrush } from "./regionBrush";
 
 const SIZE = 224;
 
@@ -44,7 +45,8 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
   heatCanvas.style.width = heatCanvas.style.height = `${SIZE}px`;
   const legendSvg = d3.create("svg");
   const heatCaption = h("figcaption", {}, "Click a class to explain it");
-  const heatBox = h("figure", { class: "heatmap-figure main", "data-testid": "heatmap" }, heatCanvas, legendSvg.node()!, heatCaption);
+  const heatStack = regionBrush(heatCanvas);
+  const heatBox = h("figure", { class: "heatmap-figure main", "data-testid": "heatmap" }, heatStack, legendSvg.node()!, heatCaption);
   const warnings = h("ul", { class: "warnings", "data-testid": "explain-warnings" });
   // Exports of the heatmap on screen: a PNG with its legend, and the raw relevance as a NumPy file.
   const pngBtn = h("button", { class: "export", "data-testid": "export-png", title: "download this heatmap as a PNG with its legend" }, "⤓ PNG");
