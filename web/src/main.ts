@@ -12,6 +12,7 @@ import { mountConfigPanel } from "./views/configPanel";
 import { mountConfigView } from "./views/configView";
 import { mountFlipView } from "./views/flipView";
 import { mountJobProgress } from "./views/jobProgress";
+import { mountLandscapeView } from "./views/landscapeView";
 import { mountModelManager } from "./views/modelManager";
 import { mountNetworkPicker } from "./views/networkPicker";
 import { mountResultView } from "./views/resultView";
@@ -36,6 +37,7 @@ mountConfigPanel(byId("config-panel"), actions);
 mountComparisonView(byId("comparison-view"), actions);
 mountFlipView(byId("flip-view"), actions, analysis);
 mountAblationView(byId("ablation-view"), actions, analysis);
+mountLandscapeView(byId("landscape-view"), actions, jobs);
 
 const busy = document.querySelector<HTMLElement>("[data-testid=busy]")!;
 const error = document.querySelector<HTMLElement>("[data-testid=error]")!;

@@ -17,6 +17,7 @@ export interface JobBodies {
   compare: S["CompareRequest"];
   metrics: S["MetricsRequest"];
   "network-load": S["NetworkLoadRequest"];
+  landscape: S["LandscapeRequest"];
 }
 
 export interface JobResults {
@@ -27,6 +28,7 @@ export interface JobResults {
   compare: S["CompareResponse"];
   metrics: S["MetricsResponse"];
   "network-load": S["NetworkLoaded"];
+  landscape: S["LandscapeResponse"];
 }
 
 /** A job the page follows: the server's state plus what it was started for. */

@@ -1,0 +1,73 @@
+"""View H, the parameter landscape: a 2-D sweep of 11 × 5 points on two comparison rows fills in while the
+job streams its points, and a click on the best cell makes that point the active model's draft."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from playwright.sync_api import Page, expect
+
+from vislrp.server.testing import ServerThread
+
+from .conftest import idle, open_designer
+
+
+def test_two_axis_landscape_streams_and_loads_the_best_point(page: Page, server: ServerThread, tmp_path: Path) -> None:
+    open_designer(page, server.url)
+    page.get_by_test_id("add-compare-row").click()
+    page.get_by_test_id("prediction-bar").nth(1).click()
+    idle(page)
+    page.get_by_test_id("add-compare-row").click()
+    view = page.get_by_test_id("landscape-view")
+    expect(view.get_by_test_id("landscape-rows")).to_contain_text("2 comparison rows")
+    view.get_by_test_id("landscape-segment").select_option("1")
+    view.get_by_test_id("landscape-param-1").select_option("gamma1p")
+    view.get_by_test_id("landscape-start-1").fill("0")
+    view.get_by_test_id("landscape-stop-1").fill("1")
+    view.get_by_test_id("landscape-steps-1").fill("11")
+    view.get_by_test_id("landscape-param-2").select_option("epsilon")
+    view.get_by_test_id("landscape-start-2").fill("0")
+    view.get_by_test_id("landscape-stop-2").fill("0.5")
+    view.get_by_test_id("landscape-steps-2").fill("5")
+    view.get_by_test_id("landscape-metric").select_option("sparseness")
+    view.get_by_test_id("landscape-run").click()
+
+    # live progress: the bar and the grid both show a part of the 55 points before the end
+    cells = view.get_by_test_id("landscape-cell")
+    seen_bar: set[int] = set()
+    seen_cells: set[int] = set()
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        bar = page.locator("[data-testid=job-progress]")
+        if bar.count():
+            value = bar.first.get_attribute("value")
+            if value is not None:
+                seen_bar.add(int(float(value)))
+            seen_cells.add(cells.count())
+        elif cells.count() == 55 and not view.get_by_test_id("landscape-run").is_disabled():
+            break
+        time.sleep(0.1)
+    assert any(0 < v < 55 for v in seen_bar), seen_bar
+    assert any(0 < n < 55 for n in seen_cells), seen_cells
+    expect(cells).to_have_count(55)
+    page.screenshot(path=str(tmp_path / "landscape.png"), full_page=False, clip=view.bounding_box())
+
+    means = {int(c.get_attribute("data-index") or -1): float(c.get_attribute("data-mean") or "nan")
+             for c in cells.all()}
+    assert sorted(means) == list(range(55)) and all(np.isfinite(v) for v in means.values())
+    best = max(means, key=lambda k: means[k])  # sparseness: higher is better
+    best_cell = view.locator(f"[data-testid=landscape-cell][data-index='{best}']")
+    expect(best_cell).to_have_attribute("data-best", "1")
+    best_cell.hover()
+    expect(view.get_by_test_id("landscape-hover")).to_contain_text("S1.gamma1p")
+    gammas, epsilons = np.linspace(0, 1, 11), np.linspace(0, 0.5, 5)
+    with page.expect_request(lambda r: r.url.endswith("/api/explain") and r.method == "POST") as req:
+        best_cell.click()
+    model = req.value.post_data_json["model"]
+    rule = model["segments"][0]["rule"]
+    assert abs(rule["gamma1p"] - gammas[best // 5]) < 1e-12
+    assert abs(rule["epsilon"] - epsilons[best % 5]) < 1e-12
+    idle(page)
+    expect(page.get_by_test_id("active-model-name")).to_contain_text("S1.gamma1p=")
