@@ -71,3 +71,24 @@ def test_two_axis_landscape_streams_and_loads_the_best_point(page: Page, server:
     assert abs(rule["epsilon"] - epsilons[best % 5]) < 1e-12
     idle(page)
     expect(page.get_by_test_id("active-model-name")).to_contain_text("S1.gamma1p=")
+
+
+def test_one_axis_landscape_draws_a_line_per_row_and_the_mean(page: Page, server: ServerThread,
+                                                               tmp_path: Path) -> None:
+    open_designer(page, server.url)
+    view = page.get_by_test_id("landscape-view")
+    expect(view.get_by_test_id("landscape-rows")).to_contain_text("shown image")
+    view.get_by_test_id("landscape-param-1").select_option("gamma1p")
+    view.get_by_test_id("landscape-start-1").fill("0")
+    view.get_by_test_id("landscape-stop-1").fill("0.5")
+    view.get_by_test_id("landscape-steps-1").fill("4")
+    view.get_by_test_id("landscape-param-2").select_option("")
+    view.get_by_test_id("landscape-metric").select_option("sparseness")
+    view.get_by_test_id("landscape-run").click()
+    expect(view.get_by_test_id("landscape-cell")).to_have_count(4)
+    expect(view.get_by_test_id("landscape-run")).to_be_enabled()
+    expect(view.locator("path[data-series='shown image']")).to_have_count(1)
+    expect(view.locator("path[data-series='mean']")).to_have_count(1)
+    page.screenshot(path=str(tmp_path / "line.png"), clip=view.bounding_box())
+    view.get_by_test_id("landscape-cell").nth(2).hover()
+    expect(view.get_by_test_id("landscape-hover")).to_contain_text("S1.gamma1p = 0.333")

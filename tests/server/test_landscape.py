@@ -93,3 +93,31 @@ def test_landscape_streams_points_and_refuses_bad_requests(client: TestClient, r
     r = client.post("/api/jobs/landscape", json={**body, "axes": [{"name": "include_bias", "start": 0, "stop": 1,
                                                                       "steps": 2}]})
     assert r.status_code == 422, r.text
+
+
+def test_boundary_axis_moves_the_segment_start_and_cancel_stops(client: TestClient, rows: list[dict]) -> None:
+    model = client.get("/api/info").json()["default_model"]
+    last = model["segments"][1]["end"]
+    body = {"model": model, "rows": rows[:1], "metric": "sparseness",
+            "axes": [{"name": "B1", "start": last - 40, "stop": last, "steps": 3}]}
+    job = wait(client, client.post("/api/jobs/landscape", json=body).json()["id"])
+    assert job["status"] == "done", job
+    pts = job["result"]["points"]
+    assert [p["params"]["B1"] for p in pts] == [last - 40, last - 20, last]
+    for p in pts:  # segment 2 starts at the boundary, segment 1 ends one layer before it
+        segs = p["model"]["segments"]
+        assert segs[1]["start"] == p["params"]["B1"] and segs[0]["end"] == p["params"]["B1"] - 1
+    assert len({p["mean"] for p in pts}) > 1  # moving the boundary changes the heatmaps
+    r = client.post("/api/jobs/landscape", json={**body, "axes": [{"name": "B1", "start": 0.5, "stop": 3,
+                                                                      "steps": 2}]})
+    assert r.status_code == 422 and "whole numbers" in r.json()["detail"], r.text
+    # a long sweep, cancelled: it stops before its last point
+    long = {**body, "axes": [{"name": "S1.gamma1p", "start": 0, "stop": 1, "steps": 11},
+                             {"name": "S1.epsilon", "start": 0, "stop": 1, "steps": 11}]}
+    job_id = client.post("/api/jobs/landscape", json=long).json()["id"]
+    deadline = time.monotonic() + 60
+    while not (client.get(f"/api/jobs/{job_id}").json()["partial"] or []) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    client.post(f"/api/jobs/{job_id}/cancel")
+    end = wait(client, job_id)
+    assert end["status"] == "cancelled" and end["done"] < 121, end
