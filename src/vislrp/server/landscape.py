@@ -8,6 +8,7 @@ one and each finished point is streamed with the job's progress, so the page can
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from vislrp.sweep.runner import SweepJob, Worker
 
 MAX_POINTS = 121
 MAX_ROWS = 8
+MAX_LAYER = 1_000_000
 LandscapeMetric = Literal["pixel-flipping", "region-perturbation", "srg", "faithfulness-correlation", "sparseness",
                           "complexity", "mprt", "random-logit"]
 """The metrics suite's metrics that need no region mask."""
@@ -77,10 +79,12 @@ class LandscapeResponse(BaseModel):
 def _spec(axis: LandscapeAxis) -> str:
     if axis.stop < axis.start:
         raise LandscapeError(f"{axis.name}: the range runs backwards ({axis.start:g} > {axis.stop:g})")
-    if axis.name.startswith("B"):
-        n = round(axis.stop - axis.start) + 1
+    if re.fullmatch(r"B\d+", axis.name):
+        if max(abs(axis.start), abs(axis.stop)) > MAX_LAYER:
+            raise LandscapeError(f"{axis.name}: a boundary is a layer index, not {axis.start:g}..{axis.stop:g}")
         if axis.start != int(axis.start) or axis.stop != int(axis.stop):
             raise LandscapeError(f"{axis.name}: a boundary is a layer index; give whole numbers")
+        n = round(axis.stop - axis.start) + 1
         if axis.steps > n:
             raise LandscapeError(f"{axis.name}: {axis.steps} steps do not fit in {n} layers")
         values = sorted({round(axis.start + (axis.stop - axis.start) * i / max(1, axis.steps - 1))
