@@ -27,7 +27,7 @@ from .cache import BoundedCache, Key, key
 from .config import ZBoxRule
 from .context import Ctx
 from .graph import Layer
-from .kernels import Weighted, apply, apply_t, bias_view, crop, row_sums, transform_weight
+from .kernels import Weighted, apply, apply_t, bias_view, crop, transform_weight
 from .numerics import safe_divide
 from .result import Forward
 from .rules import RuleParams
@@ -102,7 +102,7 @@ class WeightedRules:
         else:
             z = self._z(layer, module, ctx.fwd, acts, rule, polarity, coef, bias, split)
         s = safe_divide(rel, ctx.rows(z, layer, f"z{polarity}", cache=False), rule.epsilon)
-        absorbed = row_sums(s * bias_view(bias, s)) if bias is not None else None
+        absorbed = _bias_share(s, bias) if bias is not None else None
         pos, neg = (coef, 0.0) if polarity > 0 else (0.0, coef)
         if not split:
             w = self.weight(layer, rule.gamma0, rule.gamma1, pos, neg, rule.gamma2)
@@ -263,6 +263,12 @@ class WeightedRules:
     @property
     def nbytes(self) -> int:
         return self.weights.nbytes
+
+
+def _bias_share(s: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Σ_j s_j·b_j per row: what the bias terms took (one pass over s, no product tensor)."""
+    per_channel = s.reshape(s.shape[0], s.shape[1], -1).sum(2, dtype=torch.float64)
+    return per_channel @ bias.to(torch.float64)
 
 
 def _module(layer: Layer) -> Weighted:
