@@ -268,13 +268,13 @@ def _finite(outs: list[torch.Tensor | None], layer: Layer, notes: list[LayerNote
     peak: torch.Tensor | None = None
     for o in outs:
         if o is not None:
-            p = torch.linalg.vector_norm(o.detach().reshape(o.shape[0], -1), ord=math.inf, dim=1)
+            p = o.detach().reshape(o.shape[0], -1).abs().amax(1)  # NaN and inf propagate into the peak
             bad = ~torch.isfinite(p)
             if bool(bad.any()):
                 for row in torch.nonzero(bad).flatten().tolist():
                     notes.append(LayerNote(layer.index, row, "non-finite relevance was dropped"))
                 o = torch.nan_to_num(o, nan=0.0, posinf=0.0, neginf=0.0)
-                p = torch.linalg.vector_norm(o.reshape(o.shape[0], -1), ord=math.inf, dim=1)
+                p = o.reshape(o.shape[0], -1).abs().amax(1)
             peak = p if peak is None else torch.maximum(peak, p)
         result.append(o)
     return result, (peak if peak is not None else torch.zeros(1))

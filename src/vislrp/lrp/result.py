@@ -201,7 +201,7 @@ class Explanation:
             rel = self.layer_relevance[index]
             if rel is None:
                 continue
-            if float(rel[row].abs().sum(dtype=torch.float64)) > bound:
+            if float(rel[row].abs().sum()) > bound:
                 out.append(f"relevance exploded (|R| summed is over {EXPLOSION_FACTOR:g}× the start) at "
                            f"{self._where(index)}: denominators near zero; use ε > 0 or a γ/z⁺ rule there")
                 break

@@ -267,7 +267,7 @@ class WeightedRules:
 
 def _bias_share(s: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """Σ_j s_j·b_j per row: what the bias terms took (one pass over s, no product tensor)."""
-    per_channel = s.reshape(s.shape[0], s.shape[1], -1).sum(2, dtype=torch.float64)
+    per_channel = s.reshape(s.shape[0], s.shape[1], -1).sum(2).to(torch.float64)
     return per_channel @ bias.to(torch.float64)
 
 
