@@ -7,6 +7,7 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -141,15 +142,31 @@ def test_a_quick_request_pauses_the_job_and_cancel_wins_over_the_pause() -> None
             steps.append(i)
         raise AssertionError("not cancelled")
 
+    def until(condition: Callable[[], bool], what: str) -> None:
+        """Wait for a condition instead of sleeping a fixed time, so a loaded machine cannot fail it."""
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.01)
+
     gate.enter()  # a quick request is running
     job = runner.submit("compare", work)  # type: ignore[arg-type]
+    until(lambda: job.status == "running", "the job never started")
     time.sleep(0.3)
-    assert job.status == "running" and len(steps) == 0  # paused at its first torch call
+    assert len(steps) == 0  # paused at its first torch call
     gate.leave()
-    time.sleep(0.05)
-    assert len(steps) > 0
+    until(lambda: len(steps) > 0, "the job did not resume")
     gate.enter()
-    time.sleep(0.05)
+    previous = [-1]
+
+    def settled() -> bool:
+        now = len(steps)
+        done = now == previous[0]
+        previous[0] = now
+        time.sleep(0.1)
+        return done
+
+    until(settled, "the job did not pause again")
     paused_at = len(steps)
     time.sleep(0.2)
     assert len(steps) == paused_at
