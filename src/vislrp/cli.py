@@ -720,6 +720,8 @@ def _progress_bar(desc: str, quiet: bool) -> tuple[Any, Any]:
             bar.total = total
             bar.refresh()
         bar.update(done - bar.n)
+        if done == total:
+            bar.refresh()  # the last state is always shown, however fast or slow the rows were
 
     return bar, progress
 
