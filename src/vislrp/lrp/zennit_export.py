@@ -66,11 +66,6 @@ ZENNIT_RULES: dict[str, Callable[[Any, RuleParams, list[str] | None], Any]] = {
 }
 
 
-def zennit_rule_name(p: RuleParams) -> str | None:
-    """The zennit rule a segment's parameters correspond to, or None where zennit has none."""
-    return _shape(p)
-
-
 def _is_mbconv(module: nn.Module) -> bool:
     return all(hasattr(module, a) for a in ("_block_args", "_project_conv", "_depthwise_conv", "id_skip"))
 

@@ -466,29 +466,26 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
         return _guarded(lambda ctx: an.ablation_curve(
             req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} ablations"), chunk=JOB_CHUNK))
 
-    def start_compare(req: schemas.CompareRequest) -> Work:
-        net = networks.active()
-        an = net.worker()
-
+    def check_rows_and_models(an: Any, net: Any, req: schemas.CompareRequest | schemas.MetricsRequest) -> None:
+        """Refuse unknown images, classes and models that do not fit the network before a job starts."""
         def check() -> None:
             for r in req.rows:
                 an._start(r.image_id, r.class_index)
             for m in req.models:
                 m.check_layers(net.n_layers)
         _checked(check)
+
+    def start_compare(req: schemas.CompareRequest) -> Work:
+        net = networks.active()
+        an = net.worker()
+        check_rows_and_models(an, net, req)
         return _guarded(lambda ctx: an.designer.compare(
             req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} heatmaps")))
 
     def start_metrics(req: schemas.MetricsRequest) -> Work:
         net = networks.active()
         an = net.worker()
-
-        def check() -> None:
-            for r in req.rows:
-                an._start(r.image_id, r.class_index)
-            for m in req.models:
-                m.check_layers(net.n_layers)
-        _checked(check)
+        check_rows_and_models(an, net, req)
         return _guarded(lambda ctx: an.metrics(
             req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} metric runs")))
 
