@@ -71,6 +71,8 @@ def session(request: pytest.FixtureRequest) -> tuple[Session, torch.Tensor]:
 
 def test_random_designs_stay_finite(session: tuple[Session, torch.Tensor]) -> None:
     s, x = session
+    # every example transforms the weights anew: a bound keeps a long pytest process from piling them up
+    s.engine.set_cache_budget(1 << 30)
     fwd = s.engine.forward(x)
     target = int(fwd.logits[0].argmax())
 
