@@ -40,11 +40,11 @@ def test_two_axis_landscape_streams_and_loads_the_best_point(page: Page, server:
     seen_cells: set[int] = set()
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        bar = page.locator("[data-testid=job-progress]")
-        if bar.count():
-            value = bar.first.get_attribute("value")
-            if value is not None:
-                seen_bar.add(int(float(value)))
+        # one snapshot that does not wait: the bar may vanish between a count() and a get_attribute()
+        values = page.locator("[data-testid=job-progress]").evaluate_all(
+            "els => els.map(e => e.getAttribute('value'))")
+        if values:
+            seen_bar.update(int(float(v)) for v in values if v is not None)
             seen_cells.add(cells.count())
         elif cells.count() == 55 and not view.get_by_test_id("landscape-run").is_disabled():
             break

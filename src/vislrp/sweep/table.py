@@ -151,7 +151,9 @@ def best_points(table: pd.DataFrame, axes: Sequence[str], metrics: Sequence[str]
         return {m: [] for m in metrics}
     for metric in metrics:
         values = pd.to_numeric(table[metric], errors="coerce")
+        # rows in a fixed order: the mean must not depend on which worker finished first (float sums)
         frame = table.assign(_v=values).dropna(subset=["_v"])
+        frame = frame.sort_values([c for c in ("point", "image", "target") if c in frame.columns], kind="stable")
         if frame.empty:
             out[metric] = []
             continue
