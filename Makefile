@@ -15,7 +15,7 @@ test:
 	.venv/bin/python -m pytest
 
 lint: setup
-	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff check src tests
 
 bench: setup
 	.venv/bin/vislrp bench --model vgg16 resnet50
