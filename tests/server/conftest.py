@@ -30,3 +30,13 @@ def client(zoo_model: ZooModel, data_dir: Path) -> Iterator[TestClient]:
     app = create_app(Settings(data_dir=data_dir, zoo_model=zoo_model))
     with TestClient(app, base_url=LOCAL) as c:
         yield c
+
+
+@pytest.fixture
+def rows(client: TestClient) -> list[dict]:
+    """Two comparison rows: the chelsea and coffee samples, each with its top class."""
+    out = []
+    for name in ("chelsea", "coffee"):
+        img = client.post("/api/images/sample", json={"name": name}).json()
+        out.append({"image_id": img["image_id"], "class_index": img["topk"][0]["index"]})
+    return out

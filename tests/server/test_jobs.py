@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from jobwait import wait
 
 from vislrp.analysis import ablation_curve, flip_curve
 from vislrp.server.jobs import JobContext, JobRunner, QuickGate
@@ -28,15 +29,6 @@ def ctx(client: TestClient) -> dict:
 def decode(h: dict) -> np.ndarray:
     return np.frombuffer(base64.b64decode(h["data"]), dtype="<f4").reshape(h["shape"])
 
-
-def wait(client: TestClient, job_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_curve_job_streams_progress_and_equals_the_direct_curve(client: TestClient, ctx: dict) -> None:

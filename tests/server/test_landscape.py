@@ -9,30 +9,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from jobwait import wait
 
 from vislrp.lrp import LRPModel
 from vislrp.session import Session
 from vislrp.sweep import Space, load_inputs, parse_axis, run_sweep
 from vislrp.zoo import ZooModel
-
-
-def wait(client: TestClient, job_id: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
-@pytest.fixture
-def rows(client: TestClient) -> list[dict]:
-    out = []
-    for name in ("chelsea", "coffee"):
-        img = client.post("/api/images/sample", json={"name": name}).json()
-        out.append({"image_id": img["image_id"], "class_index": img["topk"][0]["index"]})
-    return out
 
 
 def test_landscape_values_equal_the_sweep_runner(client: TestClient, rows: list[dict], zoo_model: ZooModel,

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import io
 import pickle
-import time
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision
 from fastapi.testclient import TestClient
+from jobwait import wait
 
 from vislrp.lrp import build_graph
 from vislrp.zoo import load_sample
-
-
-def wait(client: TestClient, job_id: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError("the job did not finish")
 
 
 def load(client: TestClient, network: str, weights: str) -> dict:

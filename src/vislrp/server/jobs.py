@@ -33,14 +33,14 @@ from torch.overrides import TorchFunctionMode
 
 from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError, check_channels, conv_layer
 from vislrp.lrp import ConfigError
-from vislrp.server import landscape, schemas
+from vislrp.server import landscape, recommend, schemas
 from vislrp.server.analysis import MaskError, MetricsError
 from vislrp.server.networks import NetworkChoiceError, NetworkLoaded, NetworkLoadRequest, NetworkManager
 from vislrp.server.service import ClassIndexError, UnknownImageError
 from vislrp.zoo import UnknownModelError, WeightsError
 
 JobKind = Literal["flip-curve", "neurons", "neuron-maps", "ablation-curve", "compare", "metrics", "network-load",
-                  "landscape"]
+                  "landscape", "recommend"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 KEEP_FINISHED = 32
 """Finished jobs kept for their results; older ones are forgotten."""
@@ -64,7 +64,7 @@ class JobFailure(Exception):
 # ---------------------------------------------------------------------------------------------- schemas
 JobResult = (schemas.CurveResponse | schemas.NeuronsResponse | schemas.NeuronMapsResponse
              | schemas.AblationCurveResponse | schemas.CompareResponse | schemas.MetricsResponse | NetworkLoaded
-             | landscape.LandscapeResponse)
+             | landscape.LandscapeResponse | recommend.RecommendResponse)
 
 
 class JobOut(BaseModel):
@@ -510,7 +510,20 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
             def emit(point: landscape.LandscapePoint, done: int, total: int) -> None:
                 ctx.emit(point)
                 ctx.progress(done, total, f"{done} of {total} points")
-            return landscape.run(an, req, emit)
+            result = landscape.run(an, req, emit)
+            landscape.record(net.landscapes, req, result)
+            return result
+        return _guarded(work)
+
+    def start_recommend(req: recommend.RecommendRequest) -> Work:
+        net = networks.active()
+        an = net.worker()
+        _checked(lambda: [an._start(r.image_id, r.class_index) for r in req.rows])
+
+        def work(ctx: JobContext) -> BaseModel:
+            ctx.progress(0, 0, "gathering candidates")
+            return recommend.run(an, net.landscapes, req,
+                                 progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} metric runs"))
         return _guarded(work)
 
     starters: dict[JobKind, tuple[type[BaseModel], Callable[[Any], Work]]] = {
@@ -522,6 +535,7 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
         "metrics": (schemas.MetricsRequest, start_metrics),
         "network-load": (NetworkLoadRequest, start_network),
         "landscape": (landscape.LandscapeRequest, start_landscape),
+        "recommend": (recommend.RecommendRequest, start_recommend),
     }
     app.include_router(job_router(runner, starters))
     app.state.jobs = runner

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vislrp.lrp import LRPModel
 from vislrp.server import schemas
 from vislrp.session import Session
+from vislrp.store.landscapes import LandscapeLog, RecordedPoint
 from vislrp.sweep import Space, SpaceError, parse_axis
 from vislrp.sweep.runner import SweepJob, Worker
 
@@ -148,6 +149,12 @@ def run(an: Any, req: LandscapeRequest, emit: Callable[[LandscapePoint, int, int
         best = max(scored, key=key).index  # type: ignore[arg-type]
     return LandscapeResponse(axes=[a.name for a in req.axes], metric=req.metric, higher_is_better=higher,
                              shape=shape, points=out, best=best, elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+
+def record(log: LandscapeLog, req: LandscapeRequest, res: LandscapeResponse) -> int:
+    """Keep a finished landscape so recommendations can offer its best points."""
+    return log.record(res.metric, res.higher_is_better, res.axes, [(r.image_id, r.class_index) for r in req.rows],
+                      [RecordedPoint(p.params, p.model, p.values) for p in res.points])
 
 
 def _finite(value: Any) -> float | None:

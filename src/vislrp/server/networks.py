@@ -36,6 +36,7 @@ from vislrp.server.analysis import AnalysisService
 from vislrp.server.service import DesignerService
 from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
 from vislrp.store import ModelStore
+from vislrp.store.landscapes import LandscapeLog
 from vislrp.zoo import UnknownModelError, WeightsError, ZooModel, list_models, load_model
 
 DEFAULT_BUDGET_BYTES = 4 << 30
@@ -121,6 +122,8 @@ class LoadedNetwork:
     analysis: AnalysisService
     store: ModelStore
     info: schemas.InfoResponse
+    landscapes: LandscapeLog
+    """Landscapes run on this network and weights, for recommendations."""
     _worker: AnalysisService | None = None
     _nbytes: int | None = None
 
@@ -189,8 +192,10 @@ class NetworkManager:
         service = DesignerService(zoo)
         store = ModelStore(self.db_path, network=zoo.name)
         store.seed_once(self.seed(service))
-        return LoadedNetwork(key=f"{zoo.name}@{weights}", weights=weights, zoo=zoo, service=service,
-                             analysis=AnalysisService(service), store=store, info=self.describe(service, zoo))
+        key = f"{zoo.name}@{weights}"
+        return LoadedNetwork(key=key, weights=weights, zoo=zoo, service=service,
+                             analysis=AnalysisService(service), store=store, info=self.describe(service, zoo),
+                             landscapes=LandscapeLog(self.db_path, network=key))
 
     # ------------------------------------------------------------------ weights files
     def _upload_path(self, upload_id: str) -> Path:

@@ -1,5 +1,6 @@
 """Persistent storage of LRP models (the JSON contract) in SQLite under the data directory."""
 
+from vislrp.store.db import SqliteStore, StoreUnavailableError
 from vislrp.store.models import (
     INT64_MAX,
     NAME_MAX,
@@ -8,7 +9,6 @@ from vislrp.store.models import (
     NameConflictError,
     StoredModel,
     StoreHealth,
-    StoreUnavailableError,
     UnknownModelIdError,
     fit_name,
     inspect_store,
@@ -20,6 +20,7 @@ __all__ = [
     "InvalidModelError",
     "ModelStore",
     "NameConflictError",
+    "SqliteStore",
     "StoreHealth",
     "StoreUnavailableError",
     "StoredModel",

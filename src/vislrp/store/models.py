@@ -21,10 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +30,7 @@ from pydantic import ValidationError
 
 from vislrp.lrp import ConfigError, LRPModel, parse_model
 from vislrp.lrp.config import format_validation_error
+from vislrp.store.db import SqliteStore
 
 INT64_MAX = 2**63 - 1
 """SQLite row ids are signed 64-bit; no id outside 1..INT64_MAX can exist."""
@@ -77,10 +75,6 @@ class InvalidModelError(ValueError):
     """The model to write breaks the LRP-model contract (e.g. a name over the limit)."""
 
 
-class StoreUnavailableError(RuntimeError):
-    """The store's file cannot be opened or written: read-only directory, full disk, locked too long."""
-
-
 @dataclass(frozen=True)
 class StoredModel:
     """A row of the store: its id, timestamps and the LRP model itself."""
@@ -119,83 +113,13 @@ def _valid(model: LRPModel) -> LRPModel:
         raise InvalidModelError(format_validation_error(exc)) from None
 
 
-class ModelStore:
+class ModelStore(SqliteStore):
     """CRUD for LRP models of one network, persisted in ``path`` (an SQLite file)."""
 
     def __init__(self, path: Path, network: str) -> None:
-        self.path = Path(path)
+        super().__init__(path, _SCHEMA)
         self.network = network
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailableError(
-                f"cannot create the data directory {self.path.parent}: {exc.strerror or exc}"
-            ) from None
-        with self._lock:
-            db = self._open()
-            try:
-                db.execute("PRAGMA journal_mode=WAL")  # not inside a transaction
-            except sqlite3.Error as exc:
-                raise self._unavailable(exc) from None
-            finally:
-                db.close()
-        with self._write() as db:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                db.execute(statement)
         self._repair_names()
-
-    # ------------------------------------------------------------------ connections
-    def _open(self) -> sqlite3.Connection:
-        try:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error as exc:
-            raise self._unavailable(exc) from None
-        return db
-
-    def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailableError:
-        msg = str(exc)
-        if "readonly" in msg or "unable to open" in msg:
-            why = "the data directory or its store file is not writable"
-        elif "full" in msg:
-            why = "the disk is full"
-        elif "locked" in msg or "busy" in msg:
-            why = "another process holds the store locked"
-        else:
-            why = "the store file cannot be used"
-        return StoreUnavailableError(
-            f"{why}: {self.path} ({msg}); free space or fix the permissions, or start with --data DIR"
-        )
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = self._open()
-            try:
-                yield db
-            except sqlite3.OperationalError as exc:
-                raise self._unavailable(exc) from None
-            finally:
-                db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: other writers (threads or processes) wait until it commits."""
-        with self._lock:
-            db = self._open()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                raise self._unavailable(exc) from None
-            finally:
-                db.close()
 
     def _check_id(self, model_id: int) -> None:
         if not 1 <= model_id <= INT64_MAX:

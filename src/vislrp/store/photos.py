@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vislrp.store.models import StoreUnavailableError
+from vislrp.store.db import StoreUnavailableError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS photos (

@@ -20,8 +20,10 @@ from .relevance_mass import relevance_mass
 from .sparseness import gini, sparseness
 from .srg import srg, srg_from_curves
 from .suite import (
+    COMPARATIVES,
     FLIPPING,
     HIGHER_IS_BETTER,
+    LABELS,
     METRIC_NAMES,
     NEEDS_REGION,
     ROAD_NOISE,
@@ -33,8 +35,9 @@ from .suite import (
 )
 
 __all__ = [
-    "FLIPPING", "HIGHER_IS_BETTER", "METRIC_NAMES", "NEEDS_REGION", "ROAD_NOISE", "MetricContext", "MetricOptions",
-    "MetricResult", "UnknownMetricError", "complexity", "entropy", "evaluate", "faithfulness_correlation", "gini",
-    "heatmaps", "mprt", "other_class", "parse_metrics", "pixel_flipping", "pointing_game", "random_logit",
-    "region_perturbation", "relevance_mass", "sparseness", "spearman", "srg", "srg_from_curves"
+    "COMPARATIVES", "FLIPPING", "HIGHER_IS_BETTER", "LABELS", "METRIC_NAMES", "NEEDS_REGION", "ROAD_NOISE",
+    "MetricContext", "MetricOptions", "MetricResult", "UnknownMetricError", "complexity", "entropy", "evaluate",
+    "faithfulness_correlation", "gini", "heatmaps", "mprt", "other_class", "parse_metrics", "pixel_flipping",
+    "pointing_game", "random_logit", "region_perturbation", "relevance_mass", "sparseness", "spearman", "srg",
+    "srg_from_curves"
 ]

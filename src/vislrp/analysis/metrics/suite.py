@@ -40,6 +40,27 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "pointing-game": True,
 }
 """Which way each metric's value is better (what a ranking of designs sorts by)."""
+LABELS: dict[str, str] = {
+    "pixel-flipping": "pixel-flipping AOPC", "region-perturbation": "region-perturbation AOPC", "srg": "SRG",
+    "faithfulness-correlation": "faithfulness correlation", "sparseness": "sparseness", "complexity": "complexity",
+    "mprt": "MPRT similarity", "random-logit": "random-logit similarity", "relevance-mass": "relevance mass",
+    "pointing-game": "pointing-game hits",
+}
+"""Short names for sentences ("highest SRG on 5 of 7 rows")."""
+COMPARATIVES: dict[str, tuple[str, str]] = {
+    "pixel-flipping": ("drops the logit faster under pixel flipping", "drops the logit slower under pixel flipping"),
+    "region-perturbation": ("drops the logit faster under region perturbation",
+                            "drops the logit slower under region perturbation"),
+    "srg": ("more faithful (SRG)", "less faithful (SRG)"),
+    "faithfulness-correlation": ("more faithful (correlation)", "less faithful (correlation)"),
+    "sparseness": ("sparser", "less sparse"),
+    "complexity": ("simpler", "more complex"),
+    "mprt": ("more sensitive to the weights", "less sensitive to the weights"),
+    "random-logit": ("more class-specific", "less class-specific"),
+    "relevance-mass": ("more relevance in the region", "less relevance in the region"),
+    "pointing-game": ("points at the region more often", "points at the region less often"),
+}
+"""(better, worse) than another design on each metric, for one-line reasons."""
 ROAD_NOISE = 0.01
 """Default σ of ROAD's noise, in model-input units (Quantus's default)."""
 
