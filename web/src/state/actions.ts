@@ -1,5 +1,5 @@
 // Everything the views can ask for. Actions call the API service and write results into the store.
-import type { LRPModel } from "../api/types";
+import type { LRPModel, StoredModel } from "../api/types";
 import { ApiService, StaleResponse } from "../services/api";
 import { clone, sameModel } from "../lib/segments";
 import { activeModel, modelById, type DraftHistory, type State, type Store } from "./store";
@@ -327,6 +327,23 @@ export class Actions {
       this.store.set({ notice: `Imported ${added.map((m) => `“${m.model.name}”`).join(", ")}` });
     } catch (err) {
       this.report(err);
+    }
+  }
+
+  /**
+   * Store a design in the model manager without changing the active model (recommendations' "Add").
+   * The import route renames a taken name, so the notice names the model as stored; null on failure.
+   */
+  async addModel(model: LRPModel): Promise<StoredModel | null> {
+    try {
+      const added = await this.api.call(() => this.api.client.POST("/api/models/import", { body: { content: JSON.stringify(model) } }));
+      await this.refreshModels();
+      const stored = added[0] ?? null;
+      if (stored) this.store.set({ notice: `Added “${stored.model.name}” to the models` });
+      return stored;
+    } catch (err) {
+      this.report(err);
+      return null;
     }
   }
 

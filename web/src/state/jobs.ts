@@ -18,6 +18,7 @@ export interface JobBodies {
   metrics: S["MetricsRequest"];
   "network-load": S["NetworkLoadRequest"];
   landscape: S["LandscapeRequest"];
+  recommend: S["RecommendRequest"];
 }
 
 export interface JobResults {
@@ -29,6 +30,7 @@ export interface JobResults {
   metrics: S["MetricsResponse"];
   "network-load": S["NetworkLoaded"];
   landscape: S["LandscapeResponse"];
+  recommend: S["RecommendResponse"];
 }
 
 /** A job the page follows: the server's state plus what it was started for. */

@@ -8,6 +8,7 @@ import { drawLandscape, type LandscapePointData } from "../draw/landscape";
 import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { JobCancelled, type JobActions } from "../state/jobs";
+import { jobRows } from "../state/rows";
 import { activeModel, type State } from "../state/store";
 
 type S = components["schemas"];
@@ -53,12 +54,6 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
 
   let shown: { req: S["LandscapeRequest"]; ticks: number[][]; labels: string[]; points: Point[] } | null = null;
   let running = false;
-
-  function rows(s: State): { rows: S["CompareRow"][]; labels: string[] } {
-    if (s.compareRows.length) return { rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })), labels: s.compareRows.map((r) => `${r.source} · ${r.label}`) };
-    if (s.image && s.classIndex != null) return { rows: [{ image_id: s.image.image_id, class_index: s.classIndex }], labels: ["shown image"] };
-    return { rows: [], labels: [] };
-  }
 
   function fillOptions(s: State): void {
     const model = activeModel(s);
@@ -145,7 +140,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
   run.addEventListener("click", async () => {
     const s = store.get();
     const model = activeModel(s);
-    const { rows: body, labels } = rows(s);
+    const { rows: body, labels } = jobRows(s);
     if (!model || !body.length) {
       store.set({ notice: "Landscape: load an image (or add comparison rows) first" });
       return;
