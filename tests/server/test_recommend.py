@@ -38,7 +38,7 @@ def independent(client: TestClient, zoo: ZooModel, model: dict, rows: list[dict]
     out: dict[str, list[float]] = {"sparseness": [], "complexity": []}
     for r in rows:
         x = service.image(r["image_id"]).x.unsqueeze(0)
-        res = vislrp.explain(zoo.model, x, r["class_index"], LRPModel.model_validate(model),
+        res = vislrp.explain(zoo.module, x, r["class_index"], LRPModel.model_validate(model),
                              bounds=zoo.preprocess.bounds())
         heat = res.relevance[0].sum(0).detach().double().numpy()
         out["sparseness"].append(gini(heat))
