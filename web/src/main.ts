@@ -14,6 +14,7 @@ import { mountFlipView } from "./views/flipView";
 import { mountJobProgress } from "./views/jobProgress";
 import { mountLandscapeView } from "./views/landscapeView";
 import { mountModelManager } from "./views/modelManager";
+import { mountRecommendView } from "./views/recommendView";
 import { mountNetworkPicker } from "./views/networkPicker";
 import { mountResultView } from "./views/resultView";
 
@@ -38,6 +39,7 @@ mountComparisonView(byId("comparison-view"), actions);
 mountFlipView(byId("flip-view"), actions, analysis);
 mountAblationView(byId("ablation-view"), actions, analysis);
 mountLandscapeView(byId("landscape-view"), actions, jobs);
+mountRecommendView(byId("recommend-view"), actions, jobs);
 
 const busy = document.querySelector<HTMLElement>("[data-testid=busy]")!;
 const error = document.querySelector<HTMLElement>("[data-testid=error]")!;
