@@ -14,8 +14,8 @@ import { mountFlipView } from "./views/flipView";
 import { mountJobProgress } from "./views/jobProgress";
 import { mountLandscapeView } from "./views/landscapeView";
 import { mountModelManager } from "./views/modelManager";
-import { mountRecommendView } from "./views/recommendView";
 import { mountNetworkPicker } from "./views/networkPicker";
+import { mountRecommendView } from "./views/recommendView";
 import { mountResultView } from "./views/resultView";
 
 const store = new Store();
