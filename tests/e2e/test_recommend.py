@@ -75,6 +75,8 @@ def test_recommendations_rank_composites_and_landscape_points(page: Page, server
         assert exact == order, (metric, exact)
         assert np.allclose(shown, exact, rtol=5e-3), (shown, exact)  # the card shows three digits
         assert group.first.get_by_test_id("recommendation-reason").inner_text().strip()
+        expect(group.first.get_by_test_id("row-strip-dot")).to_have_count(2)  # one dot per row
+        expect(group.first.locator(".recommend-mean.ranking")).to_have_attribute("data-metric", metric)
         # the direction and the ranking metric's highlight
         column = rec.locator(f"[data-testid=recommend-column][data-metric={metric}]")
         expect(column.locator("h3")).to_contain_text("↑ better" if higher else "↓ better")
@@ -123,6 +125,17 @@ def test_recommendations_rank_composites_and_landscape_points(page: Page, server
     expect(rec.locator(".recommend-results")).to_have_attribute("data-stale", "1")
     time.sleep(0.3)  # let the fade finish for the picture
     rec.screenshot(path=str(tmp_path / "recommend-stale.png"))
+
+    # without landscape points, top 1: a fresh result on the three rows, no longer stale
+    rec.get_by_test_id("recommend-sweeps").uncheck()
+    rec.get_by_test_id("recommend-top").fill("1")
+    rec.get_by_test_id("recommend-run").click()
+    expect(summary).to_contain_text("landscape points not included", timeout=300_000)
+    expect(cards).to_have_count(2)
+    expect(rec.locator("[data-testid=recommendation][data-source=landscape]")).to_have_count(0)
+    expect(rec.get_by_test_id("recommend-stale")).to_be_hidden()
+    expect(summary).to_contain_text("on 3 rows")
+    expect(cards.first.get_by_test_id("row-strip-dot")).to_have_count(3)
 
 
 def first_model_segments(page: Page, server: ServerThread, name: str) -> list[dict]:
