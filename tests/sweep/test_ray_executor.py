@@ -53,8 +53,10 @@ def test_sweep_and_batch_match_the_local_executor(local_ray: None, tmp_path: Pat
     design = space.design(session.graph, points[1])
     run_batch(session, design, inputs, ["sparseness"], tmp_path / "b-local", executor=LocalExecutor())
     run_batch(session, design, inputs, ["sparseness"], tmp_path / "b-ray", executor=RayExecutor(workers=2))
+    # rows arrive in the order tasks finish: compare them in image order, whatever the row order was
     ta = pd.read_csv(tmp_path / "b-local" / "results.csv").drop(columns="seconds").sort_values("image")
     tb = pd.read_csv(tmp_path / "b-ray" / "results.csv").drop(columns="seconds").sort_values("image")
+    ta, tb = ta.reset_index(drop=True), tb.reset_index(drop=True)
     pd.testing.assert_frame_equal(ta, tb, check_exact=True)
     for name in ta["relevance"]:
         np.testing.assert_array_equal(np.load(tmp_path / "b-local" / name), np.load(tmp_path / "b-ray" / name))

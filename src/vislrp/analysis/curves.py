@@ -170,13 +170,7 @@ def flip_curves(predict: Predict, xs: torch.Tensor, heatmaps: torch.Tensor, targ
             batch = []
             for i, o, k in jobs[start:stop]:
                 batch.append(flipped_images(xs[i], masks[(i, o)][k], mode, black, noises.get(i), fills.get(i))[0])
-            inputs = torch.stack(batch)
-            t0 = time.perf_counter()
-            with torch.no_grad():
-                logits = predict(inputs)
-            if logits.device.type == "cuda":
-                torch.cuda.synchronize()
-            report(time.perf_counter() - t0)
+            logits = _timed_logits(predict, torch.stack(batch), report)
             for row, job in enumerate(jobs[start:stop]):
                 out[job] = logits[row]
             done = stop
@@ -242,15 +236,22 @@ def masked_logits(predict: Predict, xs: torch.Tensor, masks: Sequence[torch.Tens
     for start, stop, report in batcher.chunks(predict, len(jobs), xs[0]):
         inputs = torch.stack([flipped_images(xs[i], masks[i][k].to(xs.device), mode, black, noises.get(i),
                                              fills.get(i))[0] for i, k in jobs[start:stop]])
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            logits = predict(inputs)
-        if logits.device.type == "cuda":
-            torch.cuda.synchronize()
-        report(time.perf_counter() - t0)
+        logits = _timed_logits(predict, inputs, report)
         for row, job in enumerate(jobs[start:stop]):
             rows[job] = logits[row]
         if progress is not None:
             progress(stop, len(jobs))
     return [torch.stack([rows[(i, k)] for k in range(masks[i].shape[0])]) if masks[i].shape[0] else
             torch.empty((0,)) for i in range(xs.shape[0])]
+
+
+def _timed_logits(predict: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor,
+                  report: Callable[[float], None]) -> torch.Tensor:
+    """One batch's logits; its time, GPU work included, goes to the batcher (which sizes the next batch by it)."""
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        logits = predict(inputs)
+    if logits.device.type == "cuda":
+        torch.cuda.synchronize()
+    report(time.perf_counter() - t0)
+    return logits

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..analysis.metrics import MetricOptions
@@ -86,22 +87,11 @@ def run_sweep(session: Session, space: Space, points: list[Point], inputs: Input
                  skip=skip)
     total = sum(1 for t in work for p in t.points for i in t.images if (p, i) not in skip)
     writer = TableWriter(out, columns, existing)
-    finished = 0
 
-    def on_rows(task: Task, rows: list[Row]) -> None:
-        nonlocal finished
-        rows = [r for r in rows if (index[r["point"]], job.images.index(r["image"])) not in skip]
-        writer.write(rows)
-        finished += len(rows)
-        if progress is not None:
-            progress(finished, total)
+    def keep(rows: list[Row]) -> list[Row]:
+        return [r for r in rows if (index[r["point"]], job.images.index(r["image"])) not in skip]
 
-    if progress is not None:
-        progress(0, total)
-    try:
-        (executor or LocalExecutor()).run(session, job, inputs.xs, work, on_rows)
-    finally:
-        table = writer.close()
+    table, finished = _drive(session, job, inputs, work, writer, total, keep, progress, executor)
     keys = set(index)
     table = table[table["point"].isin(keys)] if not table.empty else table
     best = best_points(table, [a.name for a in space.axes], metrics)
@@ -148,10 +138,8 @@ def run_batch(session: Session, design: LRPModel, inputs: Inputs, metrics: list[
     work = tasks(1, todo, point_chunk=1, image_chunk=IMAGE_CHUNK)
     total = len(todo)
     writer = TableWriter(table_path, columns, existing)
-    finished = 0
 
-    def on_rows(task: Task, rows: list[Row]) -> None:
-        nonlocal finished
+    def keep(rows: list[Row]) -> list[Row]:
         for row in rows:
             i = inputs.specs.index(row["image"])
             rel, heat = row.pop("_relevance"), row.pop("_heatmap")
@@ -159,6 +147,22 @@ def run_batch(session: Session, design: LRPModel, inputs: Inputs, metrics: list[
                 np.save(f, rel)
             save_heatmap(outdir / f"{names[i]}.png", heat, cmap)
             row["relevance"], row["heatmap"] = f"{names[i]}.npy", f"{names[i]}.png"
+        return rows
+
+    table, _ = _drive(session, job, inputs, work, writer, total, keep, progress, executor, keys=("image", "target"))
+    return table.astype(object).where(table.notna(), None).to_dict("records")  # undefined metrics as None
+
+
+def _drive(session: Session, job: SweepJob | BatchJob, inputs: Inputs, work: list[Task], writer: TableWriter,
+           total: int, keep: Callable[[list[Row]], list[Row]], progress: Progress | None,
+           executor: LocalExecutor | RayExecutor | None, keys: Sequence[str] = ()) -> tuple[pd.DataFrame, int]:
+    """Run the tasks; each finished batch of rows passes ``keep`` and is written at once (so an interrupted run
+    resumes from it). Returns the whole table and the rows written by this run."""
+    finished = 0
+
+    def on_rows(task: Task, rows: list[Row]) -> None:
+        nonlocal finished
+        rows = keep(rows)
         writer.write(rows)
         finished += len(rows)
         if progress is not None:
@@ -169,8 +173,8 @@ def run_batch(session: Session, design: LRPModel, inputs: Inputs, metrics: list[
     try:
         (executor or LocalExecutor()).run(session, job, inputs.xs, work, on_rows)
     finally:
-        table = writer.close(keys=("image", "target"))
-    return table.astype(object).where(table.notna(), None).to_dict("records")  # undefined metrics as None
+        table = writer.close(keys=keys)
+    return table, finished
 
 
 def _stem(k: int, spec: str) -> str:
