@@ -116,7 +116,15 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     return `Scored ${res.candidates} candidates on ${rows} in ${secs}: ${composites} composite${composites === 1 ? "" : "s"}, ${where}. Reasons compare with the default “${res.default}”.`;
   }
 
-  function card(group: S["MetricRecommendations"], d: Design, metrics: string[], domain: [number, number], state: Shown): HTMLElement {
+  /** The strip's width: a card's inner width in the results grid (columns of at least 320 px, 10 px apart). */
+  function stripWidth(): number {
+    const w = results.clientWidth;
+    if (!w) return 290;
+    const n = Math.max(1, Math.floor((w + 10) / 330));
+    return Math.max(200, Math.floor((w - 10 * (n - 1)) / n) - 18);
+  }
+
+  function card(group: S["MetricRecommendations"], d: Design, metrics: string[], domain: [number, number], state: Shown, width: number): HTMLElement {
     const id = JSON.stringify(d.model);
     const badge = h(
       "span",
@@ -138,7 +146,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
       }),
     );
     const svg = d3.create("svg");
-    drawRowStrip(svg, { values: d.values[group.metric] ?? [], mean: d.means[group.metric] ?? null, rowLabels: state.labels, domain, higherIsBetter: group.higher_is_better }, { width: 290 });
+    drawRowStrip(svg, { values: d.values[group.metric] ?? [], mean: d.means[group.metric] ?? null, rowLabels: state.labels, domain, higherIsBetter: group.higher_is_better }, { width });
     const add = h("button", { "data-testid": "recommendation-add", title: "store this design in the model manager" }, "Add to manager");
     const load = h("button", { "data-testid": "recommendation-load", title: "edit it as the active model's draft (heatmap and formula update)" }, "Load as draft");
     const storedAs = state.added.get(id);
@@ -176,6 +184,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     if (!shown) return;
     const state = shown;
     const metrics = state.res.metrics.map((g) => g.metric);
+    const width = stripWidth();
     for (const group of state.res.metrics) {
       const domain = stripDomain(group.designs.flatMap((d) => d.values[group.metric] ?? []));
       const dir = group.higher_is_better ? "↑ better" : "↓ better";
@@ -184,7 +193,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
           "div",
           { class: "recommend-column", "data-testid": "recommend-column", "data-metric": group.metric },
           h("h3", { title: group.label }, `${group.label} `, h("span", { class: "recommend-dir" }, dir)),
-          ...(group.designs.length ? group.designs.map((d) => card(group, d, metrics, domain, state)) : [h("div", { class: "hint" }, "no design has a value for this metric on these rows")]),
+          ...(group.designs.length ? group.designs.map((d) => card(group, d, metrics, domain, state, width)) : [h("div", { class: "hint" }, "no design has a value for this metric on these rows")]),
         ),
       );
     }
