@@ -142,3 +142,33 @@ def first_model_segments(page: Page, server: ServerThread, name: str) -> list[di
     """The segments of the stored model called ``name`` (the design the card added)."""
     models = page.request.get(f"{server.url}/api/models").json()
     return next(m["model"]["segments"] for m in models if m["model"]["name"] == name)
+
+
+def test_recommendations_on_the_shown_image_go_stale_on_another_network(page: Page, server: ServerThread) -> None:
+    open_designer(page, server.url)
+    rec = page.get_by_test_id("recommend-view")
+    expect(rec.get_by_test_id("recommend-rows")).to_contain_text("shown image")
+    rec.locator("[data-testid=recommend-metric][value=srg]").uncheck()
+    rec.locator("[data-testid=recommend-metric][value=sparseness]").uncheck()
+    expect(rec.get_by_test_id("recommend-run")).to_be_disabled()  # no metric picked
+    rec.locator("[data-testid=recommend-metric][value=sparseness]").check()
+    rec.get_by_test_id("recommend-sweeps").uncheck()
+    rec.get_by_test_id("recommend-top").fill("9")  # clamped to the server's 1..5
+    rec.get_by_test_id("recommend-run").click()
+    cards = rec.get_by_test_id("recommendation")
+    expect(cards).to_have_count(5, timeout=300_000)  # the five composites
+    expect(rec.get_by_test_id("recommend-top")).to_have_value("5")
+    expect(rec.get_by_test_id("recommend-summary")).to_contain_text("on 1 row")
+    expect(cards.first.get_by_test_id("row-strip-dot")).to_have_count(1)
+    expect(cards.first.get_by_test_id("recommendation-load")).to_be_enabled()
+
+    page.get_by_test_id("network-select").select_option("resnet18")
+    page.get_by_test_id("weights-select").select_option("none")
+    page.get_by_test_id("network-load").click()
+    expect(page.locator("#network")).to_contain_text("resnet18", timeout=120_000)
+    stale = rec.get_by_test_id("recommend-stale")
+    expect(stale).to_be_visible()
+    expect(stale).to_contain_text("network changed")
+    expect(cards.first.get_by_test_id("recommendation-add")).to_be_disabled()
+    expect(cards.first.get_by_test_id("recommendation-load")).to_be_disabled()
+    idle(page)

@@ -30,14 +30,21 @@ function shortLabel(name: string): string {
   return label.replace(/\s*\(.*\)$/, "");
 }
 
-/** What a result depends on besides the rows: the network and its weights. */
+/** The network and weights a result's designs were made for (their segments index its layers). */
+function networkKey(s: State): string {
+  return `${s.info?.network ?? ""}|${s.info?.weights ?? ""}`;
+}
+
+/** What a result depends on: the network and the rows. */
 function resultKey(s: State): string {
-  return `${s.info?.network ?? ""}|${s.info?.weights ?? ""}|${rowsKey(jobRows(s))}`;
+  return `${networkKey(s)}|${rowsKey(jobRows(s))}`;
 }
 
 interface Shown {
   res: Response;
   key: string;
+  /** networkKey() at the run: on another network its designs can neither be added nor loaded. */
+  network: string;
   labels: string[];
   sweeps: boolean;
   /** Designs already added to the manager (by their JSON): every card of one keeps saying "Added". */
@@ -58,7 +65,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
   const run = h("button", { class: "primary", "data-testid": "recommend-run" }, "Recommend");
   const rowsHint = h("span", { class: "hint", "data-testid": "recommend-rows" });
   const summary = h("div", { class: "hint", "data-testid": "recommend-summary" }, "Run to score the composites and the best points of your landscapes on these rows.");
-  const staleHint = h("div", { class: "recommend-stale-hint", "data-testid": "recommend-stale", hidden: true }, "The rows changed since this run: these results are for the old rows. Run again.");
+  const staleHint = h("div", { class: "recommend-stale-hint", "data-testid": "recommend-stale", hidden: true });
   const results = h("div", { class: "recommend-results" });
   root.append(
     h("h2", {}, "Recommendations"),
@@ -100,9 +107,17 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
 
   function markStale(s: State): void {
     const stale = !!shown && shown.key !== resultKey(s);
+    const foreign = !!shown && shown.network !== networkKey(s);
+    if (foreign !== (results.dataset.foreign === "1")) {
+      results.dataset.foreign = foreign ? "1" : "0";
+      render(); // the cards' buttons follow
+    }
     results.classList.toggle("stale", stale);
     results.dataset.stale = stale ? "1" : "0";
     staleHint.hidden = !stale;
+    staleHint.textContent = foreign
+      ? "The network changed since this run: these designs were made for the other one. Run again."
+      : "The rows changed since this run: these results are for the old rows. Run again.";
   }
 
   function summaryText(res: Response, withSweeps: boolean): string {
@@ -149,6 +164,10 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     drawRowStrip(svg, { values: d.values[group.metric] ?? [], mean: d.means[group.metric] ?? null, rowLabels: state.labels, domain, higherIsBetter: group.higher_is_better }, { width });
     const add = h("button", { "data-testid": "recommendation-add", title: "store this design in the model manager" }, "Add to manager");
     const load = h("button", { "data-testid": "recommendation-load", title: "edit it as the active model's draft (heatmap and formula update)" }, "Load as draft");
+    if (state.network !== networkKey(store.get())) {
+      add.disabled = load.disabled = true;
+      add.title = load.title = "made for another network: run again on this one";
+    }
     const storedAs = state.added.get(id);
     if (storedAs != null) {
       add.textContent = "Added";
@@ -213,7 +232,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     const label = `Recommendations (${metrics.length} metric${metrics.length === 1 ? "" : "s"})`;
     try {
       const res = await jobs.run("recommend", body, label, { key: null, channel: "recommend" });
-      shown = { res, key, labels: rows.labels, sweeps: body.sweeps ?? true, added: new Map() };
+      shown = { res, key, network: networkKey(s), labels: rows.labels, sweeps: body.sweeps ?? true, added: new Map() };
       summary.textContent = summaryText(res, shown.sweeps);
       summary.dataset.landscapes = String(res.from_landscapes);
       summary.dataset.candidates = String(res.candidates);
