@@ -8,7 +8,7 @@ import { drawLandscape, type LandscapePointData } from "../draw/landscape";
 import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { JobCancelled, type JobActions } from "../state/jobs";
-import { jobRows } from "../state/rows";
+import { jobRows, rowsPhrase } from "../state/rows";
 import { activeModel, type State } from "../state/store";
 
 type S = components["schemas"];
@@ -187,7 +187,8 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
 
   let filled = false;
   store.subscribe((s) => {
-    rowsHint.textContent = s.compareRows.length ? `on the ${s.compareRows.length} comparison rows` : "on the shown image (add comparison rows to sweep several)";
+    const on = jobRows(s);
+    rowsHint.textContent = on.from === "comparison" ? rowsPhrase(on) : `${rowsPhrase(on)} (add comparison rows to sweep several)`;
     const model = activeModel(s);
     if (!model || !s.info) return;
     const n = segment.options.length;
