@@ -19,6 +19,8 @@ type MetricName = S["RecommendRequest"]["metrics"][number];
 type Response = S["RecommendResponse"];
 type Design = S["Recommendation"];
 
+/** The badge of a design's source (a source the server adds later reads "<source> point"). */
+const SOURCE_LABELS: Record<string, string> = { composite: "composite", landscape: "landscape point" };
 const MAX_METRICS = 4;
 const DEFAULT_METRICS: MetricName[] = ["srg", "sparseness"];
 /** The metrics a recommendation can rank by: the suite's metrics that need no drawn region. */
@@ -144,7 +146,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     const badge = h(
       "span",
       { class: `source-badge source-${d.source}`, title: d.origin, "data-testid": "recommendation-source" },
-      d.source === "composite" ? "composite" : "landscape point",
+      SOURCE_LABELS[d.source] ?? `${d.source} point`,
     );
     const means = h(
       "div",
