@@ -39,6 +39,19 @@ def _add_image_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="top", help="class index, or 'top' for the predicted class")
 
 
+def _add_metric_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """The metrics and their knobs, as `metrics`, `sweep`, `batch` and `recommend` take them."""
+    p.add_argument("--target", default="top", help="class index for every image, or 'top' (each image's top class)")
+    p.add_argument("--metric", required=required, default="" if not required else None,
+                   help="comma-separated metric names (see docs/metrics.md)" + ("" if required else " (optional)"))
+    p.add_argument("--fill", default="zero", help="what removed pixels become: road, zero, black, blur or mean")
+    p.add_argument("--steps", type=int, default=None,
+                   help="flipping steps N (default 20; region-perturbation: 100 regions)")
+    p.add_argument("--patch", type=int, default=None,
+                   help="unit size P (PxP) ranked by summed relevance (default 8; faithfulness-correlation: 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of random orders, subsets, classes and ROAD noise")
+
+
 def _add_executor_args(p: argparse.ArgumentParser) -> None:
     """Where the work runs: this process, or Ray (docs/sweeps.md)."""
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="local (default) or ray")
@@ -114,14 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--config", help="LRP model JSON file")
     g.add_argument("--preset", help="one preset over all layers")
     p.add_argument("--include-bias", action="store_true", help="with --preset: include the bias")
-    p.add_argument("--target", default="top", help="class index for every image, or 'top' (each image's top class)")
-    p.add_argument("--metric", required=True, help="comma-separated metric names (see docs/metrics.md)")
-    p.add_argument("--fill", default="zero", help="what removed pixels become: road, zero, black, blur or mean")
-    p.add_argument("--steps", type=int, default=None,
-                   help="flipping steps N (default 20; region-perturbation: 100 regions)")
-    p.add_argument("--patch", type=int, default=None,
-                   help="unit size P (PxP) ranked by summed relevance (default 8; faithfulness-correlation: 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of random orders, subsets, classes and ROAD noise")
+    _add_metric_args(p)
     p.add_argument("--noise", type=float, default=None, help="ROAD noise σ in model-input units (default 0.01)")
     p.add_argument("--mask", help="region image for relevance-mass and pointing-game (nonzero pixels = region)")
     p.add_argument("--json", action="store_true", help="print one JSON list, one object per (image, metric)")
@@ -134,14 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vary", action="append", default=[], metavar="AXIS=VALUES",
                    help="S2.gamma1p=0:1:11 (a:b:n), S3.epsilon=0,0.1 (list), B1=10:30:5 (boundary), "
                    "include_bias=true,false, zbox=on,off, composite=NAME,NAME; repeatable")
-    p.add_argument("--random", type=int, default=None, metavar="N", help="N random points instead of the grid")
-    p.add_argument("--seed", type=int, default=0, help="seed of --random (and of the metrics' random parts)")
+    p.add_argument("--random", type=int, default=None, metavar="N",
+                   help="N random points instead of the grid (drawn with --seed)")
     p.add_argument("--images", nargs="+", required=True, help="image files, folders, .npy inputs or sample:NAME")
-    p.add_argument("--target", default="top", help="class index for every image, or 'top'")
-    p.add_argument("--metric", required=True, help="comma-separated metric names (see docs/metrics.md)")
-    p.add_argument("--fill", default="zero", help="what removed pixels become: road, zero, black, blur or mean")
-    p.add_argument("--steps", type=int, default=None, help="flipping steps N (default 20)")
-    p.add_argument("--patch", type=int, default=None, help="unit size P (PxP) ranked by summed relevance")
+    _add_metric_args(p)
     p.add_argument("--out", required=True, help="result table, .csv or .parquet; rows already there are skipped")
     _add_executor_args(p)
     p.add_argument("--json", action="store_true", help="print the points and the best point per metric as JSON")
@@ -152,16 +154,23 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--composite", help="a named composite (default: the default composite)")
     g.add_argument("--config", help="LRP model JSON file")
-    p.add_argument("--target", default="top", help="class index for every image, or 'top'")
-    p.add_argument("--metric", default="", help="comma-separated metric names (optional)")
-    p.add_argument("--fill", default="zero", help="what removed pixels become: road, zero, black, blur or mean")
-    p.add_argument("--steps", type=int, default=None, help="flipping steps N (default 20)")
-    p.add_argument("--patch", type=int, default=None, help="unit size P (PxP) ranked by summed relevance")
-    p.add_argument("--seed", type=int, default=0, help="seed of the metrics' random parts")
+    _add_metric_args(p, required=False)
     p.add_argument("--cmap", default="red-blue", help="heatmap colour map")
     p.add_argument("--out", required=True, help="output folder (per image .npy and .png, results.csv)")
     _add_executor_args(p)
     p.add_argument("--json", action="store_true", help="print the table rows as JSON")
+
+    p = sub.add_parser("recommend", help="rank the composites and the best points of earlier sweeps per metric "
+                       "on images, with a reason each (docs/sweeps.md)")
+    p.add_argument("--images", nargs="+", required=True, help="image files, folders, .npy inputs or sample:NAME")
+    _add_model_args(p)
+    _add_metric_args(p)
+    p.add_argument("--from-sweep", action="append", default=[], metavar="TABLE",
+                   help="a `vislrp sweep` table (or its .summary.json): its best points become candidates; repeatable")
+    p.add_argument("--top", type=int, default=3, help="designs per metric (default 3)")
+    p.add_argument("--out", default=None, help="folder: each recommended design as LRP-model JSON (--config, "
+                   "or import into the designer)")
+    p.add_argument("--json", action="store_true", help="print the rankings as JSON")
 
     p = sub.add_parser("serve", help="start the web designer")
     _add_model_args(p)
@@ -676,11 +685,10 @@ def _need_sweep(command: str) -> None:
         raise CliError(f"{command} needs {exc.name}: pip install {exc.name}") from None
 
 
-def _sweep_common(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """Metric names, metric options and executor of `sweep`/`batch`, validated (one-line errors)."""
+def _metric_args(args: argparse.Namespace) -> tuple[list[str], Any]:
+    """Metric names and options of `sweep`/`batch`/`recommend`, validated (one-line errors)."""
     from .analysis import FILL_MODES
     from .analysis.metrics import NEEDS_REGION, MetricOptions, UnknownMetricError, parse_metrics
-    from .sweep import get_executor
 
     try:
         names = parse_metrics(args.metric) if args.metric or args.command == "sweep" else []
@@ -693,10 +701,18 @@ def _sweep_common(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         raise CliError(f"--fill must be one of {', '.join(FILL_MODES)}, not {args.fill!r}")
     if (args.steps is not None and args.steps < 1) or (args.patch is not None and args.patch < 1):
         raise CliError("--steps and --patch must be at least 1")
-    if (args.workers is not None and args.workers < 1) or args.cpus < 1:
-        raise CliError("--workers and --cpus must be at least 1")
     if args.target != "top" and not args.target.isdigit():
         raise CliError(f"--target must be a class index or 'top', not {args.target!r}")
+    return names, MetricOptions(fill=args.fill, steps=args.steps, patch=args.patch, seed=args.seed)
+
+
+def _sweep_common(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Metric names, metric options and executor of `sweep`/`batch`, validated (one-line errors)."""
+    from .sweep import get_executor
+
+    names, options = _metric_args(args)
+    if (args.workers is not None and args.workers < 1) or args.cpus < 1:
+        raise CliError("--workers and --cpus must be at least 1")
     if args.executor == "ray":
         try:
             import ray  # noqa: F401
@@ -704,16 +720,15 @@ def _sweep_common(args: argparse.Namespace) -> tuple[Any, Any, Any]:
             raise CliError("--executor ray needs Ray: pip install 'vislrp[ray]'") from None
     elif args.ray_address or args.workers:
         raise CliError("--ray-address and --workers need --executor ray")
-    options = MetricOptions(fill=args.fill, steps=args.steps, patch=args.patch, seed=args.seed)
     executor = get_executor(args.executor, workers=args.workers, cpus=args.cpus, address=args.ray_address)
     return names, options, executor
 
 
-def _progress_bar(desc: str, quiet: bool) -> tuple[Any, Any]:
-    """A tqdm bar on stderr (rows done, rate, ETA) and the ``progress(done, total)`` callback that feeds it."""
+def _progress_bar(desc: str, quiet: bool, unit: str = "row") -> tuple[Any, Any]:
+    """A tqdm bar on stderr (units done, rate, ETA) and the ``progress(done, total)`` callback that feeds it."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit="row", file=sys.stderr, disable=quiet, dynamic_ncols=True, delay=0.5)
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, disable=quiet, dynamic_ncols=True, delay=0.5)
 
     def progress(done: int, total: int) -> None:
         if bar.total != total:
@@ -810,6 +825,61 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recommend(args: argparse.Namespace) -> int:
+    _need_sweep("recommend")
+    from .session import open_session
+    from .sweep import load_inputs, summary_path
+    from .sweep.recommend import composite_candidates, recommend, sweep_candidates
+
+    names, options = _metric_args(args)
+    if args.top < 1:
+        raise CliError("--top must be at least 1")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is a file; recommend writes a folder of LRP-model JSON files")
+    summaries = [Path(t) if t.endswith(".summary.json") else summary_path(Path(t)) for t in args.from_sweep]
+    for path in summaries:
+        if not path.is_file():
+            raise CliError(f"no sweep summary at {path} (give the table `vislrp sweep --out` wrote, or its summary)")
+    session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
+    cands = composite_candidates(session.graph)
+    for path in summaries:
+        cands += sweep_candidates(path, session.graph, args.top)
+    inputs = load_inputs(session, _image_specs(args.images), args.target)
+    bar, progress = _progress_bar("recommend", args.json, unit="design")
+    try:
+        scored, rankings = recommend(session, cands, inputs.xs, inputs.targets, names, args.top, options, progress)
+    finally:
+        bar.close()
+    files: dict[tuple[str, int], str] = {}
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for r in rankings:
+            for p in r.picks:
+                path = out / f"{r.metric}-{p.rank}.json"
+                path.write_text(p.candidate.model.model_dump_json(indent=1))
+                files[(r.metric, p.rank)] = str(path)
+    if args.json:
+        print(json.dumps({
+            "candidates": len(scored), "images": inputs.specs, "targets": inputs.targets,
+            "metrics": [{"metric": r.metric, "higher_is_better": r.higher_is_better, "designs": [
+                {"rank": p.rank, "name": p.candidate.model.name, "source": p.candidate.source,
+                 "origin": p.candidate.origin, "means": {m: p.candidate.mean(m) for m in names},
+                 "values": p.candidate.values, "wins": p.wins, "reason": p.reason,
+                 "model": p.candidate.model.model_dump(mode="json"), "file": files.get((r.metric, p.rank))}
+                for p in r.picks]} for r in rankings]}, allow_nan=False))
+        return 0
+    print(f"{len(scored)} designs ({sum(c.source == 'sweep' for c in scored)} from sweeps) on "
+          f"{len(inputs.specs)} images, {session.zoo.name}")
+    for r in rankings:
+        print(f"\n{r.label} ({'higher' if r.higher_is_better else 'lower'} is better)")
+        for p in r.picks:
+            means = "  ".join(f"{m} {v:.4g}" for m in names if (v := p.candidate.mean(m)) is not None)
+            print(f"  {p.rank}. {p.candidate.model.name}  [{p.candidate.source}: {p.candidate.origin}]  {means}")
+            print(f"     {p.reason}" + (f"  -> {files[(r.metric, p.rank)]}" if (r.metric, p.rank) in files else ""))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
     from .server.memory import MIN_MEMORY_BUDGET, parse_size
@@ -869,6 +939,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "metrics": cmd_metrics,
     "sweep": cmd_sweep,
+    "recommend": cmd_recommend,
     "batch": cmd_batch,
 }
 

@@ -523,7 +523,7 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
         def work(ctx: JobContext) -> BaseModel:
             ctx.progress(0, 0, "gathering candidates")
             return recommend.run(an, net.landscapes, req,
-                                 progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} metric runs"))
+                                 progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} designs scored"))
         return _guarded(work)
 
     starters: dict[JobKind, tuple[type[BaseModel], Callable[[Any], Work]]] = {

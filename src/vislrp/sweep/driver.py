@@ -96,6 +96,7 @@ def run_sweep(session: Session, space: Space, points: list[Point], inputs: Input
     table = table[table["point"].isin(keys)] if not table.empty else table
     best = best_points(table, [a.name for a in space.axes], metrics)
     summary = {"base": space.base if isinstance(space.base, str) else space.base.name,
+               "base_model": None if isinstance(space.base, str) else space.base.model_dump(mode="json"),
                "axes": [{"name": a.name, "values": list(a.values)} for a in space.axes],
                "points": len(points), "images": inputs.specs, "targets": inputs.targets, "metrics": metrics,
                "rows": len(table), "new_rows": finished, "best": best}

@@ -1,18 +1,16 @@
-"""Recommendation reasons and win counts on hand-made scores (no network): the sentences users read."""
+"""Recommendation reasons, win counts and ranking on hand-made scores (no network): the sentences users read."""
 
 from __future__ import annotations
 
 from vislrp.lrp import LRPModel
 from vislrp.lrp.composites import DEFAULT_COMPOSITE
-from vislrp.server.recommend import _Candidate, rank, reason, wins
+from vislrp.sweep.recommend import Candidate, rank, reason, wins
 
 
-def cand(origin: str, **values: list[float | None]) -> _Candidate:
+def cand(origin: str, **values: list[float | None]) -> Candidate:
     source = "composite" if not origin.startswith("landscape") else "landscape"
     model = LRPModel.model_validate({"name": origin, "segments": [{"start": 0, "end": 0, "preset": "lrp-0"}]})
-    c = _Candidate(source, origin, model)  # type: ignore[arg-type]
-    c.values = dict(values)
-    return c
+    return Candidate(source, origin, model, dict(values))  # type: ignore[arg-type]
 
 
 def test_wins_count_rows_where_a_design_is_best_in_the_metrics_direction() -> None:
@@ -52,6 +50,6 @@ def test_rank_orders_by_mean_and_puts_undefined_last() -> None:
     undefined = cand("none", complexity=[None, None])
     mid = cand("mid", complexity=[8.0, 8.0])
     [block] = rank([default, low, undefined, mid], ["complexity"], 2, 5)
-    assert [d.origin for d in block.designs] == ["low", "mid", DEFAULT_COMPOSITE]  # the undefined one is left out
-    assert [d.rank for d in block.designs] == [1, 2, 3]
-    assert block.designs[0].means == {"complexity": 5.5} and block.designs[0].wins == 2
+    assert [p.candidate.origin for p in block.picks] == ["low", "mid", DEFAULT_COMPOSITE]  # undefined: left out
+    assert [p.rank for p in block.picks] == [1, 2, 3]
+    assert block.picks[0].candidate.mean("complexity") == 5.5 and block.picks[0].wins == 2
