@@ -251,13 +251,18 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
 
   for (const b of boxes) b.box.addEventListener("change", syncControls);
 
+  function showRows(s: State): void {
+    const on = jobRows(s);
+    rowsHint.textContent = on.from === "image" ? `Runs ${rowsPhrase(on)} (add comparison rows to rank on several).` : `Runs ${rowsPhrase(on)}.`;
+  }
+
   store.subscribe((s, p) => {
     if (s.compareRows !== p.compareRows || s.image !== p.image || s.classIndex !== p.classIndex || s.info !== p.info) {
-      rowsHint.textContent = jobRows(s).from === "comparison" ? `Runs ${rowsPhrase(jobRows(s))}.` : `Runs ${rowsPhrase(jobRows(s))} (add comparison rows to rank on several).`;
+      showRows(s);
       syncControls();
       markStale(s);
     }
   });
-  rowsHint.textContent = `Runs ${rowsPhrase(jobRows(store.get()))}.`;
+  showRows(store.get());
   syncControls();
 }
