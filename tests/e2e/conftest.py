@@ -65,3 +65,26 @@ def open_designer(page: Page, url: str) -> None:
 
 def idle(page: Page) -> None:
     page.wait_for_function("document.body.dataset.busy === '0'")
+
+
+def add_two_rows(page: Page) -> None:
+    """Two comparison rows: the shown image for its top class, then for its second class."""
+    page.get_by_test_id("add-compare-row").click()
+    page.get_by_test_id("prediction-bar").nth(1).click()
+    idle(page)
+    page.get_by_test_id("add-compare-row").click()
+
+
+def fill_landscape(page: Page, metric: str, *axes: tuple[str, float, float, int], segment: str = "1") -> None:
+    """Set view H's segment, its one or two axes (parameter, start, stop, steps) and metric, then run it."""
+    view = page.get_by_test_id("landscape-view")
+    view.get_by_test_id("landscape-segment").select_option(segment)
+    for k, (param, start, stop, steps) in enumerate(axes, start=1):
+        view.get_by_test_id(f"landscape-param-{k}").select_option(param)
+        view.get_by_test_id(f"landscape-start-{k}").fill(f"{start:g}")
+        view.get_by_test_id(f"landscape-stop-{k}").fill(f"{stop:g}")
+        view.get_by_test_id(f"landscape-steps-{k}").fill(str(steps))
+    if len(axes) == 1:
+        view.get_by_test_id("landscape-param-2").select_option("")
+    view.get_by_test_id("landscape-metric").select_option(metric)
+    view.get_by_test_id("landscape-run").click()

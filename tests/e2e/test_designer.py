@@ -12,7 +12,7 @@ from vislrp.server import Settings
 from vislrp.server.testing import ServerThread
 from vislrp.zoo import ZooModel
 
-from .conftest import idle, open_designer
+from .conftest import add_two_rows, idle, open_designer
 
 
 def heatmap_state(page: Page) -> dict[str, str | None]:
@@ -140,10 +140,7 @@ def test_two_models_by_two_rows_comparison(page: Page, server: ServerThread) -> 
     checks = page.get_by_test_id("compare-check")
     checks.nth(0).check()
     checks.nth(2).check()
-    page.get_by_test_id("add-compare-row").click()
-    page.get_by_test_id("prediction-bar").nth(1).click()
-    idle(page)
-    page.get_by_test_id("add-compare-row").click()
+    add_two_rows(page)
     view = page.get_by_test_id("comparison-view")
     expect(view.get_by_test_id("compare-column")).to_have_count(2)
     expect(view.get_by_test_id("compare-row")).to_have_count(2)

@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import idle, open_designer
+from .conftest import add_two_rows, idle, open_designer
 
 
 def card_range(page: Page, k: int) -> tuple[int, int]:
@@ -290,10 +290,7 @@ def test_comparison_exports_grid_and_self_contained_report(page: Page, server: S
     names = ["LRP-ε", "LRP-z⁺"]
     for name in names:
         page.locator(f"[data-testid=model-item][data-model-name='{name}'] [data-testid=compare-check]").check()
-    page.get_by_test_id("add-compare-row").click()
-    page.get_by_test_id("prediction-bar").nth(1).click()
-    idle(page)
-    page.get_by_test_id("add-compare-row").click()
+    add_two_rows(page)
     view = page.get_by_test_id("comparison-view")
     expect(view.locator("[data-testid=compare-cell][data-ready='1']")).to_have_count(4)
     exports = view.get_by_test_id("compare-exports")

@@ -11,28 +11,15 @@ from playwright.sync_api import Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import idle, open_designer
+from .conftest import add_two_rows, fill_landscape, idle, open_designer
 
 
 def test_two_axis_landscape_streams_and_loads_the_best_point(page: Page, server: ServerThread, tmp_path: Path) -> None:
     open_designer(page, server.url)
-    page.get_by_test_id("add-compare-row").click()
-    page.get_by_test_id("prediction-bar").nth(1).click()
-    idle(page)
-    page.get_by_test_id("add-compare-row").click()
+    add_two_rows(page)
     view = page.get_by_test_id("landscape-view")
     expect(view.get_by_test_id("landscape-rows")).to_contain_text("2 comparison rows")
-    view.get_by_test_id("landscape-segment").select_option("1")
-    view.get_by_test_id("landscape-param-1").select_option("gamma1p")
-    view.get_by_test_id("landscape-start-1").fill("0")
-    view.get_by_test_id("landscape-stop-1").fill("1")
-    view.get_by_test_id("landscape-steps-1").fill("11")
-    view.get_by_test_id("landscape-param-2").select_option("epsilon")
-    view.get_by_test_id("landscape-start-2").fill("0")
-    view.get_by_test_id("landscape-stop-2").fill("0.5")
-    view.get_by_test_id("landscape-steps-2").fill("5")
-    view.get_by_test_id("landscape-metric").select_option("sparseness")
-    view.get_by_test_id("landscape-run").click()
+    fill_landscape(page, "sparseness", ("gamma1p", 0, 1, 11), ("epsilon", 0, 0.5, 5))
 
     # live progress: the bar and the grid both show a part of the 55 points before the end
     cells = view.get_by_test_id("landscape-cell")
@@ -78,13 +65,7 @@ def test_one_axis_landscape_draws_a_line_per_row_and_the_mean(page: Page, server
     open_designer(page, server.url)
     view = page.get_by_test_id("landscape-view")
     expect(view.get_by_test_id("landscape-rows")).to_contain_text("shown image")
-    view.get_by_test_id("landscape-param-1").select_option("gamma1p")
-    view.get_by_test_id("landscape-start-1").fill("0")
-    view.get_by_test_id("landscape-stop-1").fill("0.5")
-    view.get_by_test_id("landscape-steps-1").fill("4")
-    view.get_by_test_id("landscape-param-2").select_option("")
-    view.get_by_test_id("landscape-metric").select_option("sparseness")
-    view.get_by_test_id("landscape-run").click()
+    fill_landscape(page, "sparseness", ("gamma1p", 0, 0.5, 4))
     expect(view.get_by_test_id("landscape-cell")).to_have_count(4)
     expect(view.get_by_test_id("landscape-run")).to_be_enabled()
     expect(view.locator("path[data-series='shown image']")).to_have_count(1)

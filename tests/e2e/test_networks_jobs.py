@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import idle, open_designer
+from .conftest import add_two_rows, idle, open_designer
 
 
 def job_state(server: ServerThread, job_id: str) -> dict:
@@ -52,10 +52,7 @@ def test_switch_network_with_progress_and_back(page: Page, server: ServerThread)
     checks = page.get_by_test_id("compare-check")
     for i in (0, 1, 2):
         checks.nth(i).check()
-    page.get_by_test_id("add-compare-row").click()
-    page.get_by_test_id("prediction-bar").nth(1).click()
-    idle(page)
-    page.get_by_test_id("add-compare-row").click()
+    add_two_rows(page)
     comparison = page.get_by_test_id("comparison-view")
     expect(comparison.locator("[data-testid=compare-cell][data-ready='1']")).to_have_count(6, timeout=60_000)
     assert any(j.kind == "compare" and j.status == "done" for j in server.app.state.jobs.list())

@@ -12,20 +12,13 @@ from playwright.sync_api import Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import idle, open_designer
+from .conftest import add_two_rows, fill_landscape, idle, open_designer
 
 
 def _run_small_landscape(page: Page) -> None:
     """Three points of S1.gamma1p scored by sparseness: enough for the landscape log to offer candidates."""
     view = page.get_by_test_id("landscape-view")
-    view.get_by_test_id("landscape-segment").select_option("1")
-    view.get_by_test_id("landscape-param-1").select_option("gamma1p")
-    view.get_by_test_id("landscape-start-1").fill("0")
-    view.get_by_test_id("landscape-stop-1").fill("1")
-    view.get_by_test_id("landscape-steps-1").fill("3")
-    view.get_by_test_id("landscape-param-2").select_option("")
-    view.get_by_test_id("landscape-metric").select_option("sparseness")
-    view.get_by_test_id("landscape-run").click()
+    fill_landscape(page, "sparseness", ("gamma1p", 0, 1, 3))
     expect(view.get_by_test_id("landscape-cell")).to_have_count(3, timeout=300_000)
     expect(view.get_by_test_id("landscape-run")).to_be_enabled(timeout=300_000)
 
@@ -33,10 +26,7 @@ def _run_small_landscape(page: Page) -> None:
 def test_recommendations_rank_composites_and_landscape_points(page: Page, server: ServerThread,
                                                               tmp_path: Path) -> None:
     open_designer(page, server.url)
-    page.get_by_test_id("add-compare-row").click()
-    page.get_by_test_id("prediction-bar").nth(1).click()
-    idle(page)
-    page.get_by_test_id("add-compare-row").click()
+    add_two_rows(page)
     rec = page.get_by_test_id("recommend-view")
     expect(rec.get_by_test_id("recommend-rows")).to_contain_text("2 comparison rows")
     _run_small_landscape(page)
