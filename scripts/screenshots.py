@@ -145,6 +145,32 @@ def compare(page: Page) -> None:
     idle(page)
 
 
+def landscape_and_recommendations(page: Page, out: Path) -> None:
+    """View H on the comparison rows (a 6 x 3 grid of the draft's first segment), then the recommendations."""
+    view = page.get_by_test_id("landscape-view")
+    view.get_by_test_id("landscape-segment").select_option("1")
+    for k, (param, start, stop, steps) in enumerate((("gamma1p", 0, 1, 6), ("epsilon", 0, 0.5, 3)), start=1):
+        view.get_by_test_id(f"landscape-param-{k}").select_option(param)
+        view.get_by_test_id(f"landscape-start-{k}").fill(str(start))
+        view.get_by_test_id(f"landscape-stop-{k}").fill(str(stop))
+        view.get_by_test_id(f"landscape-steps-{k}").fill(str(steps))
+    view.get_by_test_id("landscape-metric").select_option("sparseness")
+    view.get_by_test_id("landscape-run").click()
+    page.wait_for_function("document.querySelectorAll('[data-testid=landscape-cell]').length === 18",
+                           timeout=600_000)
+    page.wait_for_selector("[data-testid=landscape-run]:not([disabled])", timeout=600_000)
+    view.screenshot(path=out / "landscape.png")
+    print(f"wrote {out / 'landscape.png'}")
+    rec = page.get_by_test_id("recommend-view")
+    rec.locator("[data-testid=recommend-metric][value=srg]").uncheck()
+    rec.locator("[data-testid=recommend-metric][value=complexity]").check()
+    rec.get_by_test_id("recommend-run").click()
+    page.wait_for_selector("[data-testid=recommendation]", timeout=600_000)
+    idle(page)
+    rec.screenshot(path=out / "recommendations.png")
+    print(f"wrote {out / 'recommendations.png'}")
+
+
 def flip_study(page: Page) -> None:
     """Case 3: brush on the heatmap in one row, flip the top 10 % in another, run the curves."""
     view = page.get_by_test_id("flip-view")
@@ -212,6 +238,7 @@ def main() -> None:
             segment_links(page, steps)
             compare(page)
             steps.shot("case1-2-comparison", "comparison-view")
+            landscape_and_recommendations(page, args.out)
             flip_study(page)
             steps.shot("case3-flip", "flip-view")
             ablation_study(page)
