@@ -127,3 +127,34 @@ def test_load_own_weights_file(page: Page, server: ServerThread, tmp_path: Path)
     page.get_by_test_id("network-load").click()
     expect(page.get_by_test_id("error")).to_contain_text("do not fit")
     expect(page.locator("#network")).to_contain_text("resnet18")
+
+
+def test_an_uploaded_photo_follows_a_network_switch(page: Page, server: ServerThread, tmp_path: Path) -> None:
+    from PIL import Image
+
+    open_designer(page, server.url)
+    photo = tmp_path / "my-tabby.png"
+    img = Image.new("RGB", (300, 260), (190, 140, 90))
+    img.paste((40, 30, 20), (80, 60, 220, 200))
+    img.save(photo)
+    page.get_by_test_id("image-upload").set_input_files(str(photo))
+    expect(page.get_by_test_id("image-caption")).to_contain_text("my-tabby.png")
+    idle(page)
+    page.get_by_test_id("network-select").select_option("resnet18")
+    page.get_by_test_id("weights-select").select_option("none")
+    with page.expect_response(lambda r: "/api/photos/" in r.url and r.url.endswith("/open")) as opened:
+        page.get_by_test_id("network-load").click()
+    assert opened.value.status == 200
+    expect(page.locator("#network")).to_contain_text("resnet18", timeout=60_000)
+    # the same upload, decoded again for ResNet18's input, explained on the new network
+    expect(page.get_by_test_id("image-caption")).to_contain_text("my-tabby.png")
+    page.wait_for_selector("[data-testid=heatmap][data-class-index]")
+    idle(page)
+    assert (page.get_by_test_id("sample-select").input_value() or "").startswith("photo:")
+    expect(page.get_by_test_id("error")).to_be_hidden()
+    # back to the start-up network: the photo comes along again
+    page.get_by_test_id("network-select").select_option("efficientnet_lite0")
+    page.get_by_test_id("weights-select").select_option("default")
+    page.get_by_test_id("network-load").click()
+    expect(page.locator("#network")).to_contain_text("efficientnet_lite0", timeout=60_000)
+    expect(page.get_by_test_id("image-caption")).to_contain_text("my-tabby.png")

@@ -73,16 +73,23 @@ export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: Jo
     }
   }
 
-  /** Start the page over on the now active network: its info, its saved models, the same sample photo. */
+  /** Start the page over on the now active network: its info, its saved models, the same photo (a sample by name,
+   *  an upload from the server's photo store, decoded again for the new network's input). */
   async function restart(): Promise<void> {
     const before = store.get();
     const info = await api.call(() => api.client.GET("/api/info"));
+    const photo = before.image?.photo_id ?? null;
     const sample = before.image && info.samples.some((x) => x.name === before.image!.source) ? before.image.source : info.default_sample;
     // Everything else belonged to the old network (layer indices, image ids, drafts): back to a fresh page.
     store.set({ ...initialState, info, colormap: before.colormap, sharedScale: before.sharedScale, busy: before.busy, notice: before.notice });
     const models = await actions.refreshModels();
     store.set({ activeId: models[0]?.id ?? null });
-    if (before.image && sample !== before.image.source) store.set({ notice: `${before.image.source} was uploaded for the previous network: upload it again` });
+    const photos = await actions.refreshPhotos();
+    if (photo && photos.some((p) => p.id === photo)) {
+      await actions.openPhoto(photo);
+      return;
+    }
+    if (before.image && sample !== before.image.source) store.set({ notice: `${before.image.source} is no longer in the photo store: upload it again` });
     if (sample) await actions.loadSample(sample);
   }
 
