@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ from vislrp.zoo import DEFAULT_MODEL, ZooModel, load_model
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Locator, Page, sync_playwright
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +89,12 @@ def fill_landscape(page: Page, metric: str, *axes: tuple[str, float, float, int]
         view.get_by_test_id("landscape-param-2").select_option("")
     view.get_by_test_id("landscape-metric").select_option(metric)
     view.get_by_test_id("landscape-run").click()
+
+
+def download(page: Page, button: Locator) -> Path:
+    """Click ``button`` and return the file the page downloads."""
+    with page.expect_download() as info:
+        button.click()
+    path = info.value.path()
+    assert path is not None
+    return Path(path)

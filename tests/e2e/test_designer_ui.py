@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import add_two_rows, idle, open_designer
+from .conftest import add_two_rows, download, idle, open_designer
 
 
 def card_range(page: Page, k: int) -> tuple[int, int]:
@@ -242,14 +242,6 @@ def test_activation_maps_use_a_sequential_scale(page: Page, server: ServerThread
     expect(row.locator("svg.legend")).to_have_count(1)
 
 
-def _download(page: Page, button: Locator) -> Path:
-    with page.expect_download() as info:
-        button.click()
-    path = info.value.path()
-    assert path is not None
-    return Path(path)
-
-
 def _active_model(page: Page, url: str) -> dict:
     name = page.get_by_test_id("active-model-name").inner_text()
     stored = json.load(urllib.request.urlopen(f"{url}/api/models"))
@@ -265,11 +257,11 @@ def test_heatmap_exports_png_with_legend_and_raw_npy(page: Page, server: ServerT
     ref = _post(f"{server.url}/api/explain", body)
     relevance = _decode(ref["heatmap"])
 
-    raw = np.load(_download(page, view.get_by_test_id("export-npy")))
+    raw = np.load(download(page, view.get_by_test_id("export-npy")))
     assert raw.dtype == np.float32 and raw.shape == relevance.shape == (224, 224)
     np.testing.assert_allclose(raw, relevance, rtol=1e-5, atol=1e-9 * float(np.abs(relevance).max()))
 
-    png = Image.open(_download(page, page.get_by_test_id("heatmap").get_by_test_id("export-png"))).convert("RGB")
+    png = Image.open(download(page, page.get_by_test_id("heatmap").get_by_test_id("export-png"))).convert("RGB")
     assert png.size == (240, 298)  # 8 px margins, a title line, the 224 px map, the legend strip
     # The map's colours from numpy: the LUT of the chosen colour map at value / scale, with the scale the
     # 99.5th percentile of |R| (lower order statistic) — what the page promises in its legend.
@@ -295,7 +287,7 @@ def test_comparison_exports_grid_and_self_contained_report(page: Page, server: S
     expect(view.locator("[data-testid=compare-cell][data-ready='1']")).to_have_count(4)
     exports = view.get_by_test_id("compare-exports")
 
-    svg = ElementTree.parse(_download(page, exports.get_by_test_id("export-svg"))).getroot()
+    svg = ElementTree.parse(download(page, exports.get_by_test_id("export-svg"))).getroot()
     ns = "{http://www.w3.org/2000/svg}"
     assert svg.tag == f"{ns}svg"
     images = svg.iter(f"{ns}image")
@@ -305,11 +297,11 @@ def test_comparison_exports_grid_and_self_contained_report(page: Page, server: S
     assert all(n in texts for n in names) and "chelsea" in texts
     width, height = float(svg.get("width") or 0), float(svg.get("height") or 0)
 
-    png = Image.open(_download(page, exports.get_by_test_id("export-png")))
+    png = Image.open(download(page, exports.get_by_test_id("export-png")))
     assert png.size == (round(2 * width), round(2 * height))
     assert len(np.unique(np.asarray(png.convert("RGB")).reshape(-1, 3), axis=0)) > 100  # heatmaps drawn
 
-    html = _download(page, exports.get_by_test_id("export-report")).read_text(encoding="utf-8")
+    html = download(page, exports.get_by_test_id("export-report")).read_text(encoding="utf-8")
     assert html.count("<img") == 2 + 4 and html.count('src="data:image/png;base64,') == 6
     assert "<math" in html and all(n in html for n in names)
     # Self-contained: nothing is fetched from elsewhere.
@@ -330,18 +322,18 @@ def test_chart_exports_svg_and_png(page: Page, server: ServerThread) -> None:
     view.locator("[data-testid=layer-cell][data-layer-index='4']").click()
     chart = view.get_by_test_id("neuron-chart-pos")
     expect(chart.get_by_test_id("neuron-point")).to_have_count(16)
-    svg = ElementTree.parse(_download(page, chart.get_by_test_id("export-svg"))).getroot()
+    svg = ElementTree.parse(download(page, chart.get_by_test_id("export-svg"))).getroot()
     circles = list(svg.iter("{http://www.w3.org/2000/svg}circle"))
     assert len(circles) == 16
     # Styles from the page's style sheet travel inline, so the file looks the same elsewhere.
     assert all("fill:" in (c.get("style") or "") for c in circles)
     # The result view's top-10 chart: ten bars with the class names as text.
     top10 = page.get_by_test_id("prediction-chart").get_by_test_id("export-svg")
-    top = ElementTree.parse(_download(page, top10)).getroot()
+    top = ElementTree.parse(download(page, top10)).getroot()
     labels = [t.text for t in top.iter("{http://www.w3.org/2000/svg}text") if t.text]
     names = [p["label"] for p in _post(f"{server.url}/api/images/sample", {"name": "chelsea"})["topk"]]
     assert len(names) == 10 and all(n in labels for n in names)
-    png = Image.open(_download(page, chart.get_by_test_id("export-png"))).convert("RGB")
+    png = Image.open(download(page, chart.get_by_test_id("export-png"))).convert("RGB")
     assert png.size == (2 * int(float(svg.get("width") or 0)), 2 * int(float(svg.get("height") or 0)))
     # The points' colour (from the page's style sheet) is in the picture.
     fill = re.search(r"fill:\s*rgb\((\d+), (\d+), (\d+)\)", circles[0].get("style") or "")

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import idle, open_designer
+from .conftest import download, idle, open_designer
 
 
 def _post(url: str, body: dict) -> dict:
@@ -71,11 +71,32 @@ def test_metric_picker_means_hover_and_ranking_match_the_api(page: Page, server:
             "els => els.map(e => e.dataset.modelIndex)")]
         assert shown == expected
 
-    # A new row makes the result stale: the metrics row goes until the metrics are run again.
+    # The HTML report carries the means (4 significant digits) with the best model per metric starred.
+    exports = page.get_by_test_id("compare-exports")
+    html = download(page, exports.get_by_test_id("export-report")).read_text(encoding="utf-8")
+    report = page.context.new_page()
+    report.set_content(html)
+    rows = report.locator("table.suite tbody tr")
+    expect(rows).to_have_count(2)
+    for k, info in enumerate(ref["metrics"]):
+        cells = rows.nth(k).locator("td")
+        for j in range(2):
+            mean = next(s["mean"] for s in ref["summary"] if s["metric"] == info["name"] and s["model_index"] == j)
+            text = cells.nth(j).inner_text().replace("★", "").strip()
+            assert abs(float(text) - mean) <= 5e-4 * abs(mean), (info["name"], j, text, mean)
+            assert ("★" in cells.nth(j).inner_text()) == (j == info["ranking"][0])
+    report.close()
+
+    # A new row makes the result stale: the metrics row goes until the metrics are run again, and so does
+    # the report's table.
     page.get_by_test_id("prediction-bar").nth(1).click()
     idle(page)
     page.get_by_test_id("add-compare-row").click()
     expect(page.get_by_test_id("metrics-row")).to_have_count(0)
+    idle(page)
+    expect(page.locator("[data-testid=compare-cell][data-ready='1']")).to_have_count(4)
+    html = download(page, exports.get_by_test_id("export-report")).read_text(encoding="utf-8")
+    assert 'class="suite"' not in html
 
 
 def test_metrics_job_shows_progress_and_cancels(page: Page, server: ServerThread) -> None:

@@ -35,6 +35,12 @@ export interface ReportCell {
   badge: string | null;
 }
 
+/** The metrics suite's means per model (columns), when they were measured for exactly this comparison. */
+export interface ReportSuite {
+  fill: string;
+  metrics: { label: string; higherIsBetter: boolean; means: (number | null)[]; best: number | null }[];
+}
+
 export interface ReportData {
   title: string;
   network: string;
@@ -46,6 +52,7 @@ export interface ReportData {
   cells: ReportCell[];
   /** Extra measurements when present (e.g. AOPC of the flipping curves), one line each. */
   metrics: string[];
+  suite: ReportSuite | null;
 }
 
 export function escapeHtml(text: string): string {
@@ -66,6 +73,7 @@ table { border-collapse: collapse; } th, td { border: 1px solid #dde1e6; padding
 .seg { border-left: 4px solid; padding-left: 6px; margin: 4px 0; }
 .draft { color: #8a5a00; } .warn { color: #8a5a00; font-size: 12px; } .badge { color: #a34d00; font-weight: 600; font-size: 12px; }
 .cap { color: #6b7785; font-size: 12px; } img.cell { image-rendering: pixelated; display: block; }
+td.best { font-weight: 600; background: #fff6d6; }
 `;
 
 export function buildReport(d: ReportData): string {
@@ -96,7 +104,17 @@ export function buildReport(d: ReportData): string {
       return `<tr><th><img src="${r.image}" width="96" height="96" alt="${e(r.source)}"><div>${e(r.source)}</div><div><b>“${e(r.label)}”</b> (class ${r.classIndex})</div><div class="cap">score ${num(r.score)}</div></th>${cells}</tr>`;
     })
     .join("");
-  const metrics = d.metrics.length ? `<h2>Metrics</h2><ul>${d.metrics.map((m) => `<li>${e(m)}</li>`).join("")}</ul>` : "";
+  const suite = d.suite
+    ? `<table class="suite"><thead><tr><th>metric (mean over the rows; ${e(d.suite.fill)} fill)</th>${d.columns.map((c) => `<th>${e(c.name)}</th>`).join("")}</tr></thead><tbody>${d.suite.metrics
+        .map(
+          (m) =>
+            `<tr><th>${e(m.label)} ${m.higherIsBetter ? "↑" : "↓"}</th>${m.means
+              .map((v, j) => `<td${j === m.best ? ' class="best"' : ""}>${v == null ? "—" : num(v)}${j === m.best ? " ★" : ""}</td>`)
+              .join("")}</tr>`,
+        )
+        .join("")}</tbody></table><p class="cap">↑ higher is better, ↓ lower is better; ★ the best model per metric. Definitions: docs/metrics.md.</p>`
+    : "";
+  const metrics = d.metrics.length || suite ? `<h2>Metrics</h2>${suite}<ul>${d.metrics.map((m) => `<li>${e(m)}</li>`).join("")}</ul>` : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${e(d.title)}</title><style>${STYLE}</style></head>
 <body>

@@ -8,7 +8,8 @@ import { type Lut, paint, scaleOf, sharedScale } from "../lib/colormap";
 import { fmt } from "../lib/dom";
 import { heatmapCanvas, imageDataUrl } from "../lib/export";
 import { ruleLatex } from "../lib/formula";
-import { type ReportData, buildReport } from "../lib/report";
+import { type ReportData, type ReportSuite, buildReport } from "../lib/report";
+import { METRICS, type MetricsState, metricsBody, metricsKey } from "../state/metrics";
 import { ruleOf, ruleSummary } from "../lib/segments";
 import type { State } from "../state/store";
 import { modelLabel } from "./modelLabel";
@@ -37,8 +38,28 @@ interface Built {
   report: ReportData;
 }
 
-/** Null while no comparison result is on screen. */
-export async function buildComparisonExport(s: State, imageUrl: (id: string) => string): Promise<Built | null> {
+/** The suite's means for the report, only when the result belongs to exactly these rows, models and fill. */
+function suiteFor(s: State, m: MetricsState | null): ReportSuite | null {
+  if (!m?.result || m.key !== metricsKey(s, m.fill)) return null;
+  const body = metricsBody(s, { picked: ["sparseness"], fill: m.fill });
+  if (!body || JSON.stringify(body.models) !== JSON.stringify(s.compareModels)) return null; // drafts since the run
+  const res = m.result;
+  return {
+    fill: m.fill,
+    metrics: res.metrics.map((info) => {
+      const means = s.compareModels.map((_, j) => res.summary.find((x) => x.metric === info.name && x.model_index === j)?.mean ?? null);
+      return {
+        label: METRICS.find((x) => x.name === info.name)?.label ?? info.name,
+        higherIsBetter: info.higher_is_better,
+        means,
+        best: info.ranking.length && means[info.ranking[0]] != null ? info.ranking[0] : null,
+      };
+    }),
+  };
+}
+
+/** Null while no comparison result is on screen. ``suite``: the comparison's metrics, if measured. */
+export async function buildComparisonExport(s: State, imageUrl: (id: string) => string, suite: MetricsState | null = null): Promise<Built | null> {
   const res = s.compare;
   const info = s.info;
   const lut = info?.colormaps.find((c) => c.name === s.colormap)?.lut;
@@ -111,6 +132,7 @@ export async function buildComparisonExport(s: State, imageUrl: (id: string) => 
     rows: res.rows.map((r, i) => ({ image: thumbs[i], source: grid.rows[i].source, label: r.label, classIndex: r.class_index, score: r.score })),
     cells: pictures.map((p) => ({ row: p.row, column: p.column, image: p.image, total: p.total, badge: p.badge })),
     metrics,
+    suite: suiteFor(s, suite),
   };
   return { grid, report };
 }

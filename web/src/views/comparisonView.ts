@@ -44,7 +44,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   const metrics = new MetricsActions(actions);
   const ranking = h("div");
 
-  const built = () => buildComparisonExport(store.get(), (id) => api.imageUrl(id));
+  const built = () => buildComparisonExport(store.get(), (id) => api.imageUrl(id), metrics.state);
   const exportName = () => `comparison-${new Date().toISOString().slice(0, 16).replace(":", "")}`;
   const gridButtons = exportButtons(exportName, async () => {
     const b = await built();
