@@ -11,17 +11,27 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if ctypes.util.find_library("c") else None
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _release_memory_after_module() -> Iterator[None]:
-    yield
+def _release() -> None:
     gc.collect()
     trim = getattr(_LIBC, "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+@pytest.fixture(scope="session")
+def release_memory() -> Callable[[], None]:
+    """For fixtures that drop a large network before the next one loads (within one module)."""
+    return _release
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_memory_after_module() -> Iterator[None]:
+    yield
+    _release()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+from collections.abc import Callable, Iterator
 
 import pytest
 import torch
@@ -53,20 +54,26 @@ def designs(draw: st.DrawFn, n_layers: int) -> LRPModel:
 
 
 @pytest.fixture(scope="module", params=[info.name for info in list_models()])
-def session(request: pytest.FixtureRequest) -> tuple[Session, torch.Tensor]:
+def session(request: pytest.FixtureRequest, release_memory: Callable[[], None]
+            ) -> Iterator[tuple[Session, torch.Tensor]]:
     name = request.param
     if name == DEFAULT_MODEL:
         s = open_session(name)
-        return s, s.load_input("sample:chelsea")
-    from vislrp.lrp import Engine, build_graph
-    from vislrp.zoo import load_model
+        x = s.load_input("sample:chelsea")
+    else:
+        from vislrp.lrp import Engine, build_graph
+        from vislrp.zoo import load_model
 
-    zoo = load_model(name, "none")
-    graph = build_graph(zoo.module, (3, 64, 64))
-    low, high = zoo.preprocess.bounds()
-    s = Session(zoo, graph, Engine(graph, bounds=(low, high)))
-    x = torch.randn(3, 64, 64, generator=torch.Generator().manual_seed(0))
-    return s, x
+        zoo = load_model(name, "none")
+        graph = build_graph(zoo.module, (3, 64, 64))
+        low, high = zoo.preprocess.bounds()
+        s = Session(zoo, graph, Engine(graph, bounds=(low, high)))
+        x = torch.randn(3, 64, 64, generator=torch.Generator().manual_seed(0))
+    yield s, x
+    # the next network loads in the same process: give this one's memory back first
+    s.engine.clear()
+    del s, x
+    release_memory()
 
 
 def test_random_designs_stay_finite(session: tuple[Session, torch.Tensor]) -> None:

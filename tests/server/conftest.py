@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,10 +26,13 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(zoo_model: ZooModel, data_dir: Path) -> Iterator[TestClient]:
+def client(zoo_model: ZooModel, data_dir: Path, release_memory: Callable[[], None]) -> Iterator[TestClient]:
     app = create_app(Settings(data_dir=data_dir, zoo_model=zoo_model))
     with TestClient(app, base_url=LOCAL) as c:
         yield c
+    # each test has its own app, networks and caches: free them now, not whenever the garbage collector runs
+    del app, c
+    release_memory()
 
 
 @pytest.fixture

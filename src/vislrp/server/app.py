@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -149,6 +151,20 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown: cancel the jobs and stop their thread, and empty the engines' caches, so a server that
+    stops (or a test's app) gives its memory back even while something still refers to the app."""
+    yield
+    runner = getattr(app.state, "jobs", None)
+    if runner is not None:
+        runner.shutdown()
+    networks = getattr(app.state, "networks", None)
+    for net in networks.loaded() if networks is not None else []:
+        net.drop_worker()
+        net.service.engine.clear()
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app: load the network, open (and seed) the model store, wire routes and static files."""
     zoo = settings.zoo_model or load_model(settings.model, settings.weights)
@@ -161,6 +177,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="vislrp designer",
         version="0.1.0",
         description="Design, run and compare LRP models on an image CNN.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
 
