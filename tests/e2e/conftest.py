@@ -16,7 +16,7 @@ from vislrp.zoo import DEFAULT_MODEL, ZooModel, load_model
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import BrowserContext, Locator, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Locator, Page, expect, sync_playwright
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +98,17 @@ def download(page: Page, button: Locator) -> Path:
     path = info.value.path()
     assert path is not None
     return Path(path)
+
+
+def upload_photo(page: Page, folder: Path, name: str = "my-tabby.png") -> Path:
+    """Upload a small drawn photo (a dark square on brown) through the page and wait until it is explained."""
+    from PIL import Image
+
+    photo = folder / name
+    img = Image.new("RGB", (300, 260), (190, 140, 90))
+    img.paste((40, 30, 20), (80, 60, 220, 200))
+    img.save(photo)
+    page.get_by_test_id("image-upload").set_input_files(str(photo))
+    expect(page.get_by_test_id("image-caption")).to_contain_text(name)
+    idle(page)
+    return photo

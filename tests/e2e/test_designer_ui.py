@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import add_two_rows, download, idle, open_designer
+from .conftest import add_two_rows, download, idle, open_designer, upload_photo
 
 
 def card_range(page: Page, k: int) -> tuple[int, int]:
@@ -345,13 +345,7 @@ def test_chart_exports_svg_and_png(page: Page, server: ServerThread) -> None:
 
 def test_uploaded_photo_survives_reload_and_can_be_deleted(page: Page, server: ServerThread, tmp_path: Path) -> None:
     open_designer(page, server.url)
-    photo = tmp_path / "my-tabby.png"
-    img = Image.new("RGB", (300, 260), (190, 140, 90))
-    img.paste((40, 30, 20), (80, 60, 220, 200))
-    img.save(photo)
-    page.get_by_test_id("image-upload").set_input_files(str(photo))
-    expect(page.get_by_test_id("image-caption")).to_contain_text("my-tabby.png")
-    idle(page)
+    upload_photo(page, tmp_path)
     select = page.get_by_test_id("sample-select")
     option = select.locator("option[value^='photo:']")
     expect(option).to_have_count(1)

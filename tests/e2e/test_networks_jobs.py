@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import add_two_rows, idle, open_designer
+from .conftest import add_two_rows, idle, open_designer, upload_photo
 
 
 def job_state(server: ServerThread, job_id: str) -> dict:
@@ -130,16 +130,8 @@ def test_load_own_weights_file(page: Page, server: ServerThread, tmp_path: Path)
 
 
 def test_an_uploaded_photo_follows_a_network_switch(page: Page, server: ServerThread, tmp_path: Path) -> None:
-    from PIL import Image
-
     open_designer(page, server.url)
-    photo = tmp_path / "my-tabby.png"
-    img = Image.new("RGB", (300, 260), (190, 140, 90))
-    img.paste((40, 30, 20), (80, 60, 220, 200))
-    img.save(photo)
-    page.get_by_test_id("image-upload").set_input_files(str(photo))
-    expect(page.get_by_test_id("image-caption")).to_contain_text("my-tabby.png")
-    idle(page)
+    upload_photo(page, tmp_path)
     page.get_by_test_id("network-select").select_option("resnet18")
     page.get_by_test_id("weights-select").select_option("none")
     with page.expect_response(lambda r: "/api/photos/" in r.url and r.url.endswith("/open")) as opened:
