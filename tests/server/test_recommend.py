@@ -130,3 +130,21 @@ def test_cancel_stops_a_recommendation(client: TestClient, rows: list[dict]) -> 
     client.post(f"/api/jobs/{job_id}/cancel")
     job = wait(client, job_id)
     assert job["status"] == "cancelled" and job["result"] is None
+
+
+def test_a_landscape_whose_record_cannot_be_written_still_shows(client: TestClient, rows: list[dict],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from vislrp.store import StoreUnavailableError
+
+    net = client.app.state.networks.active()  # type: ignore[attr-defined]
+
+    def full_disk(*args: object, **kwargs: object) -> int:
+        raise StoreUnavailableError("the disk is full: test")
+
+    monkeypatch.setattr(net.landscapes, "record", full_disk)
+    info = client.get("/api/info").json()
+    body = {"model": info["default_model"], "rows": rows[:1], "metric": "sparseness",
+            "axes": [{"name": "S1.gamma1p", "start": 0.0, "stop": 1.0, "steps": 2}]}
+    job = wait(client, client.post("/api/jobs/landscape", json=body).json()["id"])
+    assert job["status"] == "done" and len(job["result"]["points"]) == 2, job
+    assert net.landscapes.count() == 0

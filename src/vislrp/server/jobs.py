@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -37,7 +38,10 @@ from vislrp.server import landscape, recommend, schemas
 from vislrp.server.analysis import MaskError, MetricsError
 from vislrp.server.networks import NetworkChoiceError, NetworkLoaded, NetworkLoadRequest, NetworkManager
 from vislrp.server.service import ClassIndexError, UnknownImageError
+from vislrp.store import StoreUnavailableError
 from vislrp.zoo import UnknownModelError, WeightsError
+
+_log = logging.getLogger(__name__)
 
 JobKind = Literal["flip-curve", "neurons", "neuron-maps", "ablation-curve", "compare", "metrics", "network-load",
                   "landscape", "recommend"]
@@ -511,7 +515,10 @@ def install(app: FastAPI, networks: NetworkManager, runner: JobRunner | None = N
                 ctx.emit(point)
                 ctx.progress(done, total, f"{done} of {total} points")
             result = landscape.run(an, req, emit)
-            landscape.record(net.landscapes, req, result)
+            try:
+                landscape.record(net.landscapes, req, result)
+            except StoreUnavailableError as exc:  # the landscape itself is done: show it, lose only its record
+                _log.warning("landscape not kept for recommendations: %s", exc)
             return result
         return _guarded(work)
 
