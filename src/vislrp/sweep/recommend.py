@@ -72,7 +72,7 @@ class RecommendError(ValueError):
 
 # ------------------------------------------------------------------------------------------- candidates
 def composite_candidates(graph: object) -> list[Candidate]:
-    """Every composite of the registry, resolved for ``graph`` (the default first is not implied: registry order)."""
+    """Every composite of the registry, resolved for ``graph``, in registry order."""
     return [Candidate("composite", name, c.resolve(graph)) for name, c in COMPOSITES.items()]  # type: ignore[arg-type]
 
 
