@@ -153,9 +153,13 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    release(app)
+
+
+def release(app: FastAPI) -> None:
     """At shutdown: cancel the jobs and stop their thread, and empty the engines' caches, so a server that
     stops (or a test's app) gives its memory back even while something still refers to the app."""
-    yield
     runner = getattr(app.state, "jobs", None)
     if runner is not None:
         runner.shutdown()
@@ -456,4 +460,4 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-__all__ = ["STATIC_DIR", "ApiError", "Settings", "create_app"]
+__all__ = ["STATIC_DIR", "ApiError", "Settings", "create_app", "release"]

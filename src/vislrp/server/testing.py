@@ -10,7 +10,7 @@ from types import TracebackType
 
 import uvicorn
 
-from vislrp.server.app import Settings, create_app
+from vislrp.server.app import Settings, create_app, release
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,6 +54,7 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        release(self.app)  # uvicorn runs without lifespan here, so its shutdown step is called directly
 
     def __enter__(self) -> ServerThread:
         return self.start()
