@@ -2,7 +2,7 @@
 # Idempotent set-up for a fresh machine: the virtual environment at .venv with vislrp and its test
 # dependencies (the pip build also builds the web front end), and Debian's chromium for browser tests.
 # Re-running is cheap: the install (which also rebuilds the front end) is skipped while pyproject.toml,
-# setup.py and the web sources are unchanged.
+# setup.py, constraints.txt and the web sources are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +13,14 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 stamp=.venv/.vislrp-installed
-digest=$( (cat pyproject.toml setup.py; find web -path web/node_modules -prune -o -type f \
+digest=$( (cat pyproject.toml setup.py constraints.txt; find web -path web/node_modules -prune -o -type f \
     ! -name schema.d.ts -print 2>/dev/null | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
-    # torch and torchvision are pinned in pyproject.toml; zennit comes with the test extra in the same
+    # pyproject.toml holds ranges; constraints.txt the exact versions (torch 2.14.1 / torchvision 0.29.1 and
+    # everything else), so every machine resolves the same set. zennit comes with the test extra in the same
     # resolve, so it cannot swap the torch build.
-    .venv/bin/python -m pip install -q -e ".[test]"
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
     echo "$digest" > "$stamp"
 fi
 
