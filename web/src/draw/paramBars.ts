@@ -2,6 +2,7 @@
 // the track spans the allowed min..max, the fill and marker show the value.
 import type { ParamInfo, RuleParams } from "../api/types";
 import { fmt } from "../lib/dom";
+import { formatNumber } from "../lib/numbers";
 import { PARAM_ORDER } from "../lib/segments";
 import { STEP_COLORS } from "./theme";
 import type { Svg } from "./types";
@@ -24,7 +25,7 @@ export function drawParamBars(
     .data(specs)
     .join("g")
     .attr("transform", (_, i) => `translate(0,${i * rowH + 1})`);
-  rows.append("title").text((p) => `${p.symbol} = ${data.rule[p.name as keyof RuleParams]} (range ${p.minimum}–${p.maximum}): ${p.description}`);
+  rows.append("title").text((p) => `${p.symbol} = ${formatNumber(data.rule[p.name as keyof RuleParams])} (range ${formatNumber(p.minimum)}–${formatNumber(p.maximum)}): ${p.description}`);
   rows
     .append("text")
     .attr("class", "p-sym")

@@ -1,4 +1,6 @@
 // A tiny element builder, so views read as structure rather than DOM calls.
+import { formatNumber } from "./numbers";
+
 type Attrs = Record<string, string | number | boolean | undefined | null>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -24,9 +26,7 @@ export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
+/** A number as text with `digits` significant digits (the page's one formatter, lib/numbers). */
 export function fmt(x: number, digits = 3): string {
-  if (x === 0) return "0";
-  const a = Math.abs(x);
-  if (a >= 1000 || a < 0.001) return x.toExponential(1);
-  return String(Number(x.toPrecision(digits)));
+  return formatNumber(x, digits);
 }

@@ -1,9 +1,11 @@
 // The segment's rule as LaTeX: Eq. 5 of the paper with the ten numbers filled in and the terms that
 // vanish left out, so the formula reads like the preset it matches.
 import type { RuleParams } from "../api/types";
+import { formatLatex } from "./numbers";
 
+/** A parameter in the formula: significant digits, so ε = 1e-6 reads 10^{-6}, never 0. */
 function num(x: number): string {
-  return Number.isInteger(x) ? String(x) : String(Number(x.toFixed(3)));
+  return formatLatex(x);
 }
 
 function coef(x: number, body: string): string {

@@ -2,6 +2,7 @@
 // style sheet or font is needed), the rows, every heatmap as an embedded PNG with its legend, and the
 // numbers that go with them. One file that opens anywhere, offline.
 import katex from "katex";
+import { formatNumber } from "./numbers";
 
 export interface ReportSegment {
   range: string;
@@ -60,9 +61,7 @@ export function escapeHtml(text: string): string {
 }
 
 function num(x: number): string {
-  if (x === 0) return "0";
-  const a = Math.abs(x);
-  return a >= 1e4 || a < 1e-3 ? x.toExponential(3) : String(Number(x.toPrecision(4)));
+  return formatNumber(x, 4);
 }
 
 const STYLE = `

@@ -1,5 +1,6 @@
 // Pure edits of an LRP model (the JSON contract); each returns a new model.
 import type { LRPModel, PresetInfo, RuleParams, Segment } from "../api/types";
+import { formatApart, formatNumber } from "./numbers";
 
 export const PARAM_ORDER = [
   "alpha", "beta", "theta0", "theta1", "gamma0", "gamma1", "gamma1p", "gamma1n", "gamma2", "epsilon",
@@ -86,8 +87,21 @@ const SYMBOLS: Record<string, string> = {
 export function ruleSummary(seg: Segment, label: (preset: string | null | undefined) => string): string {
   if (seg.preset && seg.preset !== "custom") return label(seg.preset);
   const r = ruleOf(seg);
-  const off = PARAM_ORDER.filter((k) => r[k] !== DEFAULT_RULE[k]).map((k) => `${SYMBOLS[k]}=${Number(r[k].toFixed(3))}`);
+  const off = PARAM_ORDER.filter((k) => r[k] !== DEFAULT_RULE[k]).map((k) => `${SYMBOLS[k]}=${formatNumber(r[k])}`);
   return `custom (${off.join(", ") || "LRP-0"})`;
+}
+
+/**
+ * How a segment's rule changed, in a few characters: the new preset's label, or for a custom rule
+ * the parameters whose numbers differ from the old rule's (each written with enough digits to read
+ * differently from the value it replaced; parameters that kept their value are not listed).
+ */
+export function ruleChange(seg: Segment, old: Segment, label: (preset: string | null | undefined) => string): string {
+  if (seg.preset && seg.preset !== "custom") return label(seg.preset);
+  const r = ruleOf(seg);
+  const o = ruleOf(old);
+  const diff = PARAM_ORDER.filter((k) => r[k] !== o[k]).map((k) => `${SYMBOLS[k]}=${formatApart(r[k], o[k])}`);
+  return diff.length ? `custom (${diff.join(", ")})` : ruleSummary(seg, label);
 }
 
 /**
@@ -102,7 +116,9 @@ export function draftChanges(draft: LRPModel, saved: LRPModel | undefined, label
   draft.segments.forEach((seg, k) => {
     const old = saved.segments[k];
     const same = !moved && old && PARAM_ORDER.every((p) => ruleOf(old)[p] === ruleOf(seg)[p]);
-    if (!same) parts.push(`S${k + 1}${moved ? ` ${seg.start}–${seg.end}` : ""} ${ruleSummary(seg, label)}`);
+    if (same) return;
+    const rule = moved || !old ? ruleSummary(seg, label) : ruleChange(seg, old, label);
+    parts.push(`S${k + 1}${moved ? ` ${seg.start}–${seg.end}` : ""} ${rule}`);
   });
   if (draft.include_bias !== saved.include_bias) parts.push(draft.include_bias ? "bias on" : "bias off");
   if (!!draft.input_rule !== !!saved.input_rule) parts.push(draft.input_rule ? "ZBox on" : "ZBox off");

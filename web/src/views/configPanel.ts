@@ -7,6 +7,7 @@ import { presetLabel } from "../draw/segmentBars";
 import { STEP_COLORS, segmentColor } from "../draw/theme";
 import { clear, h } from "../lib/dom";
 import { ruleLatex } from "../lib/formula";
+import { formatInput, formatNumber } from "../lib/numbers";
 import { clone, matchPreset, ruleOf, setRule } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import { activeModel, changed, type State } from "../state/store";
@@ -65,7 +66,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
   function setParam(info: Info, name: ParamName, value: number, coalesce?: string): void {
     const spec = info.params.find((p) => p.name === name)!;
     if (!Number.isFinite(value) || value < spec.minimum || value > spec.maximum) {
-      errBox!.textContent = `${spec.symbol} must be a number from ${spec.minimum} to ${spec.maximum}`;
+      errBox!.textContent = `${spec.symbol} must be a number from ${formatNumber(spec.minimum)} to ${formatNumber(spec.maximum)}`;
       errBox!.hidden = false;
       return;
     }
@@ -154,7 +155,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
         box.addEventListener("change", () => setParam(info, name, box.value.trim() === "" ? NaN : Number(box.value)));
         const sym = h("span", { class: "sym", title: p.description });
         tex(sym, p.latex);
-        fs.append(h("div", { class: "param" }, sym, h("span", { class: "min" }, String(p.minimum)), slider, h("span", { class: "max" }, String(p.maximum)), box));
+        fs.append(h("div", { class: "param" }, sym, h("span", { class: "min" }, formatNumber(p.minimum)), slider, h("span", { class: "max" }, formatNumber(p.maximum)), box));
         controls.set(name, { slider, box });
       }
       steps.append(fs);
@@ -194,7 +195,8 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
     for (const [name, c] of controls) {
       const v = ruleOf(seg)[name];
       if (document.activeElement !== c.slider) c.slider.value = String(v);
-      if (document.activeElement !== c.box) c.box.value = String(v);
+      // Significant digits, not decimals: ε = 1e-6 shows "1e-6", never "0.000001" cut to "0.000".
+      if (document.activeElement !== c.box) c.box.value = formatInput(v);
     }
     for (const [name, b] of presetButtons) b.classList.toggle("selected", seg.preset === name);
     const latex = ruleLatex(ruleOf(seg));

@@ -6,6 +6,7 @@ import * as d3 from "d3";
 import type { components } from "../api/schema";
 import { drawLandscape, type LandscapePointData } from "../draw/landscape";
 import { clear, fmt, h } from "../lib/dom";
+import { formatInput } from "../lib/numbers";
 import type { Actions } from "../state/actions";
 import { JobCancelled, type JobActions } from "../state/jobs";
 import { jobRows, rowsPhrase } from "../state/rows";
@@ -85,8 +86,8 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
     } else {
       const spec = s.info.params.find((p) => p.name === a.param.value);
       if (!spec) return;
-      a.start.value = String(spec.minimum);
-      a.stop.value = String(Math.min(spec.maximum, spec.minimum + 1));
+      a.start.value = formatInput(spec.minimum);
+      a.stop.value = formatInput(Math.min(spec.maximum, spec.minimum + 1));
     }
   }
 
