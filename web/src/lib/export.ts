@@ -16,9 +16,9 @@ export function saveBlob(filename: string, blob: Blob): void {
   window.setTimeout(() => URL.revokeObjectURL(url), 5000);
 }
 
-/** A file-name-safe slug of a label. */
+/** A file-name-safe slug of a label (accents dropped: "crème" → "creme", not "cre-me"). */
 export function slug(text: string, fallback = "export"): string {
-  return text.normalize("NFKD").replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 80) || fallback;
+  return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 80) || fallback;
 }
 
 /**
