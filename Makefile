@@ -28,3 +28,11 @@ fuzz:
 	mkdir -p out
 	VISLRP_FUZZ_EXAMPLES=50 VISLRP_FUZZ_ROUNDS=8 VISLRP_FUZZ_COMPUTE=500 VISLRP_FUZZ_REPORT=out/fuzz-report.json \
 		.venv/bin/python -m pytest tests/server/test_fuzz.py tests/server/test_fuzz_compute.py -q
+
+# The front end's unit tests (Vitest, web/src/**/*.test.ts), a few seconds. node_modules normally comes
+# from setup.sh's pip build (npm ci); a fresh clone without it, or one installed before Vitest was added,
+# gets it here first.
+.PHONY: test-web
+test-web:
+	@test -x web/node_modules/.bin/vitest || (cd web && npm ci --no-audit --no-fund)
+	cd web && npm run test:unit
