@@ -36,3 +36,9 @@ fuzz:
 test-web:
 	@test -x web/node_modules/.bin/vitest || (cd web && npm ci --no-audit --no-fund)
 	cd web && npm run test:unit
+
+# A wheel built from the repository (front end inside) installs into a clean venv with no npm/node on PATH
+# (with constraints.txt) and `vislrp serve` from it serves the designer; everything temporary is removed.
+.PHONY: wheel-check
+wheel-check:
+	bash scripts/check_wheel.sh
