@@ -1,18 +1,20 @@
 """The two numerical primitives of every LRP rule: the stabiliser and the guarded division.
 
 stab(z) = z + ε·sign(z) with sign(0) = +1 (zennit's convention), so ε pushes a denominator away from
-zero whatever its sign. A quotient whose stabilised denominator carries no information passes no
-relevance instead of producing NaN or infinity: exactly 0, or (only possible with ε = 0) smaller than
-``RELATIVE_FLOOR`` times the largest denominator of the same row, below float32's resolution of the sums
-that produced it.
+zero whatever its sign. A quotient that would not be finite (a denominator of exactly 0, or one so small
+that the quotient overflows) passes no relevance instead of producing NaN or infinity.
+
+Only those are dropped. A small but nonzero denominator is kept however small it is relative to the rest of
+its row: with LRP-0 the quotient R_j / z_j is the gradient of the target at that neuron, finite and exact,
+so dropping it would cut real gradient paths and break LRP-0 = gradient × input (an earlier relative floor
+of 1e-7 × the row's largest denominator did: 1e-2 relative L∞ on a random VGG16 in float32). Relevance
+that grows large where contributions cancel is the rule's property; the engine rescales rows that pass
+``RESCALE_LIMIT`` and the warnings say where.
 """
 
 from __future__ import annotations
 
 import torch
-
-RELATIVE_FLOOR = 1e-7
-"""With ε = 0, denominators under this fraction of the row's largest |denominator| count as zero."""
 
 RESCALE_LIMIT = 1e18
 """Relevance rows whose magnitude passes this are rescaled (by a power of two) to stay finite."""
@@ -26,15 +28,13 @@ def stabilize(z: torch.Tensor, epsilon: float) -> torch.Tensor:
 
 
 def safe_divide(num: torch.Tensor, den: torch.Tensor, epsilon: float) -> torch.Tensor:
-    """num / stab(den), 0 where the stabilised denominator is 0 (or, with ε = 0, numerically 0)."""
+    """num / stab(den), 0 where that quotient is not finite (only possible with ε = 0: stab(z) ≠ 0 otherwise).
+
+    With ε = 0 the quotient is computed as it is and only NaN/±inf entries (z = 0, or an overflow) become 0.
+    """
     if epsilon == 0:
-        mag = den.abs()
-        if den.dim() > 1:
-            floor = mag.flatten(1).amax(1).view(-1, *([1] * (den.dim() - 1))) * RELATIVE_FLOOR
-        else:
-            floor = mag.amax() * RELATIVE_FLOOR
         out = num / den
-        return torch.where((mag <= floor) | (mag == 0), torch.zeros((), dtype=out.dtype, device=out.device), out)
+        return torch.where(torch.isfinite(out), out, torch.zeros((), dtype=out.dtype, device=out.device))
     # stab(den) in a fresh buffer, then the quotient written into that same buffer: one allocation, not three
     buf = torch.copysign(torch.tensor(epsilon, dtype=den.dtype, device=den.device), den).add_(den)
     if buf.shape == num.shape and buf.dtype == num.dtype:
