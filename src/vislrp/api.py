@@ -22,6 +22,7 @@ from torch import nn
 from .lrp import Engine, LayerGraph, LRPModel, build_graph, parse_model
 from .lrp.composites import DEFAULT_COMPOSITE, Composite, get_composite
 from .lrp.result import Accounting, Explanation
+from .lrp.start import StartRule, parse_start
 from .zoo import IMAGENET
 
 Design = str | Composite | LRPModel | Mapping[str, Any] | Path
@@ -87,7 +88,17 @@ class Result:
         return self.explanation.accounting(index)
 
     def warnings(self, index: int = 0) -> list[str]:
-        return self.explanation.warnings(index)
+        """The design's rule warnings (per segment), then the engine's numerical ones for image ``index``."""
+        return design_warnings(self.design) + self.explanation.warnings(index)
+
+
+def design_warnings(model: LRPModel) -> list[str]:
+    """Each segment's rule warnings (:meth:`RuleParams.warnings`), naming the segment, as the designer shows them.
+
+    Rules with no guard against denominators near zero (LRP-0, ε with the raw weights) say so here.
+    """
+    return [f"Segment {k + 1} (layers {seg.start}–{seg.end}): {w}"
+            for k, seg in enumerate(model.segments) for w in seg.rule.warnings()]
 
 
 def resolve_design(design: Design, graph: LayerGraph) -> LRPModel:
@@ -105,13 +116,15 @@ def resolve_design(design: Design, graph: LayerGraph) -> LRPModel:
 
 def explain(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | None = None,
             composite: Design = DEFAULT_COMPOSITE, *, bounds: tuple[Any, Any] | None = None,
-            init: str = "logit", fold_bn: bool = True) -> Result:
+            init: str = "logit", start: str | StartRule | None = None, fold_bn: bool = True) -> Result:
     """Explain every image of ``x`` (N, C, H, W) for its target class with an LRP design.
 
     ``target``: None (each image's top class), one class for all images, or one class per image.
     ``composite``: a registry name (``vislrp.composites()``), a Composite, an LRP model, its dict or a JSON
     path. ``bounds=(low, high)``: the ZBox box in model-input units (defaults: ImageNet normalisation of
-    pixel values 0 and 1), per channel or full size.
+    pixel values 0 and 1), per channel or full size. ``start``: what the heatmap explains (docs/start-rules.md):
+    ``"logit"`` (default), ``"onehot"``, ``"contrastive:B"`` (the target rather than class B), ``"sglrp"`` or
+    ``"clrp"``; ``init`` is the older spelling of the first two.
     """
     if x.dim() != 4:
         raise ValueError(f"x must be a (N, C, H, W) tensor, got shape {tuple(x.shape)}")
@@ -133,7 +146,8 @@ def explain(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | Non
     design_model = resolve_design(composite, graph)
     if init not in ("logit", "onehot"):
         raise ValueError("init must be 'logit' or 'onehot'")
-    ex = engine.explain(fwd, design_model, [(i, t) for i, t in enumerate(targets)], init=init)  # type: ignore[arg-type]
+    rule = parse_start(start if start is not None else init, int(fwd.logits.shape[1]))
+    ex = engine.explain(fwd, design_model, [(i, t) for i, t in enumerate(targets)], start=rule)
     return Result(ex.input_relevance, targets, fwd.logits, design_model, ex, graph)
 
 

@@ -4,6 +4,7 @@ from .config import ConfigError, LRPModel, NeuronFilter, Segment, ZBoxRule, load
 from .graph import Layer, LayerGraph, TraceError, UnsupportedLayerError, build_graph
 from .propagate import Engine, Explanation, Forward
 from .rules import GUIDES, PARAM_NAMES, PARAMS, PRESETS, Preset, RuleParams, UnknownPresetError, get_preset
+from .start import StartRule, StartRuleError, parse_start
 
 __all__ = [
     "GUIDES",
@@ -21,6 +22,8 @@ __all__ = [
     "Preset",
     "RuleParams",
     "Segment",
+    "StartRule",
+    "StartRuleError",
     "TraceError",
     "UnknownPresetError",
     "UnsupportedLayerError",
@@ -29,4 +32,5 @@ __all__ = [
     "get_preset",
     "load_model_file",
     "parse_model",
+    "parse_start",
 ]

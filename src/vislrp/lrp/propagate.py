@@ -27,6 +27,7 @@ from .graph import Layer, LayerGraph
 from .kernels import digest, row_sums
 from .numerics import RESCALE_LIMIT
 from .result import Explanation, Forward, LayerFlow, LayerNote
+from .start import StartRule, parse_start
 from .weighted import WeightedRules
 
 __all__ = ["Engine", "Explanation", "Forward"]
@@ -118,21 +119,22 @@ class Engine:
 
     # ------------------------------------------------------------------ explain
     def explain(self, fwd: Forward, model: LRPModel, targets: int | Sequence[int] | Sequence[tuple[int, int]],
-                *, init: Literal["logit", "onehot"] = "logit", keep_layers: bool = True) -> Explanation:
+                *, init: Literal["logit", "onehot"] = "logit", start: StartRule | str | None = None,
+                keep_layers: bool = True) -> Explanation:
         """Propagate relevance for each (image, class) row from the output to the input.
 
         ``targets``: a class index (for image 0), a list of classes (all for image 0), or (image, class)
-        pairs. ``init="logit"`` starts from the pre-softmax score (Eq. 2), ``"onehot"`` from 1.
+        pairs. ``start`` is the start rule (:mod:`.start`: ``"logit"``, ``"onehot"``, ``"contrastive:B"``,
+        ``"sglrp"``, ``"clrp"``); without it, ``init`` picks ``"logit"`` (the pre-softmax score, Eq. 2) or
+        ``"onehot"`` (1). CLRP propagates each row twice (target and dual) in the same batch.
         """
-        graph = self.graph
+        rule = parse_start(start if start is not None else init)
         rows = _rows(targets, fwd.batch, fwd.logits.shape[1])
-        img = [r[0] for r in rows]
+        img = torch.tensor([r[0] for r in rows], device=fwd.logits.device)
         cls = torch.tensor([r[1] for r in rows], device=fwd.logits.device)
-        start = torch.zeros((len(rows), fwd.logits.shape[1]), dtype=fwd.logits.dtype, device=fwd.logits.device)
-        values = (fwd.logits[torch.tensor(img, device=cls.device), cls] if init == "logit"
-                  else torch.ones(len(rows), dtype=start.dtype, device=start.device))
-        start[torch.arange(len(rows)), cls] = values
-        return self._propagate(fwd, model, graph.n_layers - 1, start, rows, keep_layers)
+        initial = rule.initial(fwd.logits[img], cls)
+        ex = self._propagate(fwd, model, self.graph.n_layers - 1, initial, rows * rule.passes, keep_layers)
+        return rule.finish(ex, len(rows))
 
     def explain_from(self, fwd: Forward, model: LRPModel, layer_index: int, relevance: torch.Tensor,
                      images: int | Sequence[int] = 0, *, keep_layers: bool = True) -> Explanation:

@@ -89,7 +89,8 @@ class Accounting:
     """Where relevance goes: ΣR below every layer and, per segment, the shares lost to each cause.
 
     ``conservation`` holds raw sums (layer index, ΣR in flight after that layer); the absorbed shares are
-    fractions of the start relevance (the target's logit for ``init="logit"``).
+    fractions of the start relevance (the target's logit for the ``logit`` start rule), or of Σ|start| where
+    the start sums to about 0 (the ``sglrp`` and ``clrp`` start rules).
     """
 
     start: float
@@ -150,6 +151,11 @@ class Explanation:
     def start(self, row: int = 0) -> float:
         return float(self.start_relevance[row].sum(dtype=torch.float64))
 
+    def start_magnitude(self, row: int = 0) -> float:
+        """Σ|start| over the classes: |z_t| for the logit start, and not ~0 for start rules whose entries cancel
+        (SGLRP's softmax gradient sums to 0, and so does CLRP's target-minus-dual start)."""
+        return float(self.start_relevance[row].abs().sum(dtype=torch.float64))
+
     # ------------------------------------------------------------------ accounting
     def accounting(self, row: int = 0) -> Accounting:
         """ΣR after every layer and, per segment, the shares of the start absorbed by bias, stabiliser, rule.
@@ -158,7 +164,9 @@ class Explanation:
         stabiliser part is what ε (and denominators that pass nothing) took; it is measured as the rest.
         """
         start = self.start(row)
-        scale = start if start != 0 else 1.0
+        magnitude = self.start_magnitude(row)
+        # a start that sums to ~0 (SGLRP, CLRP) is no scale: fall back to the magnitude of its entries
+        scale = start if abs(start) > 1e-6 * magnitude else (magnitude or 1.0)
         conservation = [(i, float(f.in_flight[row])) for i, f in enumerate(self.flow)
                         if f is not None and f.in_flight is not None]
         absorbed: list[SegmentAbsorption] = []
@@ -195,8 +203,7 @@ class Explanation:
         (see :mod:`vislrp.lrp.numerics`) and says where it had to.
         """
         out = [f"{note.message} at {self._where(note.layer)}" for note in self.notes if note.row == row]
-        start = abs(self.start(row))
-        bound = max(start, 1e-12) * EXPLOSION_FACTOR
+        bound = max(self.start_magnitude(row), 1e-12) * EXPLOSION_FACTOR
         for index in range(len(self.layer_relevance) - 1, -1, -1):
             rel = self.layer_relevance[index]
             if rel is None:
