@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .lrp import Engine, build_graph
 from .lrp.canonizers import fold_batchnorm_modules
-from .lrp.composites import COMPOSITES, ZENNIT_EPSILON, RuleChoice
+from .lrp.composites import COMPOSITES, DEFAULT_COMPOSITE, EPSILON_PLUS_FLAT, ZENNIT_EPSILON, RuleChoice
 from .zoo import IMAGENET, load_model
 
 EPS = ZENNIT_EPSILON
@@ -138,11 +138,11 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
     with torch.no_grad():
         target = int(model(x).argmax())
 
-    egb = COMPOSITES["epsilon-gamma-box"].resolve(graph)
+    egb = COMPOSITES[DEFAULT_COMPOSITE].resolve(graph)
     # a re-explain with another γ: the slider move the designer makes
-    other = replace(COMPOSITES["epsilon-gamma-box"], conv=RuleChoice.of("gamma", epsilon=EPS, gamma1p=0.5)
+    other = replace(COMPOSITES[DEFAULT_COMPOSITE], conv=RuleChoice.of("gamma", epsilon=EPS, gamma1p=0.5)
                     ).resolve(graph, name="other")
-    epf = COMPOSITES["epsilon-plus-flat"].resolve(graph)
+    epf = COMPOSITES[EPSILON_PLUS_FLAT].resolve(graph)
 
     def forward() -> torch.Tensor:
         with torch.no_grad():
@@ -281,7 +281,7 @@ def _metric_steps(hw: int) -> int:
 
 def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
     """Each metric's time as a ratio to one forward, and to Quantus's time for the same metric, in one run."""
-    from .analysis import flip_curves, masked_logits
+    from .analysis import ROAD, flip_curves, masked_logits
     from .analysis.metrics import (
         complexity,
         faithfulness_correlation,
@@ -292,6 +292,7 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
         relevance_mass,
         sparseness,
     )
+    from .analysis.metrics import names as m
     from .lrp.composites import default_model
     from .session import open_session
     from .zoo import load_sample
@@ -336,20 +337,20 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
     ours: dict[str, Callable[[], Any]] = {
         "flip_curve": lambda: flip_curves(gm, xb, maps, [target], ["morf"], steps=steps, patch=1,
                                           base_logits=fwd.logits),
-        "flip_curve_road": lambda: flip_curves(gm, xb, maps, [target], ["morf"], steps=steps, patch=1, mode="road",
+        "flip_curve_road": lambda: flip_curves(gm, xb, maps, [target], ["morf"], steps=steps, patch=1, mode=ROAD,
                                                noise=0.01, base_logits=fwd.logits),
-        "pixel-flipping": lambda: pixel_flipping(gm, xb, maps, [target], steps=steps, patch=1, orders=("morf",),
+        m.PIXEL_FLIPPING: lambda: pixel_flipping(gm, xb, maps, [target], steps=steps, patch=1, orders=("morf",),
                                                  base_logits=fwd.logits),
-        "region-perturbation": lambda: region_perturbation(gm, xb, maps, [target], steps=steps, patch=8,
+        m.REGION_PERTURBATION: lambda: region_perturbation(gm, xb, maps, [target], steps=steps, patch=8,
                                                            orders=("morf",), base_logits=fwd.logits),
-        "road": lambda: masked_logits(grey, xg, [road_masks], mode="road", noise=0.01),
-        "faithfulness-correlation": lambda: faithfulness_correlation(gm, xb, maps, [target], runs=runs_fc,
+        ROAD: lambda: masked_logits(grey, xg, [road_masks], mode=ROAD, noise=0.01),
+        m.FAITHFULNESS_CORRELATION: lambda: faithfulness_correlation(gm, xb, maps, [target], runs=runs_fc,
                                                                      subset=224, patch=1, base_logits=fwd.logits),
-        "sparseness": lambda: sparseness(maps),
-        "complexity": lambda: complexity(maps),
-        "random-logit": lambda: random_logit(explain, xb, maps, [target], int(fwd.logits.shape[1]), seed=0),
-        "relevance-mass": lambda: relevance_mass(maps, region),
-        "pointing-game": lambda: pointing_game(maps, region),
+        m.SPARSENESS: lambda: sparseness(maps),
+        m.COMPLEXITY: lambda: complexity(maps),
+        m.RANDOM_LOGIT: lambda: random_logit(explain, xb, maps, [target], int(fwd.logits.shape[1]), seed=0),
+        m.RELEVANCE_MASS: lambda: relevance_mass(maps, region),
+        m.POINTING_GAME: lambda: pointing_game(maps, region),
     }
     items = [Item("forward", forward)] + [Item(k, fn) for k, fn in ours.items()]
     items += _quantus_items(gm, grey, xb, xg, maps, target, tg, region, explain, steps, road_percentages, runs_fc,
@@ -365,7 +366,7 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
     ratios: dict[str, float | None] = {}
     for key in ours:
         t = med(key)
-        per = steps * base if key in ("flip_curve", "flip_curve_road", "pixel-flipping", "region-perturbation") \
+        per = steps * base if key in ("flip_curve", "flip_curve_road", m.PIXEL_FLIPPING, m.REGION_PERTURBATION) \
             else base
         ratios[key] = round(t / per, 3) if t is not None else None
     quantus: dict[str, float | None] = {}
@@ -374,9 +375,9 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
             continue
         mine, theirs = med(key), med(f"quantus:{key}")
         quantus[key] = round(mine / theirs, 3) if mine is not None and theirs else None
-    quantus["mprt"] = None
+    quantus[m.MPRT] = None
     unavailable = {item.name: item.reason for item in items if item.fn is None}
-    unavailable.setdefault("quantus:mprt", "not timed: Quantus's MPRT re-explains a full model copy per module "
+    unavailable.setdefault(f"quantus:{m.MPRT}", "not timed: Quantus's MPRT re-explains a full model copy per module "
                                            "(≈100 on EfficientNet-Lite0), minutes per run on this CPU")
     return {"model": name, "device": device, "threads": threads, "size": size, "runs": runs, "steps": steps,
             "forward_ms": round(base * 1000, 2), "ratios": ratios, "quantus": quantus,
@@ -399,8 +400,11 @@ def _quantus_items(gm: torch.nn.Module, grey: torch.nn.Module, xb: torch.Tensor,
                    maps: torch.Tensor, target: int, tg: int, region: torch.Tensor, explain: Callable[..., Any],
                    steps: int, road_percentages: list[int], runs_fc: int, classes: int) -> list[Item]:
     """Quantus's implementation of each metric on the same inputs, set up to do the same work as ours."""
-    names = ["pixel-flipping", "region-perturbation", "road", "faithfulness-correlation", "sparseness", "complexity",
-             "random-logit", "relevance-mass", "pointing-game"]
+    from .analysis import ROAD
+    from .analysis.metrics import names as m
+
+    names = [m.PIXEL_FLIPPING, m.REGION_PERTURBATION, ROAD, m.FAITHFULNESS_CORRELATION, m.SPARSENESS, m.COMPLEXITY,
+             m.RANDOM_LOGIT, m.RELEVANCE_MASS, m.POINTING_GAME]
     try:
         import numpy as np
         import quantus
@@ -428,16 +432,16 @@ def _quantus_items(gm: torch.nn.Module, grey: torch.nn.Module, xb: torch.Tensor,
                        )[:, None].cpu().numpy()
 
     fns: dict[str, Callable[[], Any]] = {
-        "pixel-flipping": lambda: pf(softmax=False, **common),
-        "region-perturbation": lambda: rp(softmax=False, **common),
-        "road": lambda: road(model=grey, x_batch=xg.cpu().numpy(), y_batch=np.array([tg]), a_batch=a_np,
+        m.PIXEL_FLIPPING: lambda: pf(softmax=False, **common),
+        m.REGION_PERTURBATION: lambda: rp(softmax=False, **common),
+        ROAD: lambda: road(model=grey, x_batch=xg.cpu().numpy(), y_batch=np.array([tg]), a_batch=a_np,
                              channel_first=True, softmax=False, device=device),
-        "faithfulness-correlation": lambda: fc(softmax=False, **common),
-        "sparseness": lambda: sp(**common),
-        "complexity": lambda: cx(**common),
-        "random-logit": lambda: rl(explain_func=q_explain, **common),
-        "relevance-mass": lambda: rm(s_batch=s_np, **common),
-        "pointing-game": lambda: pg(s_batch=s_np, **common),
+        m.FAITHFULNESS_CORRELATION: lambda: fc(softmax=False, **common),
+        m.SPARSENESS: lambda: sp(**common),
+        m.COMPLEXITY: lambda: cx(**common),
+        m.RANDOM_LOGIT: lambda: rl(explain_func=q_explain, **common),
+        m.RELEVANCE_MASS: lambda: rm(s_batch=s_np, **common),
+        m.POINTING_GAME: lambda: pg(s_batch=s_np, **common),
     }
     return [Item(f"quantus:{n}", fns[n]) for n in names]
 
@@ -491,7 +495,7 @@ def bench_sweep_model(name: str, runs: int, threads: int, points: int, images: i
     inputs = load_inputs(session, specs)
     names = parse_metrics(metrics)
     options = MetricOptions(steps=steps)
-    space = Space("epsilon-gamma-box", (parse_axis(f"S1.gamma1p=0.05:1:{points}"),))
+    space = Space(DEFAULT_COMPOSITE, (parse_axis(f"S1.gamma1p=0.05:1:{points}"),))
     pts = space.grid()
     engine, gm = session.engine, session.graph.gm
     fwd = engine.forward(inputs.xs)

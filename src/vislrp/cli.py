@@ -41,10 +41,14 @@ def _add_image_model_args(p: argparse.ArgumentParser) -> None:
 
 def _add_metric_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     """The metrics and their knobs, as `metrics`, `sweep`, `batch` and `recommend` take them."""
+    from .analysis.flip import DEFAULT_FILL, FILL_MODES
+    from .analysis.metrics import METRIC_NAMES
+
     p.add_argument("--target", default="top", help="class index for every image, or 'top' (each image's top class)")
     p.add_argument("--metric", required=required, default="" if not required else None,
-                   help="comma-separated metric names (see docs/metrics.md)" + ("" if required else " (optional)"))
-    p.add_argument("--fill", default="zero", help="what removed pixels become: road, zero, black, blur or mean")
+                   help=f"comma-separated metric names: {', '.join(METRIC_NAMES)} (see docs/metrics.md)"
+                   + ("" if required else " (optional)"))
+    p.add_argument("--fill", default=DEFAULT_FILL, help=f"what removed pixels become: {', '.join(FILL_MODES)}")
     p.add_argument("--steps", type=int, default=None,
                    help="flipping steps N (default 20; region-perturbation: 100 regions)")
     p.add_argument("--patch", type=int, default=None,
@@ -62,6 +66,9 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .analysis.flip import DEFAULT_FILL, FLIP_MODES
+    from .analysis.metrics.names import SPARSENESS, SRG
+
     parser = argparse.ArgumentParser(prog="vislrp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -100,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most relevant first, least relevant first, or random (fixed --seed)")
     p.add_argument("--steps", type=int, default=20, help="number of flipping steps N (N + 1 points)")
     p.add_argument("--patch", type=int, default=8, help="rank PxP patches by summed relevance; 1 ranks pixels")
-    p.add_argument("--mode", choices=["zero", "black", "blur", "mean"], default="zero",
+    p.add_argument("--mode", choices=FLIP_MODES, default=DEFAULT_FILL,
                    help="what flipped pixels become (zero: model-input 0, the paper's choice)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random order")
     p.add_argument("--json", action="store_true")
@@ -201,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time a sweep instead: cost ÷ (points × images × (re-explain + the metrics' forwards))")
     p.add_argument("--points", type=int, default=8, help="with --sweep: design points")
     p.add_argument("--images", type=int, default=4, help="with --sweep: images (sample photos)")
-    p.add_argument("--metric", default="srg,sparseness", help="with --sweep: metrics of the sweep")
+    p.add_argument("--metric", default=f"{SRG},{SPARSENESS}", help="with --sweep: metrics of the sweep")
     p.add_argument("--steps", type=int, default=10, help="with --sweep: flipping steps")
     p.add_argument("--json", action="store_true")
     return parser

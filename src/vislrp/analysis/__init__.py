@@ -25,9 +25,13 @@ from .curves import (
     step_masks,
 )
 from .flip import (
+    DEFAULT_FILL,
     FILL_MODES,
+    FILLS,
     FLIP_MODES,
+    ROAD,
     EmptyMaskError,
+    Fill,
     FillMode,
     FlipMode,
     apply_masks,
@@ -41,15 +45,19 @@ from .neurons import ChannelMaps, NeuronRow, channel_maps, neuron_table
 
 __all__ = [
     "DEFAULT_BATCHER",
+    "DEFAULT_FILL",
+    "FILLS",
     "FILL_MODES",
     "FLIP_MODES",
     "ORDERS",
+    "ROAD",
     "AblationCurve",
     "AdaptiveBatcher",
     "ChannelError",
     "ChannelMaps",
     "Curve",
     "EmptyMaskError",
+    "Fill",
     "FillMode",
     "FlipMode",
     "LayerChoiceError",

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .batching import DEFAULT_BATCHER, AdaptiveBatcher
-from .flip import FillMode, Predict, fill_image, flipped_images
+from .flip import DEFAULT_FILL, ROAD, FillMode, Predict, fill_image, flipped_images
 
 Order = Literal["morf", "lerf", "random"]
 ORDERS: tuple[str, ...] = get_args(Order)
@@ -124,7 +124,7 @@ class _FixedBatcher(AdaptiveBatcher):
 
 
 def flip_curves(predict: Predict, xs: torch.Tensor, heatmaps: torch.Tensor, targets: Sequence[int],
-                orders: Sequence[Order] = ORDERS, *, steps: int = 20, patch: int = 1, mode: FillMode = "zero",
+                orders: Sequence[Order] = ORDERS, *, steps: int = 20, patch: int = 1, mode: FillMode = DEFAULT_FILL,
                 black: torch.Tensor | None = None, seed: int = 0, noise: float = 0.0,
                 schedule: Schedule = "fraction", base_logits: torch.Tensor | None = None,
                 batcher: AdaptiveBatcher | None = None, chunk: int | None = None,
@@ -161,8 +161,8 @@ def flip_curves(predict: Predict, xs: torch.Tensor, heatmaps: torch.Tensor, targ
                 if k == 0 and base_logits is not None:
                     continue
                 jobs.append((i, o, k))
-    fills = {i: fill_image(xs[i], mode, black) for i in range(n_img)} if mode != "road" else {}
-    noises = {i: _noise_field(xs[i], noise, seed) for i in range(n_img)} if mode == "road" and noise > 0 else {}
+    fills = {i: fill_image(xs[i], mode, black) for i in range(n_img)} if mode != ROAD else {}
+    noises = {i: _noise_field(xs[i], noise, seed) for i in range(n_img)} if mode == ROAD and noise > 0 else {}
     out: dict[tuple[int, str, int], torch.Tensor] = {}
     done = 0
     if jobs:
@@ -208,7 +208,7 @@ def _noise_field(x: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:
 
 
 def flip_curve(predict: Predict, x: torch.Tensor, heatmap: torch.Tensor, target: int, order: Order = "morf",
-               *, steps: int = 20, patch: int = 1, mode: FillMode = "zero", black: torch.Tensor | None = None,
+               *, steps: int = 20, patch: int = 1, mode: FillMode = DEFAULT_FILL, black: torch.Tensor | None = None,
                seed: int = 0, chunk: int | None = None, noise: float = 0.0,
                schedule: Schedule = "fraction") -> Curve:
     """The flipping curve of one (image, target, heatmap); see :func:`flip_curves`."""
@@ -218,7 +218,7 @@ def flip_curve(predict: Predict, x: torch.Tensor, heatmap: torch.Tensor, target:
                        mode=mode, black=black, seed=seed, chunk=chunk, noise=noise, schedule=schedule)[0][order]
 
 
-def masked_logits(predict: Predict, xs: torch.Tensor, masks: Sequence[torch.Tensor], *, mode: FillMode = "zero",
+def masked_logits(predict: Predict, xs: torch.Tensor, masks: Sequence[torch.Tensor], *, mode: FillMode = DEFAULT_FILL,
                   black: torch.Tensor | None = None, seed: int = 0, noise: float = 0.0,
                   batcher: AdaptiveBatcher | None = None, progress: Progress | None = None) -> list[torch.Tensor]:
     """Logits of image i flipped by each of its masks ``masks[i]`` (K_i, H, W): per image a (K_i, classes) tensor.
@@ -229,9 +229,9 @@ def masked_logits(predict: Predict, xs: torch.Tensor, masks: Sequence[torch.Tens
         raise ValueError(f"{len(masks)} mask sets for {xs.shape[0]} images")
     batcher = batcher or DEFAULT_BATCHER
     jobs = [(i, k) for i in range(xs.shape[0]) for k in range(masks[i].shape[0])]
-    fills = {i: fill_image(xs[i], mode, black) for i in range(xs.shape[0])} if mode != "road" else {}
+    fills = {i: fill_image(xs[i], mode, black) for i in range(xs.shape[0])} if mode != ROAD else {}
     noises = ({i: _noise_field(xs[i], noise, seed) for i in range(xs.shape[0])}
-              if mode == "road" and noise > 0 else {})
+              if mode == ROAD and noise > 0 else {})
     rows: dict[tuple[int, int], torch.Tensor] = {}
     for start, stop, report in batcher.chunks(predict, len(jobs), xs[0]):
         inputs = torch.stack([flipped_images(xs[i], masks[i][k].to(xs.device), mode, black, noises.get(i),

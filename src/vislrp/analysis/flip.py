@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 import torch
@@ -20,8 +21,40 @@ FLIP_MODES: tuple[str, ...] = get_args(FlipMode)
 FillMode = Literal["zero", "black", "blur", "mean", "road"]
 FILL_MODES: tuple[str, ...] = get_args(FillMode)
 """Every fill: the constant ones plus ``road``, ROAD's noisy linear imputation, which depends on the mask."""
+DEFAULT_FILL: FlipMode = "zero"
+"""The paper's fill, and the default of every flip, curve and metric."""
+ROAD: FillMode = "road"
+"""ROAD's noisy linear imputation (Rong et al. 2022), the fill that depends on the mask."""
 BLUR_SIGMA = 6.0
 """Standard deviation (pixels) of the Gaussian used by the ``blur`` mode."""
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One fill mode as the CLI and the designer describe it."""
+
+    name: FillMode
+    label: str
+    description: str
+    per_mask: bool = False
+    """The fill depends on the mask (ROAD): curves and metrics take it, a flip of brushed regions does not."""
+
+
+FILLS: dict[str, Fill] = {
+    f.name: f
+    for f in (
+        Fill("zero", "zero (model input 0, as the paper)",
+             "model-input value 0: the dataset mean after normalisation, the paper's choice"),
+        Fill("black", "black pixels", "pixel value 0, normalised like the image"),
+        Fill("blur", "blurred",
+             f"a Gaussian-blurred copy (σ = {BLUR_SIGMA:g} px): flipped regions lose detail but keep their colour"),
+        Fill("mean", "image mean", "the image's own per-channel mean"),
+        Fill("road", "ROAD imputation", "ROAD's noisy linear imputation from the pixels around (depends on the mask)",
+             per_mask=True),
+    )
+}
+"""Every fill, in :data:`FILL_MODES` order, with its label and description."""
+assert tuple(FILLS) == FILL_MODES and tuple(k for k, f in FILLS.items() if not f.per_mask) == FLIP_MODES
 DEFAULT_CHUNK = 16
 """Images per forward call when many flipped copies run: keeps peak memory bounded."""
 
@@ -109,7 +142,7 @@ def flipped_images(x: torch.Tensor, masks: torch.Tensor, mode: FillMode, black: 
     return apply_masks(x, masks, fill if fill is not None else fill_image(x, mode, black))
 
 
-def flip(predict: Predict, x: torch.Tensor, mask: torch.Tensor, mode: FillMode = "zero",
+def flip(predict: Predict, x: torch.Tensor, mask: torch.Tensor, mode: FillMode = DEFAULT_FILL,
          black: torch.Tensor | None = None) -> torch.Tensor:
     """Logits (classes,) of ``x`` with the pixels of ``mask`` (H, W, bool) flipped; an empty mask is refused."""
     if mask.dim() != 2:

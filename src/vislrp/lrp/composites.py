@@ -89,6 +89,12 @@ def _zennit(name: str, label: str, description: str, conv: RuleChoice, *, first:
                      True, zennit)
 
 
+EPSILON_GAMMA_BOX = "epsilon-gamma-box"
+EPSILON_PLUS_FLAT = "epsilon-plus-flat"
+EPSILON_PLUS = "epsilon-plus"
+EPSILON_ALPHA2_BETA1 = "epsilon-alpha2-beta1"
+EPSILON_ALPHA2_BETA1_FLAT = "epsilon-alpha2-beta1-flat"
+
 _GAMMA = RuleChoice.of("gamma", epsilon=ZENNIT_EPSILON)
 _ZPLUS = RuleChoice.of("z-plus", epsilon=ZENNIT_EPSILON)
 _AB21 = RuleChoice.of("alpha2-beta1", epsilon=ZENNIT_EPSILON)
@@ -97,23 +103,23 @@ _FLAT = RuleChoice.of("flat", epsilon=ZENNIT_EPSILON)
 COMPOSITES: dict[str, Composite] = {
     c.name: c
     for c in (
-        _zennit("epsilon-gamma-box", "EpsilonGammaBox (ZBox · γ 0.25 convs · ε dense)",
+        _zennit(EPSILON_GAMMA_BOX, "EpsilonGammaBox (ZBox · γ 0.25 convs · ε dense)",
                 "ZBox on the image, generalised γ = 0.25 on the other convolutions, ε on the linear layers "
                 "(Montavon et al. 2019)", _GAMMA, first="zbox", zennit="EpsilonGammaBox"),
-        _zennit("epsilon-plus-flat", "EpsilonPlusFlat (flat first · z⁺ convs · ε dense)",
+        _zennit(EPSILON_PLUS_FLAT, "EpsilonPlusFlat (flat first · z⁺ convs · ε dense)",
                 "flat on the first layer, z⁺ on the other convolutions, ε on the linear layers", _ZPLUS,
                 first=_FLAT, zennit="EpsilonPlusFlat"),
-        _zennit("epsilon-plus", "EpsilonPlus (z⁺ convs · ε dense)",
+        _zennit(EPSILON_PLUS, "EpsilonPlus (z⁺ convs · ε dense)",
                 "z⁺ on every convolution, ε on the linear layers", _ZPLUS, zennit="EpsilonPlus"),
-        _zennit("epsilon-alpha2-beta1", "EpsilonAlpha2Beta1 (α2β1 convs · ε dense)",
+        _zennit(EPSILON_ALPHA2_BETA1, "EpsilonAlpha2Beta1 (α2β1 convs · ε dense)",
                 "α = 2, β = 1 on every convolution, ε on the linear layers", _AB21, zennit="EpsilonAlpha2Beta1"),
-        _zennit("epsilon-alpha2-beta1-flat", "EpsilonAlpha2Beta1Flat (flat first · α2β1 convs · ε dense)",
+        _zennit(EPSILON_ALPHA2_BETA1_FLAT, "EpsilonAlpha2Beta1Flat (flat first · α2β1 convs · ε dense)",
                 "flat on the first layer, α = 2, β = 1 on the other convolutions, ε on the linear layers", _AB21,
                 first=_FLAT, zennit="EpsilonAlpha2Beta1Flat"),
     )
 }
 
-DEFAULT_COMPOSITE = "epsilon-gamma-box"
+DEFAULT_COMPOSITE = EPSILON_GAMMA_BOX
 """What ``explain`` and the designer start from when no LRP model is given."""
 
 

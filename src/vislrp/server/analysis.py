@@ -26,8 +26,9 @@ from vislrp.analysis import (
     flip_curve,
     neuron_table,
 )
-from vislrp.analysis.flip import DEFAULT_CHUNK
+from vislrp.analysis.flip import DEFAULT_CHUNK, ROAD
 from vislrp.analysis.flow import Cell, FlowError, region_flow
+from vislrp.analysis.metrics.names import FAITHFULNESS_CORRELATION, REGION_PERTURBATION
 from vislrp.analysis.regions import flip_regions
 from vislrp.lrp import Explanation, LRPModel
 from vislrp.server import schemas
@@ -165,7 +166,7 @@ class AnalysisService:
 
         curves = [flip_curve(predict, entry.x, heatmap, req.class_index, order, steps=req.steps,
                              patch=req.patch, mode=req.mode, black=black, seed=req.seed, chunk=chunk,
-                             noise=req.noise if req.mode == "road" else 0.0)
+                             noise=req.noise if req.mode == ROAD else 0.0)
                   for order in req.orders]
         elapsed = (time.perf_counter() - t0) * 1000
         out = [schemas.CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]
@@ -295,12 +296,12 @@ class AnalysisService:
             raise MetricsError("the region mask selects no pixel")
         patch = req.patch or 8
         units = -(-size[0] // patch) * -(-size[1] // patch)
-        if "region-perturbation" in req.metrics and (req.steps or 100) > units:
-            raise MetricsError(f"region-perturbation with {req.steps or 100} steps needs that many {patch}×{patch} "
+        if REGION_PERTURBATION in req.metrics and (req.steps or 100) > units:
+            raise MetricsError(f"{REGION_PERTURBATION} with {req.steps or 100} steps needs that many {patch}×{patch} "
                                f"regions; the image has {units}: lower steps or patch")
-        if "faithfulness-correlation" in req.metrics and 224 > -(-size[0] // (req.patch or 1)) * -(
+        if FAITHFULNESS_CORRELATION in req.metrics and 224 > -(-size[0] // (req.patch or 1)) * -(
                 -size[1] // (req.patch or 1)):
-            raise MetricsError("faithfulness-correlation removes 224 units per run: lower the patch size")
+            raise MetricsError(f"{FAITHFULNESS_CORRELATION} removes 224 units per run: lower the patch size")
         options = MetricOptions(fill=req.fill, steps=req.steps, patch=req.patch, seed=req.seed, noise=req.noise)
         low, high = self.designer.zoo.preprocess.bounds()
         xs = torch.stack([e.x for e in entries])

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,11 +17,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError
+from vislrp.analysis import FILLS, ChannelError, EmptyMaskError, LayerChoiceError
 from vislrp.analysis.flow import FlowError
+from vislrp.analysis.metrics import METRICS
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, ConfigError, LRPModel, RuleParams, parse_model
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server import schemas
@@ -29,9 +31,11 @@ from vislrp.server.analysis import MaskError
 from vislrp.server.defaults import default_model, seed_models
 from vislrp.server.guards import LOOPBACK_HOSTS, BodyLimit, HostCheck, json_depth
 from vislrp.server.jobs import install as install_jobs
+from vislrp.server.landscape import LandscapeRequest
 from vislrp.server.memory import DEFAULT_MEMORY_BUDGET, ApplyBudget, MemoryBudget, limit_malloc_arenas
 from vislrp.server.networks import LoadedNetwork, NetworkManager, network_router
 from vislrp.server.photos import photo_router
+from vislrp.server.recommend import RecommendRequest
 from vislrp.server.service import ClassIndexError, DesignerService, ImageEntry, UnknownImageError
 from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
 from vislrp.store import (
@@ -169,6 +173,20 @@ def release(app: FastAPI) -> None:
         net.service.engine.clear()
 
 
+def _default(model: type[BaseModel], name: str) -> Any:
+    return model.model_fields[name].get_default(call_default_factory=True)
+
+
+DEFAULTS = schemas.DesignerDefaults(
+    flip_mode=_default(schemas.FlipRequest, "mode"),
+    fill=_default(schemas.MetricsRequest, "fill"),
+    metrics=list(schemas.COMPARISON_METRICS),
+    landscape_metric=_default(LandscapeRequest, "metric"),
+    recommend_metrics=_default(RecommendRequest, "metrics"),
+)
+"""The designer's starting choices: the requests' own defaults, so they are written once."""
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app: load the network, open (and seed) the model store, wire routes and static files."""
     zoo = settings.zoo_model or load_model(settings.model, settings.weights)
@@ -220,10 +238,8 @@ def create_app(settings: Settings) -> FastAPI:
             input_size=zoo.input_size,
             n_layers=service.graph.n_layers,
             layers=[schemas.LayerInfo(**row) for row in service.graph.table()],
-            presets=[
-                schemas.PresetInfo(name=p.name, label=p.label, reference=p.reference, latex=p.latex, params=p.params)
-                for p in PRESETS.values()
-            ],
+            presets=[schemas.PresetInfo(**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)})
+                     for p in PRESETS.values()],
             params=[schemas.ParamInfo(**dataclasses.asdict(p)) for p in PARAMS.values()],
             guides=[schemas.GuideInfo(step=k, title=g["title"], text=g["text"]) for k, g in sorted(GUIDES.items())],
             colormaps=[
@@ -241,6 +257,11 @@ def create_app(settings: Settings) -> FastAPI:
             default_model=default_model(service.graph),
             max_upload_bytes=settings.max_upload_bytes,
             max_pixels=MAX_PIXELS,
+            metrics=[schemas.MetricDescription(name=m.name, label=m.label, description=m.description, kind=m.kind,
+                                               higher_is_better=m.higher_is_better, needs_region=m.needs_region,
+                                               flipping=m.flipping) for m in METRICS.values()],
+            fills=[schemas.FillInfo(**dataclasses.asdict(f)) for f in FILLS.values()],
+            defaults=DEFAULTS,
         )
 
     # Several networks may be loaded; every route below works on the active one (picked in the page).

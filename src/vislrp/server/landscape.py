@@ -11,11 +11,13 @@ import math
 import re
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from vislrp.analysis.metrics import HIGHER_IS_BETTER
+from vislrp.analysis.metrics.names import SRG
 from vislrp.lrp import LRPModel
 from vislrp.server import schemas
 from vislrp.session import Session
@@ -26,8 +28,7 @@ from vislrp.sweep.runner import SweepJob, Worker
 MAX_POINTS = 121
 MAX_ROWS = 8
 MAX_LAYER = 1_000_000
-LandscapeMetric = Literal["pixel-flipping", "region-perturbation", "srg", "faithfulness-correlation", "sparseness",
-                          "complexity", "mprt", "random-logit"]
+LandscapeMetric = schemas.RegionFreeMetric
 """The metrics suite's metrics that need no region mask."""
 
 
@@ -52,7 +53,7 @@ class LandscapeRequest(BaseModel):
     model: LRPModel
     rows: list[schemas.CompareRow] = Field(min_length=1, max_length=MAX_ROWS)
     axes: list[LandscapeAxis] = Field(min_length=1, max_length=2)
-    metric: LandscapeMetric = "srg"
+    metric: LandscapeMetric = SRG
 
 
 class LandscapePoint(BaseModel):
@@ -121,8 +122,6 @@ def plan(req: LandscapeRequest, n_layers: int, graph: Any) -> tuple[Space, list[
 
 def run(an: Any, req: LandscapeRequest, emit: Callable[[LandscapePoint, int, int], None]) -> LandscapeResponse:
     """Evaluate every point on the rows, in grid order; ``emit`` hears each point as it finishes."""
-    from vislrp.analysis.metrics import HIGHER_IS_BETTER
-
     t0 = time.perf_counter()
     entries = [an._start(r.image_id, r.class_index) for r in req.rows]
     space, points, shape = plan(req, an.graph.n_layers, an.graph)

@@ -15,6 +15,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.analysis.metrics import LABELS
+from vislrp.analysis.metrics.names import SPARSENESS, SRG
 from vislrp.lrp import LRPModel
 from vislrp.lrp.composites import DEFAULT_COMPOSITE
 from vislrp.server import schemas
@@ -32,7 +33,7 @@ class RecommendRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     rows: list[schemas.CompareRow] = Field(min_length=1, max_length=MAX_ROWS)
-    metrics: list[LandscapeMetric] = Field(default=["srg", "sparseness"], min_length=1, max_length=4)
+    metrics: list[LandscapeMetric] = Field(default=[SRG, SPARSENESS], min_length=1, max_length=4)
     top: int = Field(default=3, ge=1, le=5, description="designs per metric")
     sweeps: bool = Field(default=True, description="consider the best points of the landscapes run so far")
 

@@ -8,8 +8,13 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass as api_dataclass
 
-from vislrp.lrp import LRPModel, RuleParams
+from vislrp.analysis.flip import DEFAULT_FILL, FillMode, FlipMode
+from vislrp.analysis.metrics import METRIC_NAMES, REGION_FREE, MetricKind
+from vislrp.analysis.metrics.names import COMPLEXITY, SPARSENESS
+from vislrp.lrp import LRPModel
+from vislrp.lrp.rules import ParamSpec, Preset
 
 SEED_MAX = 2**63 - 1
 """Seeds are signed 64-bit integers (torch's generator and JavaScript clients both handle that)."""
@@ -26,23 +31,14 @@ class LayerInfo(_Out):
     shape: list[int]
 
 
-class ParamInfo(_Out):
-    name: str
-    symbol: str
-    latex: str
-    step: int
-    minimum: float
-    maximum: float
-    default: float
-    description: str
+@api_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class ParamInfo(ParamSpec):
+    """One parameter of Eq. 5: exactly the fields of :class:`vislrp.lrp.rules.ParamSpec`."""
 
 
-class PresetInfo(_Out):
-    name: str
-    label: str
-    reference: str
-    latex: str
-    params: RuleParams
+@api_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class PresetInfo(Preset):
+    """A rule of Table 1: exactly the fields of :class:`vislrp.lrp.rules.Preset`."""
 
 
 class GuideInfo(_Out):
@@ -63,6 +59,46 @@ class SampleInfo(_Out):
     description: str
 
 
+# The names of metrics and fills come from their registries (vislrp.analysis.metrics, vislrp.analysis.flip), so
+# the OpenAPI enums, and the front end's types generated from them, follow the registries.
+MetricName = Literal[METRIC_NAMES]  # type: ignore[valid-type]  # an enum built from the metrics registry
+RegionFreeMetric = Literal[REGION_FREE]  # type: ignore[valid-type]  # the metrics that need no region mask
+FlipModeName = FlipMode
+FillName = FillMode
+"""Fills of flipping curves and metrics: the constant ones plus ROAD's noisy linear imputation (mask-dependent)."""
+
+
+class MetricDescription(_Out):
+    """One metric of the registry (docs/metrics.md), as the designer lists it."""
+
+    name: MetricName
+    label: str
+    description: str
+    kind: MetricKind
+    higher_is_better: bool
+    needs_region: bool = Field(description="compares the heatmap with a region mask, which the request must give")
+    flipping: bool = Field(description="its results carry AOPCs and curves")
+
+
+class FillInfo(_Out):
+    """One fill mode: what a removed pixel becomes."""
+
+    name: FillName
+    label: str
+    description: str
+    per_mask: bool = Field(description="depends on the mask (ROAD): curves and metrics only, not a flip's regions")
+
+
+class DesignerDefaults(_Out):
+    """What the designer's controls start with (the requests' own defaults where they have one)."""
+
+    flip_mode: FlipModeName
+    fill: FillName = Field(description="the fill of curves and metrics")
+    metrics: list[MetricName] = Field(description="the metrics the comparison computes until others are picked")
+    landscape_metric: RegionFreeMetric
+    recommend_metrics: list[RegionFreeMetric]
+
+
 class InfoResponse(_Out):
     network: str
     weights: str
@@ -79,6 +115,9 @@ class InfoResponse(_Out):
     default_model: LRPModel
     max_upload_bytes: int
     max_pixels: int
+    metrics: list[MetricDescription] = Field(description="every metric, in the order of docs/metrics.md")
+    fills: list[FillInfo]
+    defaults: DesignerDefaults
 
 
 class Prediction(_Out):
@@ -236,9 +275,6 @@ class ErrorResponse(_Out):
 
 
 # ---------------------------------------------------------------------- pixel flipping (V5)
-FlipModeName = Literal["zero", "black", "blur", "mean"]
-FillName = Literal["zero", "black", "blur", "mean", "road"]
-"""Fills of flipping curves and metrics: the constant ones plus ROAD's noisy linear imputation (mask-dependent)."""
 OrderName = Literal["morf", "lerf", "random"]
 
 
@@ -255,7 +291,7 @@ class FlipRequest(BaseModel):
     image_id: str
     class_index: int = Field(ge=0)
     mask: MaskData
-    mode: FlipModeName = "zero"
+    mode: FlipModeName = DEFAULT_FILL
     region_modes: list[FlipModeName] | None = Field(
         default=None, min_length=1, max_length=8,
         description="regions with their own fill: mask byte k (1-based) flips its pixels with region_modes[k-1]; "
@@ -291,7 +327,7 @@ class CurveRequest(BaseModel):
     orders: list[OrderName] = Field(default=["morf", "lerf", "random"], min_length=1, max_length=3)
     steps: int = Field(default=20, ge=1, le=100)
     patch: int = Field(default=8, ge=1, le=64, description="1: rank pixels; p > 1: rank p×p patches")
-    mode: FillName = "zero"
+    mode: FillName = DEFAULT_FILL
     seed: int = Field(default=0, ge=0, le=SEED_MAX)
     noise: float = Field(default=0.01, ge=0, le=1, description="σ of ROAD's noise (mode road only), as in /api/metrics")
 
@@ -447,8 +483,8 @@ class SegmentLinksResponse(_Out):
 
 
 # ---------------------------------------------------------------------- metrics (issue 9)
-MetricName = Literal["pixel-flipping", "region-perturbation", "srg", "faithfulness-correlation", "sparseness",
-                     "complexity", "mprt", "random-logit", "relevance-mass", "pointing-game"]
+COMPARISON_METRICS: tuple[str, ...] = (SPARSENESS, COMPLEXITY)
+"""What the designer's comparison measures until the user picks: quick (no forward beyond the heatmaps')."""
 
 
 class MetricsRow(BaseModel):
@@ -464,7 +500,7 @@ class MetricsRequest(BaseModel):
     rows: list[MetricsRow] = Field(min_length=1, max_length=16)
     models: list[LRPModel] = Field(min_length=1, max_length=10)
     metrics: list[MetricName] = Field(min_length=1, max_length=10)
-    fill: FillName = "zero"
+    fill: FillName = DEFAULT_FILL
     steps: int | None = Field(default=None, ge=1, le=200,
                               description="flipping steps (default 20; region-perturbation: 100 regions)")
     patch: int | None = Field(default=None, ge=1, le=64,

@@ -9,8 +9,7 @@ from __future__ import annotations
 import torch
 
 from .base import MetricResult, as_batch
-
-NAME = "complexity"
+from .names import COMPLEXITY as NAME
 
 
 def entropy(values: torch.Tensor) -> float | None:

@@ -13,10 +13,9 @@ import torch
 
 from ..batching import AdaptiveBatcher
 from ..curves import Progress, masked_logits
-from ..flip import FillMode, Predict
+from ..flip import DEFAULT_FILL, FillMode, Predict
 from .base import MetricResult, as_batch, pearson
-
-NAME = "faithfulness-correlation"
+from .names import FAITHFULNESS_CORRELATION as NAME
 
 
 def subset_masks(shape: tuple[int, int], runs: int, subset: int, patch: int, seed: int) -> torch.Tensor:
@@ -35,7 +34,7 @@ def subset_masks(shape: tuple[int, int], runs: int, subset: int, patch: int, see
 
 
 def faithfulness_correlation(predict: Predict, xs: torch.Tensor, maps: torch.Tensor, targets: Sequence[int], *,
-                             runs: int = 100, subset: int = 224, patch: int = 1, fill: FillMode = "zero",
+                             runs: int = 100, subset: int = 224, patch: int = 1, fill: FillMode = DEFAULT_FILL,
                              black: torch.Tensor | None = None, seed: int = 0, noise: float = 0.0,
                              base_logits: torch.Tensor | None = None, batcher: AdaptiveBatcher | None = None,
                              progress: Progress | None = None) -> list[MetricResult]:

@@ -22,8 +22,7 @@ from torch import nn
 
 from ...lrp import Engine, LayerGraph, LRPModel, build_graph
 from .base import MetricResult, as_batch, spearman
-
-NAME = "mprt"
+from .names import MPRT as NAME
 
 Progress = Callable[[int, int], None]
 

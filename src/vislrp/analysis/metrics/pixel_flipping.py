@@ -13,10 +13,9 @@ import torch
 
 from ..batching import AdaptiveBatcher
 from ..curves import ORDERS, Curve, Order, Progress, Schedule, flip_curves
-from ..flip import FillMode, Predict
+from ..flip import DEFAULT_FILL, FillMode, Predict
 from .base import MetricResult, as_batch
-
-NAME = "pixel-flipping"
+from .names import PIXEL_FLIPPING as NAME
 
 
 def curve_results(name: str, curves: list[dict[str, Curve]], value_order: str = "morf") -> list[MetricResult]:
@@ -42,7 +41,7 @@ def compute_curves(predict: Predict, xs: torch.Tensor, maps: torch.Tensor, targe
 
 
 def pixel_flipping(predict: Predict, xs: torch.Tensor, maps: torch.Tensor, targets: Sequence[int], *,
-                   steps: int = 20, patch: int = 1, fill: FillMode = "zero", black: torch.Tensor | None = None,
+                   steps: int = 20, patch: int = 1, fill: FillMode = DEFAULT_FILL, black: torch.Tensor | None = None,
                    seed: int = 0, noise: float = 0.0, orders: Sequence[Order] = ORDERS,
                    base_logits: torch.Tensor | None = None, batcher: AdaptiveBatcher | None = None,
                    progress: Progress | None = None) -> list[MetricResult]:

@@ -10,9 +10,8 @@ from collections.abc import Sequence
 import torch
 
 from .base import MetricResult, as_batch
+from .names import POINTING_GAME as NAME
 from .relevance_mass import check_masks
-
-NAME = "pointing-game"
 
 
 def pointing_game(maps: torch.Tensor, masks: torch.Tensor, targets: Sequence[int] | None = None) -> list[MetricResult]:

@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .base import MetricResult, as_batch, spearman
-
-NAME = "random-logit"
+from .names import RANDOM_LOGIT as NAME
 
 Explain = Callable[[torch.Tensor, Sequence[int]], torch.Tensor]
 """(images (B, C, H, W), one class per image) → heatmaps (B, H, W)."""

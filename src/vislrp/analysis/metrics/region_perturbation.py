@@ -13,15 +13,14 @@ import torch
 
 from ..batching import AdaptiveBatcher
 from ..curves import ORDERS, Order, Progress
-from ..flip import FillMode, Predict
+from ..flip import DEFAULT_FILL, FillMode, Predict
 from .base import MetricResult
+from .names import REGION_PERTURBATION as NAME
 from .pixel_flipping import compute_curves, curve_results
-
-NAME = "region-perturbation"
 
 
 def region_perturbation(predict: Predict, xs: torch.Tensor, maps: torch.Tensor, targets: Sequence[int], *,
-                        steps: int = 100, patch: int = 8, fill: FillMode = "zero",
+                        steps: int = 100, patch: int = 8, fill: FillMode = DEFAULT_FILL,
                         black: torch.Tensor | None = None, seed: int = 0, noise: float = 0.0,
                         orders: Sequence[Order] = ORDERS, base_logits: torch.Tensor | None = None,
                         batcher: AdaptiveBatcher | None = None, progress: Progress | None = None) -> list[MetricResult]:

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 import torch
 
 from .base import MetricResult, as_batch
-
-NAME = "relevance-mass"
+from .names import RELEVANCE_MASS as NAME
 
 
 def check_masks(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

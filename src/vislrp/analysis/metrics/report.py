@@ -17,6 +17,8 @@ import torch
 from ...lrp.composites import COMPOSITES, DEFAULT_COMPOSITE
 from ...session import open_session
 from ...zoo import list_samples
+from ..flip import FILL_MODES, ROAD
+from .names import SRG
 from .suite import ROAD_NOISE, MetricContext, MetricOptions, evaluate
 
 
@@ -35,7 +37,7 @@ def table(composites: Sequence[str], fill: str, steps: int, patch: int, seed: in
     for name in composites:
         model = COMPOSITES[name].resolve(session.graph)
         ctx = MetricContext(session.graph, session.engine, model, xs, targets, black=low, bounds=(low, high))
-        results = evaluate(ctx, ["srg"], options)
+        results = evaluate(ctx, [SRG], options)
         srg_pos = morf_wins = 0
         srgs, aopcs = [], {"morf": [], "lerf": [], "random": []}
         for r in results:
@@ -64,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m vislrp.analysis.metrics.report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--composite", nargs="+", default=None, help=f"default: all ({', '.join(COMPOSITES)})")
-    p.add_argument("--fill", default="road")
+    p.add_argument("--fill", default=ROAD, choices=FILL_MODES)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--patch", type=int, default=8)
     args = p.parse_args(argv)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import torch
 
 from .base import MetricResult, as_batch
-
-NAME = "sparseness"
+from .names import SPARSENESS as NAME
 
 
 def gini(values: torch.Tensor) -> float | None:

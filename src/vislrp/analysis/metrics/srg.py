@@ -18,11 +18,10 @@ import torch
 
 from ..batching import AdaptiveBatcher
 from ..curves import Curve, Progress
-from ..flip import FillMode, Predict
+from ..flip import ROAD, FillMode, Predict
 from .base import MetricResult
+from .names import SRG as NAME
 from .pixel_flipping import compute_curves
-
-NAME = "srg"
 
 
 def srg_from_curves(curves: list[dict[str, Curve]]) -> list[MetricResult]:
@@ -45,7 +44,7 @@ def srg_from_curves(curves: list[dict[str, Curve]]) -> list[MetricResult]:
 
 
 def srg(predict: Predict, xs: torch.Tensor, maps: torch.Tensor, targets: Sequence[int], *, steps: int = 20,
-        patch: int = 8, fill: FillMode = "road", black: torch.Tensor | None = None, seed: int = 0,
+        patch: int = 8, fill: FillMode = ROAD, black: torch.Tensor | None = None, seed: int = 0,
         noise: float = 0.0, base_logits: torch.Tensor | None = None, batcher: AdaptiveBatcher | None = None,
         progress: Progress | None = None) -> list[MetricResult]:
     """SRG of heatmaps ``maps`` (B, H, W); the random order runs too, so ``aopc`` holds all three AOPCs."""

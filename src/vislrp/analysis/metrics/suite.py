@@ -7,60 +7,23 @@ curves (pixel flipping and SRG with the same steps, patch and fill) share them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-from ...lrp import Engine, LayerGraph, LRPModel
+from ...lrp import Engine, Forward, LayerGraph, LRPModel
 from ..batching import AdaptiveBatcher
 from ..curves import ORDERS, Curve
-from ..flip import FILL_MODES, FillMode
+from ..flip import DEFAULT_FILL, FILL_MODES, ROAD, FillMode
 from .base import MetricResult
-from .complexity import complexity
-from .faithfulness_correlation import faithfulness_correlation
-from .mprt import mprt
-from .pixel_flipping import compute_curves, curve_results
-from .pointing_game import pointing_game
-from .random_logit import random_logit
-from .region_perturbation import NAME as RP_NAME
-from .relevance_mass import relevance_mass
-from .sparseness import sparseness
-from .srg import srg_from_curves
-
-METRIC_NAMES: tuple[str, ...] = (
-    "pixel-flipping", "region-perturbation", "srg", "faithfulness-correlation", "sparseness", "complexity", "mprt",
-    "random-logit", "relevance-mass", "pointing-game",
+from .pixel_flipping import compute_curves
+from .registry import (
+    METRIC_NAMES,
+    METRICS,
+    NEEDS_REGION,
 )
-FLIPPING = frozenset({"pixel-flipping", "region-perturbation", "srg"})
-"""Metrics whose results carry AOPCs and curves."""
-NEEDS_REGION = frozenset({"relevance-mass", "pointing-game"})
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "pixel-flipping": True, "region-perturbation": True, "srg": True, "faithfulness-correlation": True,
-    "sparseness": True, "complexity": False, "mprt": False, "random-logit": False, "relevance-mass": True,
-    "pointing-game": True,
-}
-"""Which way each metric's value is better (what a ranking of designs sorts by)."""
-LABELS: dict[str, str] = {
-    "pixel-flipping": "pixel-flipping AOPC", "region-perturbation": "region-perturbation AOPC", "srg": "SRG",
-    "faithfulness-correlation": "faithfulness correlation", "sparseness": "sparseness", "complexity": "complexity",
-    "mprt": "MPRT similarity", "random-logit": "random-logit similarity", "relevance-mass": "relevance mass",
-    "pointing-game": "pointing-game hits",
-}
-"""Short names for sentences ("highest SRG on 5 of 7 rows")."""
-COMPARATIVES: dict[str, tuple[str, str]] = {
-    "pixel-flipping": ("drops the logit faster under pixel flipping", "drops the logit slower under pixel flipping"),
-    "region-perturbation": ("drops the logit faster under region perturbation",
-                            "drops the logit slower under region perturbation"),
-    "srg": ("more faithful (SRG)", "less faithful (SRG)"),
-    "faithfulness-correlation": ("more faithful (correlation)", "less faithful (correlation)"),
-    "sparseness": ("sparser", "less sparse"),
-    "complexity": ("simpler", "more complex"),
-    "mprt": ("more sensitive to the weights", "less sensitive to the weights"),
-    "random-logit": ("more class-specific", "less class-specific"),
-    "relevance-mass": ("more relevance in the region", "less relevance in the region"),
-    "pointing-game": ("points at the region more often", "points at the region less often"),
-}
-"""(better, worse) than another design on each metric, for one-line reasons."""
+
 ROAD_NOISE = 0.01
 """Default σ of ROAD's noise, in model-input units (Quantus's default)."""
 
@@ -76,7 +39,7 @@ class UnknownMetricError(ValueError):
 class MetricOptions:
     """The knobs shared by the metrics; None picks each metric's own default."""
 
-    fill: FillMode = "zero"
+    fill: FillMode = DEFAULT_FILL
     steps: int | None = None
     patch: int | None = None
     seed: int = 0
@@ -130,6 +93,60 @@ class MetricContext:
         return self.graph.gm(x)
 
 
+@dataclass
+class Evaluation:
+    """One run of :func:`evaluate`: what each metric's ``run`` reads (the images, their heatmaps, the options), and
+    the flipping curves the metrics share (pixel flipping and SRG with the same steps, patch and fill)."""
+
+    ctx: MetricContext
+    options: MetricOptions
+    forward: Forward
+    maps: torch.Tensor
+    progress: Progress | None = None
+    _curves: dict[tuple[str, int, int], list[dict[str, Curve]]] = field(default_factory=dict)
+
+    @property
+    def logits(self) -> torch.Tensor:
+        return self.forward.logits
+
+    def tick(self, name: str) -> Callable[[int, int], None] | None:
+        """``name``'s progress callback, if anyone listens."""
+        progress = self.progress
+        return (lambda done, total: progress(name, done, total)) if progress is not None else None
+
+    def common(self) -> dict[str, Any]:
+        """The arguments every flipping computation takes alike."""
+        opts = self.options
+        return dict(black=self.ctx.black, seed=opts.seed, noise=opts.noise if opts.fill == ROAD else 0.0,
+                    base_logits=self.logits, batcher=self.ctx.batcher)
+
+    def fraction_curves(self, name: str) -> list[dict[str, Curve]]:
+        """Curves that remove a growing fraction of the image (computed once, shared by the metrics that ask)."""
+        steps, patch = self.options.steps or 20, self.options.patch or 8
+        key = ("fraction", steps, patch)
+        if key not in self._curves:
+            self._curves[key] = compute_curves(self.ctx.predict, self.ctx.xs, self.maps, self.ctx.targets,
+                                               schedule="fraction", steps=steps, patch=patch, fill=self.options.fill,
+                                               orders=ORDERS, progress=self.tick(name), **self.common())
+        return self._curves[key]
+
+    def region_curves(self, name: str) -> list[dict[str, Curve]]:
+        """Curves that remove one ``patch``×``patch`` region more per step (100 regions unless told)."""
+        return compute_curves(self.ctx.predict, self.ctx.xs, self.maps, self.ctx.targets, schedule="region",
+                              steps=self.options.steps or 100, patch=self.options.patch or 8, fill=self.options.fill,
+                              orders=ORDERS, progress=self.tick(name), **self.common())
+
+    def explain_classes(self, xs: torch.Tensor, classes: Sequence[int]) -> torch.Tensor:
+        """Heatmaps (B, H, W) of the evaluated images for other classes, from the same forward."""
+        rows = [(i, int(c)) for i, c in enumerate(classes)]
+        return self.ctx.engine.explain(self.forward, self.ctx.model, rows, keep_layers=False).input_relevance.sum(1)
+
+    def region(self) -> torch.Tensor:
+        """The region masks of a metric that needs them (:func:`evaluate` checks they were given)."""
+        assert self.ctx.masks is not None
+        return self.ctx.masks
+
+
 def evaluate(ctx: MetricContext, names: Sequence[str], options: MetricOptions | None = None,
              progress: Progress | None = None) -> list[MetricResult]:
     """Every metric in ``names`` for every image of ``ctx``: results ordered by metric, then image."""
@@ -141,58 +158,10 @@ def evaluate(ctx: MetricContext, names: Sequence[str], options: MetricOptions | 
         raise ValueError(f"{need} {'needs' if need.count(',') == 0 else 'need'} a region: give a mask")
     rows = [(i, t) for i, t in enumerate(ctx.targets)]
     fwd = ctx.engine.forward(ctx.xs)
-    logits = fwd.logits
     maps = ctx.engine.explain(fwd, ctx.model, rows, keep_layers=False).input_relevance.sum(1)
-    predict = ctx.predict
-
-    def tick(name: str) -> Callable[[int, int], None] | None:
-        return (lambda done, total: progress(name, done, total)) if progress is not None else None
-
-    common = {"black": ctx.black, "seed": opts.seed, "noise": opts.noise if opts.fill == "road" else 0.0,
-              "base_logits": logits, "batcher": ctx.batcher}
-    shared: dict[tuple[str, int, int], list[dict[str, Curve]]] = {}
-
-    def fraction_curves(name: str) -> list[dict[str, Curve]]:
-        steps, patch = opts.steps or 20, opts.patch or 8
-        key = ("fraction", steps, patch)
-        if key not in shared:
-            shared[key] = compute_curves(predict, ctx.xs, maps, ctx.targets, schedule="fraction", steps=steps,
-                                         patch=patch, fill=opts.fill, orders=ORDERS, progress=tick(name), **common)
-        return shared[key]
-
+    ev = Evaluation(ctx, opts, fwd, maps, progress)
     results: list[MetricResult] = []
     for name in names:
-        if name == "pixel-flipping":
-            results += curve_results(name, fraction_curves(name))
-        elif name == "srg":
-            results += srg_from_curves(fraction_curves(name))
-        elif name == RP_NAME:
-            curves = compute_curves(predict, ctx.xs, maps, ctx.targets, schedule="region", steps=opts.steps or 100,
-                                    patch=opts.patch or 8, fill=opts.fill, orders=ORDERS, progress=tick(name),
-                                    **common)
-            results += curve_results(name, curves)
-        elif name == "faithfulness-correlation":
-            results += faithfulness_correlation(predict, ctx.xs, maps, ctx.targets, runs=opts.runs,
-                                                subset=opts.subset, patch=opts.patch or 1, fill=opts.fill,
-                                                progress=tick(name), **common)
-        elif name == "sparseness":
-            results += sparseness(maps, ctx.targets)
-        elif name == "complexity":
-            results += complexity(maps, ctx.targets)
-        elif name == "mprt":
-            results += mprt(ctx.graph, ctx.model, ctx.xs, ctx.targets, bounds=ctx.bounds, maps=maps,
-                            layers=opts.mprt_layers, seed=opts.seed, progress=tick(name))
-        elif name == "random-logit":
-            def explain(xs: torch.Tensor, classes: Sequence[int]) -> torch.Tensor:
-                ex = ctx.engine.explain(fwd, ctx.model, [(i, int(c)) for i, c in enumerate(classes)],
-                                        keep_layers=False)
-                return ex.input_relevance.sum(1)
-
-            results += random_logit(explain, ctx.xs, maps, ctx.targets, int(logits.shape[1]), seed=opts.seed)
-        elif name == "relevance-mass":
-            assert ctx.masks is not None
-            results += relevance_mass(maps, ctx.masks, ctx.targets)
-        elif name == "pointing-game":
-            assert ctx.masks is not None
-            results += pointing_game(maps, ctx.masks, ctx.targets)
+        results += METRICS[name].run(ev)
     return results
+
