@@ -26,8 +26,9 @@ SIZE = 64
 TOLERANCE = {torch.float64: 1e-4, torch.float32: 1e-3}
 PLANT_LAYER = {"vgg16": "features.0", "resnet50": "layer1.0.conv1"}
 """A conv followed by a ReLU and then another conv (no max-pool that would hide a tiny activation)."""
-TINY = {torch.float64: 1e-10, torch.float32: 1e-8}
-"""Planted denominators, relative to the layer's largest |z|: well under the old floor of 1e-7."""
+TINY = {torch.float64: 1e-10, torch.float32: 3e-8}
+"""Planted denominators, relative to the layer's largest |z|: under the old floor of 1e-7 (float32 rounds them to
+multiples of about 1.5e-8 of the largest here, so 1e-8 would often round to 0)."""
 
 
 def _random_biases(model: nn.Module, seed: int) -> nn.Module:
