@@ -1,14 +1,17 @@
 // Brushes of the pixel-flipping rows: shapes stamped into a label mask (one byte per pixel: 0 = kept,
 // k = flipped with the fill of region label k), and the fills a region can have.
-import type { FlipMode } from "../api/types";
+import type { FlipMode, Info } from "../api/types";
 
 export type BrushShape = "circle" | "square" | "lasso";
 /** "view" follows the view's fill mode; the others fix the region's own fill. */
 export type RegionFill = "view" | FlipMode;
 
-export const REGION_FILLS: RegionFill[] = ["view", "zero", "black", "blur", "mean"];
+/** The fills a region can have: "view", then the server's fills that do not depend on the mask, in its order. */
+export function regionFills(info: Pick<Info, "fills"> | null): RegionFill[] {
+  return ["view", ...(info?.fills ?? []).filter((f) => !f.per_mask).map((f) => f.name as FlipMode)];
+}
 
-/** Overlay colour (RGBA) of each label: 1 = the view's mode, then zero, black, blur, mean. */
+/** Overlay colour (RGBA) of each label: 1 = the view's mode, then the server's fills in order. */
 export const REGION_COLORS: [number, number, number, number][] = [
   [0, 0, 0, 0],
   [255, 214, 0, 150],
@@ -18,13 +21,14 @@ export const REGION_COLORS: [number, number, number, number][] = [
   [200, 0, 200, 150],
 ];
 
-export function labelOf(fill: RegionFill): number {
-  return REGION_FILLS.indexOf(fill) + 1;
+/** The mask label of a region fill among `fills` (see regionFills). */
+export function labelOf(fill: RegionFill, fills: RegionFill[]): number {
+  return fills.indexOf(fill) + 1;
 }
 
 /** What the server gets as `region_modes`: label k flips with entry k − 1. */
-export function regionModes(viewMode: FlipMode): FlipMode[] {
-  return REGION_FILLS.map((f) => (f === "view" ? viewMode : f));
+export function regionModes(viewMode: FlipMode, fills: RegionFill[]): FlipMode[] {
+  return fills.map((f) => (f === "view" ? viewMode : f));
 }
 
 /**

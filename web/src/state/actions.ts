@@ -57,7 +57,7 @@ export class Actions {
       const info = await this.api.call(() => this.api.client.GET("/api/info"));
       const saved = JSON.parse(sessionStorage.getItem(TAB_KEY) ?? "{}") as Partial<TabState>;
       const colormap = info.colormaps.some((c) => c.name === saved.colormap) ? saved.colormap! : info.default_colormap;
-      this.store.set({ info, colormap, sharedScale: saved.sharedScale ?? false, compareLogit: !!saved.sharedScale && !!saved.compareLogit });
+      this.store.set({ info, colormap, flipMode: this.store.get().flipMode ?? info.defaults.flip_mode, sharedScale: saved.sharedScale ?? false, compareLogit: !!saved.sharedScale && !!saved.compareLogit });
       const models = await this.refreshModels();
       const ids = new Set(models.map((m) => m.id));
       const activeId = saved.activeId != null && ids.has(saved.activeId) ? saved.activeId : (models[0]?.id ?? null);

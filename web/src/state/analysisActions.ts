@@ -2,7 +2,7 @@
 // view shows: its image, class and the LRP model its heatmap was computed with.
 import type { FlipMode } from "../api/types";
 import type { components } from "../api/schema";
-import { labelOf, regionModes } from "../lib/brush";
+import { labelOf, regionFills, regionModes } from "../lib/brush";
 import { clone } from "../lib/segments";
 import { type Actions } from "./actions";
 import type { JobActions } from "./jobs";
@@ -118,7 +118,7 @@ export class AnalysisActions {
     const order = Array.from(v.keys()).sort((a, b) => (most ? v[b] - v[a] : v[a] - v[b]));
     const n = Math.round((Math.max(0, Math.min(100, percent)) / 100) * v.length);
     const mask = new Uint8Array(r.mask.length);
-    const label = labelOf(r.brush.fill);
+    const label = labelOf(r.brush.fill, regionFills(s.info));
     for (let i = 0; i < n; i++) mask[order[i]] = label;
     this.pushUndo(id);
     this.setMask(id, mask);
@@ -151,7 +151,8 @@ export class AnalysisActions {
   async runFlip(id: number): Promise<void> {
     const ctx = this.ready();
     const r = this.row(id);
-    if (!ctx || !r) return;
+    if (!ctx || !r || !ctx.s.flipMode) return;
+    const mode = ctx.s.flipMode;
     if (!r.mask.some((v) => v)) {
       this.updateRow(id, { result: null });
       return;
@@ -164,9 +165,9 @@ export class AnalysisActions {
             body: {
               image_id: ctx.imageId,
               class_index: ctx.classIndex,
-              mode: ctx.s.flipMode,
+              mode,
               // Each region flips with its own fill; label 1 follows the view's mode.
-              region_modes: regionModes(ctx.s.flipMode),
+              region_modes: regionModes(mode, regionFills(ctx.s.info)),
               mask: { shape: [size, size], data: encodeMask(r.mask) },
             },
           }),
@@ -182,9 +183,10 @@ export class AnalysisActions {
   async runCurve(steps: number, patch: number, fill?: CurveFill): Promise<void> {
     const ctx = this.ready();
     const model = ctx?.s.explainModel;
-    if (!ctx || !model) return;
+    const mode = fill ?? ctx?.s.flipMode;
+    if (!ctx || !model || !mode) return;
     try {
-      const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), orders: ["morf", "lerf", "random"] as ("morf" | "lerf" | "random")[], steps, patch, mode: fill ?? ctx.s.flipMode, seed: 0, noise: 0.01 };
+      const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), orders: ["morf", "lerf", "random"] as ("morf" | "lerf" | "random")[], steps, patch, mode, seed: 0, noise: 0.01 };
       const flipCurve = await this.jobs.run("flip-curve", body, "flip curves");
       this.store.set({ flipCurve });
     } catch (err) {

@@ -10,24 +10,38 @@ type S = components["schemas"];
 export type MetricName = S["MetricsRequest"]["metrics"][number];
 export type FillName = S["MetricsRequest"]["fill"];
 export type MetricsResponse = S["MetricsResponse"];
+export type MetricDescription = S["MetricDescription"];
+export type FillInfo = S["FillInfo"];
 
-/** Every metric the server knows, in the order of docs/metrics.md. */
-export const METRICS: { name: MetricName; label: string; region?: true }[] = [
-  { name: "pixel-flipping", label: "pixel flipping (AOPC MoRF)" },
-  { name: "region-perturbation", label: "region perturbation (AOPC MoRF)" },
-  { name: "srg", label: "SRG (MoRF − LeRF AOPC, normalised)" },
-  { name: "faithfulness-correlation", label: "faithfulness correlation" },
-  { name: "sparseness", label: "sparseness (Gini of |R|)" },
-  { name: "complexity", label: "complexity (entropy of |R|)" },
-  { name: "mprt", label: "model-parameter randomisation" },
-  { name: "random-logit", label: "class discrimination (random logit)" },
-  { name: "relevance-mass", label: "relevance mass in region", region: true },
-  { name: "pointing-game", label: "pointing game", region: true },
-];
+/** Every metric the server knows, in the order of docs/metrics.md (from /api/info: the server's registry). */
+export function metricList(s: Pick<State, "info">): MetricDescription[] {
+  return s.info?.metrics ?? [];
+}
+
+/** The server's description of a metric (undefined until /api/info has loaded). */
+export function metricOf(s: Pick<State, "info">, name: string): MetricDescription | undefined {
+  return s.info?.metrics.find((m) => m.name === name);
+}
+
+/** The server's label of a metric, for lists and sentences. */
+export function metricLabel(s: Pick<State, "info">, name: string): string {
+  return metricOf(s, name)?.label ?? name;
+}
+
+/** Every fill mode the server knows (from /api/info). */
+export function fillList(s: Pick<State, "info">): FillInfo[] {
+  return s.info?.fills ?? [];
+}
+
+/** The server's label of a fill mode. */
+export function fillLabel(s: Pick<State, "info">, name: string): string {
+  return s.info?.fills.find((f) => f.name === name)?.label ?? name;
+}
 
 export interface MetricsState {
   picked: MetricName[];
-  fill: FillName;
+  /** null until /api/info names the default. */
+  fill: FillName | null;
   result: MetricsResponse | null;
   /** What `result` was computed for; compared with the comparison's current key. */
   key: string | null;
@@ -36,17 +50,24 @@ export interface MetricsState {
 
 type Listener = (m: MetricsState) => void;
 
+/** The comparison's rows and models (null when there is nothing to measure). */
+function cells(s: State): Pick<S["MetricsRequest"], "rows" | "models"> | null {
+  const models = s.compareIds.map((id) => modelById(s, id)).filter((x) => x !== null);
+  if (!s.compareRows.length || !models.length) return null;
+  return { rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })), models: models as S["LRPModel"][] };
+}
+
 /** The comparison's rows and models as a request body (null when there is nothing to measure). */
 export function metricsBody(s: State, m: Pick<MetricsState, "picked" | "fill">): S["MetricsRequest"] | null {
-  const models = s.compareIds.map((id) => modelById(s, id)).filter((x) => x !== null);
-  if (!s.compareRows.length || !models.length || !m.picked.length) return null;
+  const c = cells(s);
+  if (!c || !m.picked.length || m.fill === null) return null;
   const region = regionState.region;
-  const local = m.picked.some((name) => METRICS.find((x) => x.name === name)?.region);
+  const local = m.picked.some((name) => metricOf(s, name)?.needs_region);
   if (local && !region) return null; // the localisation metrics need the region drawn in the result view
   return {
     ...(local && region ? { mask: regionMask(region) } : {}),
-    rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })),
-    models: models as S["LRPModel"][],
+    rows: c.rows,
+    models: c.models,
     metrics: m.picked,
     fill: m.fill,
     seed: 0,
@@ -55,16 +76,28 @@ export function metricsBody(s: State, m: Pick<MetricsState, "picked" | "fill">):
 }
 
 /** The part of a request a result belongs to: rows, models, fill and region (not the metric list). */
-export function metricsKey(s: State, fill: FillName): string | null {
-  const body = metricsBody(s, { picked: ["sparseness"], fill });
-  return body && JSON.stringify([body.rows, body.models, body.fill, regionState.region]);
+export function metricsKey(s: State, fill: FillName | null): string | null {
+  const c = cells(s);
+  return c && fill !== null ? JSON.stringify([c.rows, c.models, fill, regionState.region]) : null;
+}
+
+/** The comparison's models as the metrics request for them would send them (null when there is nothing to measure). */
+export function metricsModels(s: State): S["LRPModel"][] | null {
+  return cells(s)?.models ?? null;
 }
 
 export class MetricsActions {
-  state: MetricsState = { picked: ["sparseness", "complexity"], fill: "zero", result: null, key: null, running: false };
+  state: MetricsState = { picked: [], fill: null, result: null, key: null, running: false };
   private listeners = new Set<Listener>();
 
-  constructor(readonly actions: Actions) {}
+  constructor(readonly actions: Actions) {
+    // The first picks and fill are the server's defaults, once /api/info has named them.
+    const start = (s: State) => {
+      if (s.info && this.state.fill === null) this.set({ picked: [...s.info.defaults.metrics], fill: s.info.defaults.fill });
+    };
+    actions.store.subscribe(start);
+    start(actions.store.get());
+  }
 
   subscribe(fn: Listener): void {
     this.listeners.add(fn);
@@ -75,7 +108,7 @@ export class MetricsActions {
     for (const fn of this.listeners) fn(this.state);
   }
 
-  pick(picked: MetricName[], fill: FillName): void {
+  pick(picked: MetricName[], fill: FillName | null): void {
     this.set({ picked, fill });
   }
 
@@ -84,7 +117,7 @@ export class MetricsActions {
     const s = this.actions.store.get();
     const body = metricsBody(s, this.state);
     if (!body) return;
-    const key = metricsKey(s, body.fill ?? "zero");
+    const key = metricsKey(s, body.fill ?? null);
     const label = `metrics (${body.metrics.length}) of ${body.rows.length * body.models.length} cells`;
     this.set({ running: true });
     try {

@@ -80,7 +80,8 @@ export interface State {
    */
   logitScale: number | null;
   flipRows: FlipRow[];
-  flipMode: FlipMode;
+  /** null until /api/info names the server's default. */
+  flipMode: FlipMode | null;
   flipBrush: number;
   flipCurve: CurveResponse | null;
   ablationLayer: number | null;
@@ -115,7 +116,7 @@ export const initialState: State = {
   compareLogit: false,
   logitScale: null,
   flipRows: [],
-  flipMode: "zero",
+  flipMode: null,
   flipBrush: 8,
   flipCurve: null,
   ablationLayer: null,

@@ -9,7 +9,7 @@ import { fmt } from "../lib/dom";
 import { heatmapCanvas, imageDataUrl } from "../lib/export";
 import { ruleLatex } from "../lib/formula";
 import { type ReportData, type ReportSuite, buildReport } from "../lib/report";
-import { METRICS, type MetricsState, metricsBody, metricsKey } from "../state/metrics";
+import { type MetricsState, metricLabel, metricsKey, metricsModels } from "../state/metrics";
 import { ruleOf, ruleSummary } from "../lib/segments";
 import type { State } from "../state/store";
 import { modelLabel } from "./modelLabel";
@@ -40,16 +40,16 @@ interface Built {
 
 /** The suite's means for the report, only when the result belongs to exactly these rows, models and fill. */
 function suiteFor(s: State, m: MetricsState | null): ReportSuite | null {
-  if (!m?.result || m.key !== metricsKey(s, m.fill)) return null;
-  const body = metricsBody(s, { picked: ["sparseness"], fill: m.fill });
-  if (!body || JSON.stringify(body.models) !== JSON.stringify(s.compareModels)) return null; // drafts since the run
+  if (!m?.result || m.fill === null || m.key !== metricsKey(s, m.fill)) return null;
+  const models = metricsModels(s);
+  if (!models || JSON.stringify(models) !== JSON.stringify(s.compareModels)) return null; // drafts since the run
   const res = m.result;
   return {
     fill: m.fill,
     metrics: res.metrics.map((info) => {
       const means = s.compareModels.map((_, j) => res.summary.find((x) => x.metric === info.name && x.model_index === j)?.mean ?? null);
       return {
-        label: METRICS.find((x) => x.name === info.name)?.label ?? info.name,
+        label: metricLabel(s, info.name),
         higherIsBetter: info.higher_is_better,
         means,
         best: info.ranking.length && means[info.ranking[0]] != null ? info.ranking[0] : null,

@@ -180,8 +180,8 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
     });
     table.append(tbody);
     if (measured) {
-      table.append(h("tfoot", {}, metricsRow(measured, models.length)));
-      ranking.append(metricsRanking(measured, models.map(({ model }) => modelLabel(s, model).name)));
+      table.append(h("tfoot", {}, metricsRow(s, measured, models.length)));
+      ranking.append(metricsRanking(s, measured, models.map(({ model }) => modelLabel(s, model).name)));
     }
   }
 

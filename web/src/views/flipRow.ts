@@ -3,7 +3,7 @@
 import * as d3 from "d3";
 import { drawChangeBars } from "../draw/changeBars";
 import { type Lut, paint, scaleOf } from "../lib/colormap";
-import { type BrushShape, REGION_COLORS, REGION_FILLS, type RegionFill, fillPolygon, labelOf, stampSegment } from "../lib/brush";
+import { type BrushShape, REGION_COLORS, type RegionFill, fillPolygon, labelOf, regionFills, stampSegment } from "../lib/brush";
 import { fmt, h } from "../lib/dom";
 import type { AnalysisActions } from "../state/analysisActions";
 import type { FlipRow, State } from "../state/store";
@@ -60,7 +60,9 @@ export class FlipRowWidget {
     this.erase = h("input", { type: "checkbox", "data-testid": "brush-erase", title: "the brush unflips pixels" });
     this.erase.addEventListener("change", () => analysis.setRowBrush(id, { erase: this.erase.checked }));
     this.fill = h("select", { "data-testid": "brush-fill", title: "what the pixels this brush paints become (each region keeps its own)" });
-    for (const f of REGION_FILLS) this.fill.append(h("option", { value: f }, f === "view" ? "fill: the view's mode" : `fill: ${f}`));
+    const info = analysis.store.get().info;
+    for (const f of regionFills(info))
+      this.fill.append(h("option", { value: f }, f === "view" ? "fill: the view's mode" : `fill: ${info?.fills.find((x) => x.name === f)?.label ?? f}`));
     this.fill.addEventListener("change", () => analysis.setRowBrush(id, { fill: this.fill.value as RegionFill }));
     this.swatch = h("span", { class: "swatch region-swatch", title: "the colour of this fill's regions" });
     const remove = h("button", { class: "icon", "data-testid": "flip-remove", title: "remove this row" }, "✕");
@@ -87,6 +89,11 @@ export class FlipRowWidget {
       ),
       this.pred,
     );
+  }
+
+  /** The mask label of a region fill (its place among the server's fills). */
+  private labelOf(fill: RegionFill): number {
+    return labelOf(fill, regionFills(this.analysis.store.get().info));
   }
 
   private viewport(base: HTMLElement, testid: string, title: string): HTMLElement {
@@ -118,7 +125,7 @@ export class FlipRowWidget {
     const brush = () => this.analysis.row(this.id)?.brush;
     const value = () => {
       const b = brush();
-      return !b || b.erase ? 0 : labelOf(b.fill);
+      return !b || b.erase ? 0 : this.labelOf(b.fill);
     };
     box.addEventListener("pointerdown", (e) => {
       if (e.button !== 0) return;
@@ -187,7 +194,7 @@ export class FlipRowWidget {
     const b = this.analysis.row(this.id)?.brush;
     if (!b || b.shape === "lasso") return;
     const radius = this.analysis.store.get().flipBrush;
-    stampSegment(mask, SIZE, this.toImage(stack, ...from), this.toImage(stack, ...to), radius, b.shape, b.erase ? 0 : labelOf(b.fill));
+    stampSegment(mask, SIZE, this.toImage(stack, ...from), this.toImage(stack, ...to), radius, b.shape, b.erase ? 0 : this.labelOf(b.fill));
   }
 
   /** The brush's footprint at the pointer, at the current zoom: what a click will paint. */
@@ -239,7 +246,7 @@ export class FlipRowWidget {
     this.shape.value = row.brush.shape;
     this.erase.checked = row.brush.erase;
     this.fill.value = row.brush.fill;
-    const c = REGION_COLORS[labelOf(row.brush.fill)];
+    const c = REGION_COLORS[this.labelOf(row.brush.fill)];
     this.swatch.style.background = `rgba(${c[0]},${c[1]},${c[2]},${c[3] / 255})`;
     this.el.dataset.brush = `${row.brush.shape}${row.brush.erase ? "-erase" : ""}`;
     if (this.image.getAttribute("src") !== imageUrl) this.image.src = imageUrl;

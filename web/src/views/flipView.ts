@@ -21,13 +21,6 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
   root.classList.add("panel");
 
   const mode = h("select", { "data-testid": "flip-mode", title: "what flipped pixels become" });
-  for (const [value, label] of [
-    ["zero", "zero (model input 0, as the paper)"],
-    ["black", "black pixels"],
-    ["blur", "blurred"],
-    ["mean", "image mean"],
-  ])
-    mode.append(h("option", { value }, label));
   mode.addEventListener("change", () => analysis.setFlipMode(mode.value as FlipMode));
   // Brush radius in image pixels, in half-pixel steps; the number box takes any value in range.
   const brush = h("input", { type: "range", min: 0.5, max: 40, step: 0.5, value: 8, "data-testid": "flip-brush", title: "brush radius (image pixels)" });
@@ -52,7 +45,17 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
   const runCurve = h("button", { class: "primary", "data-testid": "run-curve", title: "flip in relevance order and plot the class score" }, "Run curves");
   // The curves' fill: the view's flip mode, or ROAD's noisy linear imputation (curves and metrics only).
   const curveFill = h("select", { "data-testid": "curve-fill", title: "what flipped pixels become in the curves" });
-  curveFill.append(h("option", { value: "" }, "fill: as the flips"), h("option", { value: "road" }, "fill: ROAD imputation"));
+  curveFill.append(h("option", { value: "" }, "fill: as the flips"));
+  /** The server's fills, once /api/info lists them: the flips take those that do not depend on the mask, the
+   * curves also the others (ROAD imputation). */
+  const fillOptions = (s: State) => {
+    if (mode.options.length || !s.info) return;
+    for (const f of s.info.fills) {
+      const option = () => h("option", { value: f.name, title: f.description }, f.per_mask ? `fill: ${f.label}` : f.label);
+      (f.per_mask ? curveFill : mode).append(option());
+    }
+    mode.value = s.flipMode ?? "";
+  };
   runCurve.addEventListener("click", () => void analysis.runCurve(Number(steps.value), Number(patch.value), (curveFill.value || undefined) as CurveFill | undefined));
   const curveSvg = d3.create("svg");
   const curveInfo = h("div", { class: "curve-info", "data-testid": "curve-aopc" });
@@ -144,12 +147,14 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
     }
     if (changed(s, p, "flipRows", "explain", "colormap", "info", "image")) renderRows(s);
     if (changed(s, p, "flipCurve")) renderCurve(s);
-    if (changed(s, p, "flipMode")) mode.value = s.flipMode;
+    if (changed(s, p, "info")) fillOptions(s);
+    if (changed(s, p, "flipMode")) mode.value = s.flipMode ?? "";
     if (changed(s, p, "flipBrush")) {
       brush.value = String(s.flipBrush);
       if (document.activeElement !== brushValue) brushValue.value = String(s.flipBrush);
     }
   });
+  fillOptions(store.get());
   renderCurve(store.get());
   brushValue.value = String(store.get().flipBrush);
 }

@@ -9,12 +9,12 @@ import { clear, fmt, h } from "../lib/dom";
 import { formatInput } from "../lib/numbers";
 import type { Actions } from "../state/actions";
 import { JobCancelled, type JobActions } from "../state/jobs";
+import { metricLabel, metricList, metricOf } from "../state/metrics";
 import { jobRows, rowsPhrase } from "../state/rows";
 import { activeModel, type State } from "../state/store";
 
 type S = components["schemas"];
 type Point = S["LandscapePoint"];
-const METRICS: S["LandscapeRequest"]["metric"][] = ["srg", "sparseness", "complexity", "pixel-flipping", "region-perturbation", "faithfulness-correlation", "mprt", "random-logit"];
 const BOUNDARY = "boundary";
 
 interface AxisControls {
@@ -31,7 +31,8 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
   root.classList.add("panel");
 
   const segment = h("select", { "data-testid": "landscape-segment", title: "the segment whose parameters vary" });
-  const metric = h("select", { "data-testid": "landscape-metric" }, ...METRICS.map((m) => h("option", { value: m }, m)));
+  // The metrics that need no region (the server's list), the server's default selected.
+  const metric = h("select", { "data-testid": "landscape-metric" });
   const axes: AxisControls[] = [1, 2].map((k) => {
     const param = h("select", { "data-testid": `landscape-param-${k}` });
     const start = h("input", { type: "number", step: "any", "data-testid": `landscape-start-${k}`, class: "num" });
@@ -60,6 +61,10 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
     const model = activeModel(s);
     const info = s.info;
     if (!model || !info) return;
+    if (!metric.options.length) {
+      for (const m of metricList(s)) if (!m.needs_region) metric.append(h("option", { value: m.name, title: m.description }, m.label));
+      metric.value = info.defaults.landscape_metric;
+    }
     const segValue = segment.value;
     clear(segment);
     model.segments.forEach((seg, i) => segment.append(h("option", { value: String(i + 1) }, `S${i + 1} (layers ${seg.start}–${seg.end})`)));
@@ -116,8 +121,8 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
         ticks: shown.ticks,
         points: shown.points as LandscapePointData[],
         rowLabels: shown.labels,
-        metric: shown.req.metric ?? "srg",
-        higherIsBetter: !["complexity", "mprt", "random-logit"].includes(shown.req.metric ?? "srg"),
+        metric: metricLabel(store.get(), shown.req.metric ?? metric.value),
+        higherIsBetter: metricOf(store.get(), shown.req.metric ?? metric.value)?.higher_is_better ?? true,
       },
       {
         width,

@@ -2,26 +2,28 @@
 // mean over the comparison rows (each cell's own value on hover), and the models ranked per metric.
 import { fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
-import { METRICS, MetricsActions, metricsBody, metricsKey, type FillName, type MetricName, type MetricsResponse } from "../state/metrics";
+import { MetricsActions, fillList, metricLabel, metricList, metricOf, metricsBody, metricsKey, type FillName, type MetricName, type MetricsResponse } from "../state/metrics";
 import { regionState } from "../state/region";
 import type { State } from "../state/store";
 
-const FILLS: FillName[] = ["zero", "road", "black", "mean", "blur"];
-
-const label = (name: string) => METRICS.find((m) => m.name === name)?.label ?? name;
 const num = (x: number | null | undefined) => (x == null ? "—" : fmt(x, 4));
 
 /** The picker and run button for the comparison's toolbar; `onChange` re-renders the table. */
 export function metricsControls(actions: Actions, metrics: MetricsActions): HTMLElement {
   const picker = h("select", { multiple: true, size: 5, "data-testid": "metric-picker", title: "metrics to compute for every cell (ctrl-click for several)" });
-  for (const m of METRICS) {
-    picker.append(h("option", { value: m.name, "data-region": m.region ? "1" : null, title: m.region ? "needs a region: draw one with ▭ Region on the result heatmap" : m.label }, m.label));
-  }
   const fill = h("select", { "data-testid": "metrics-fill", title: "what a removed pixel becomes in the flipping metrics (docs/metrics.md)" });
-  for (const f of FILLS) fill.append(h("option", { value: f }, f === "road" ? "ROAD imputation" : `fill: ${f}`));
+  /** The options, once /api/info has listed the server's metrics and fills. */
+  const options = () => {
+    const s = actions.store.get();
+    if (picker.options.length || !s.info) return;
+    for (const m of metricList(s)) {
+      picker.append(h("option", { value: m.name, "data-region": m.needs_region ? "1" : null, title: m.needs_region ? "needs a region: draw one with ▭ Region on the result heatmap" : m.description }, m.label));
+    }
+    for (const f of fillList(s)) fill.append(h("option", { value: f.name, title: f.description }, `fill: ${f.label}`));
+  };
   const sync = () => {
     for (const opt of picker.options) opt.selected = metrics.state.picked.includes(opt.value as MetricName);
-    fill.value = metrics.state.fill;
+    fill.value = metrics.state.fill ?? "";
   };
   const update = () =>
     metrics.pick(
@@ -33,13 +35,14 @@ export function metricsControls(actions: Actions, metrics: MetricsActions): HTML
   const run = h("button", { "data-testid": "run-metrics", title: "compute the picked metrics for every (model, row) as a job" }, "Σ Metrics");
   run.addEventListener("click", () => void metrics.run());
   const refresh = () => {
+    options();
     for (const opt of picker.options) if (opt.dataset.region) opt.disabled = !regionState.region;
     sync();
     run.disabled = metrics.state.running || !metricsBody(actions.store.get(), metrics.state);
   };
   metrics.subscribe(refresh);
   regionState.subscribe(() => {
-    if (!regionState.region) metrics.pick(metrics.state.picked.filter((n) => !METRICS.find((m) => m.name === n)?.region), metrics.state.fill);
+    if (!regionState.region) metrics.pick(metrics.state.picked.filter((n) => !metricOf(actions.store.get(), n)?.needs_region), metrics.state.fill);
     else refresh();
   });
   actions.store.subscribe(refresh);
@@ -54,20 +57,20 @@ export function freshMetrics(s: State, metrics: MetricsActions): MetricsResponse
 }
 
 /** Table row under the columns: per model the mean of each metric over the rows, with its rank. */
-export function metricsRow(result: MetricsResponse, nModels: number): HTMLTableRowElement {
+export function metricsRow(s: State, result: MetricsResponse, nModels: number): HTMLTableRowElement {
   const tr = h("tr", { "data-testid": "metrics-row" }, h("th", {}, "metrics (mean over rows)"));
   for (let j = 0; j < nModels; j++) {
     const td = h("td", { "data-testid": "metrics-mean", "data-model-index": j });
     for (const info of result.metrics) {
-      const s = result.summary.find((x) => x.model_index === j && x.metric === info.name);
+      const sum = result.summary.find((x) => x.model_index === j && x.metric === info.name);
       const rank = info.ranking.indexOf(j) + 1;
       td.append(
         h(
           "div",
-          { class: "metric-mean", "data-metric": info.name, "data-value": s?.mean ?? "", title: `${label(info.name)}: mean over ${s?.count ?? 0} row(s); ${info.higher_is_better ? "higher" : "lower"} is better` },
+          { class: "metric-mean", "data-metric": info.name, "data-value": sum?.mean ?? "", title: `${metricLabel(s, info.name)}: mean over ${sum?.count ?? 0} row(s); ${info.higher_is_better ? "higher" : "lower"} is better` },
           h("span", { class: "metric-name" }, info.name),
-          ` ${num(s?.mean)}`,
-          nModels > 1 && s?.mean != null ? h("span", { class: "metric-rank" }, ` #${rank}`) : null,
+          ` ${num(sum?.mean)}`,
+          nModels > 1 && sum?.mean != null ? h("span", { class: "metric-rank" }, ` #${rank}`) : null,
         ),
       );
     }
@@ -87,18 +90,18 @@ export function cellMetrics(result: MetricsResponse, row: number, column: number
 }
 
 /** The compared models ranked per metric, best first, respecting whether higher or lower is better. */
-export function metricsRanking(result: MetricsResponse, names: string[]): HTMLElement {
+export function metricsRanking(s: State, result: MetricsResponse, names: string[]): HTMLElement {
   const box = h("div", { class: "metrics-ranking", "data-testid": "metrics-ranking" }, h("h3", {}, "Ranking per metric (best first)"));
   for (const info of result.metrics) {
     const items = info.ranking.map((j, k) => {
-      const s = result.summary.find((x) => x.model_index === j && x.metric === info.name);
-      return h("li", { "data-model-index": j }, `${k + 1}. ${names[j] ?? `model ${j + 1}`} (${num(s?.mean)})`);
+      const sum = result.summary.find((x) => x.model_index === j && x.metric === info.name);
+      return h("li", { "data-model-index": j }, `${k + 1}. ${names[j] ?? `model ${j + 1}`} (${num(sum?.mean)})`);
     });
     box.append(
       h(
         "div",
         { class: "ranking", "data-metric": info.name },
-        h("span", { class: "metric-name" }, `${label(info.name)} — ${info.higher_is_better ? "higher" : "lower"} is better:`),
+        h("span", { class: "metric-name" }, `${metricLabel(s, info.name)} — ${info.higher_is_better ? "higher" : "lower"} is better:`),
         h("ol", {}, ...items),
       ),
     );

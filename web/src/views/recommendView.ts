@@ -10,7 +10,7 @@ import { drawRowStrip, stripDomain } from "../draw/rowStrip";
 import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { JobCancelled, type JobActions } from "../state/jobs";
-import { METRICS } from "../state/metrics";
+import { metricLabel, metricList, metricOf } from "../state/metrics";
 import { jobRows, rowsKey, rowsPhrase } from "../state/rows";
 import type { State } from "../state/store";
 
@@ -22,14 +22,13 @@ type Design = S["Recommendation"];
 /** The badge of a design's source (a source the server adds later reads "<source> point"). */
 const SOURCE_LABELS: Record<string, string> = { composite: "composite", landscape: "landscape point" };
 const MAX_METRICS = 4;
-const DEFAULT_METRICS: MetricName[] = ["srg", "sparseness"];
-/** The metrics a recommendation can rank by: the suite's metrics that need no drawn region. */
-const RANKABLE = METRICS.filter((m) => !m.region) as { name: MetricName; label: string }[];
 
-/** "SRG (MoRF − LeRF AOPC, normalised)" → "SRG": the label without its explanation, for compact controls. */
-function shortLabel(name: string): string {
-  const label = METRICS.find((m) => m.name === name)?.label ?? name;
-  return label.replace(/\s*\(.*\)$/, "");
+/** The metrics a recommendation can rank by (the suite's metrics that need no drawn region), the server's defaults checked. */
+function rankable(s: State): { name: MetricName; label: string; description: string; checked: boolean }[] {
+  const defaults: string[] = s.info?.defaults.recommend_metrics ?? [];
+  return metricList(s)
+    .filter((m) => !m.needs_region)
+    .map((m) => ({ name: m.name as MetricName, label: m.label, description: m.description, checked: defaults.includes(m.name) }));
 }
 
 /** The network and weights a result's designs were made for (their segments index its layers). */
@@ -58,10 +57,19 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
   root.dataset.testid = "recommend-view";
   root.classList.add("panel");
 
-  const boxes = RANKABLE.map((m) => {
-    const box = h("input", { type: "checkbox", value: m.name, "data-testid": "recommend-metric", checked: DEFAULT_METRICS.includes(m.name) });
-    return { name: m.name, box, label: h("label", { class: "recommend-metric", title: m.label }, box, ` ${shortLabel(m.name)}`) };
-  });
+  const boxes: { name: MetricName; box: HTMLInputElement; label: HTMLElement }[] = [];
+  const boxesBox = h("span", { class: "recommend-metrics", title: `rank by up to ${MAX_METRICS} metrics` }, "rank by ");
+  /** One checkbox per rankable metric, once /api/info has listed them. */
+  function makeBoxes(s: State): void {
+    if (boxes.length || !s.info) return;
+    for (const m of rankable(s)) {
+      const box = h("input", { type: "checkbox", value: m.name, "data-testid": "recommend-metric", checked: m.checked });
+      box.addEventListener("change", syncControls);
+      const label = h("label", { class: "recommend-metric", title: m.description }, box, ` ${m.label}`);
+      boxes.push({ name: m.name, box, label });
+      boxesBox.append(label);
+    }
+  }
   const top = h("input", { type: "number", min: "1", max: "5", step: "1", value: "3", class: "num", "data-testid": "recommend-top", title: "designs per metric (1–5)" });
   const sweeps = h("input", { type: "checkbox", checked: true, "data-testid": "recommend-sweeps" });
   const run = h("button", { class: "primary", "data-testid": "recommend-run" }, "Recommend");
@@ -74,7 +82,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     h(
       "div",
       { class: "recommend-controls" },
-      h("span", { class: "recommend-metrics", title: `rank by up to ${MAX_METRICS} metrics` }, "rank by ", ...boxes.map((b) => b.label)),
+      boxesBox,
       h("label", {}, "top ", top),
       h("label", { title: "also score the best points of the landscapes (view H) run so far on these rows" }, sweeps, " include landscape points"),
       run,
@@ -156,8 +164,8 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
         const ranking = m === group.metric;
         return h(
           "span",
-          { class: ranking ? "recommend-mean ranking" : "recommend-mean", "data-metric": m, "data-testid": ranking ? "recommendation-mean" : undefined, title: METRICS.find((x) => x.name === m)?.label },
-          `${shortLabel(m)} `,
+          { class: ranking ? "recommend-mean ranking" : "recommend-mean", "data-metric": m, "data-testid": ranking ? "recommendation-mean" : undefined, title: metricOf(store.get(), m)?.description },
+          `${metricLabel(store.get(), m)} `,
           h("b", {}, v == null ? "—" : fmt(v)),
         );
       }),
@@ -194,7 +202,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
       { class: "recommend-card", "data-testid": "recommendation", "data-metric": group.metric, "data-rank": d.rank, "data-source": d.source, "data-mean": mean == null ? "" : String(mean), "data-name": d.model.name },
       h("div", { class: "recommend-card-head" }, h("span", { class: "recommend-rank" }, `#${d.rank}`), h("span", { class: "recommend-name", title: d.model.name }, d.model.name), badge),
       means,
-      h("div", { class: "recommend-strip", title: `${shortLabel(group.metric)} per row (dots) and mean (bar)` }, svg.node()!),
+      h("div", { class: "recommend-strip", title: `${metricLabel(store.get(), group.metric)} per row (dots) and mean (bar)` }, svg.node()!),
       h("div", { class: "recommend-reason", "data-testid": "recommendation-reason" }, d.reason),
       h("div", { class: "row" }, add, load),
     );
@@ -230,7 +238,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     const key = resultKey(s);
     running = true;
     syncControls();
-    summary.textContent = `Scoring ${metrics.map(shortLabel).join(", ")} ${rowsPhrase(rows)}…`;
+    summary.textContent = `Scoring ${metrics.map((m) => metricLabel(s, m)).join(", ")} ${rowsPhrase(rows)}…`;
     const label = `Recommendations (${metrics.length} metric${metrics.length === 1 ? "" : "s"})`;
     try {
       const res = await jobs.run("recommend", body, label, { key: null, channel: "recommend" });
@@ -249,8 +257,6 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     }
   });
 
-  for (const b of boxes) b.box.addEventListener("change", syncControls);
-
   function showRows(s: State): void {
     const on = jobRows(s);
     rowsHint.textContent = on.from === "image" ? `Runs ${rowsPhrase(on)} (add comparison rows to rank on several).` : `Runs ${rowsPhrase(on)}.`;
@@ -258,11 +264,13 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
 
   store.subscribe((s, p) => {
     if (s.compareRows !== p.compareRows || s.image !== p.image || s.classIndex !== p.classIndex || s.info !== p.info) {
+      makeBoxes(s);
       showRows(s);
       syncControls();
       markStale(s);
     }
   });
+  makeBoxes(store.get());
   showRows(store.get());
   syncControls();
 }
