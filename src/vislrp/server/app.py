@@ -21,14 +21,13 @@ from pydantic import BaseModel
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from vislrp.analysis import FILLS, ChannelError, EmptyMaskError, LayerChoiceError
-from vislrp.analysis.flow import FlowError
+from vislrp.analysis import FILLS
 from vislrp.analysis.metrics import METRICS
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, ConfigError, LRPModel, RuleParams, parse_model
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server import schemas
-from vislrp.server.analysis import MaskError
 from vislrp.server.defaults import default_model, seed_models
+from vislrp.server.errors import ERROR_STATUS, error_status
 from vislrp.server.guards import LOOPBACK_HOSTS, BodyLimit, HostCheck, json_depth
 from vislrp.server.jobs import install as install_jobs
 from vislrp.server.landscape import LandscapeRequest
@@ -36,26 +35,19 @@ from vislrp.server.memory import DEFAULT_MEMORY_BUDGET, ApplyBudget, MemoryBudge
 from vislrp.server.networks import LoadedNetwork, NetworkManager, network_router
 from vislrp.server.photos import photo_router
 from vislrp.server.recommend import RecommendRequest
-from vislrp.server.service import ClassIndexError, DesignerService, ImageEntry, UnknownImageError
-from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
+from vislrp.server.service import DesignerService, ImageEntry
+from vislrp.server.upload import file_from_body, read_capped
 from vislrp.store import (
     INT64_MAX,
-    InvalidModelError,
-    NameConflictError,
     StoredModel,
-    StoreUnavailableError,
-    UnknownModelIdError,
 )
-from vislrp.store.photos import PhotoStore, UnknownPhotoError
+from vislrp.store.photos import PhotoStore
 from vislrp.zoo import (
     DEFAULT_MODEL,
     DEFAULT_SAMPLE,
     MAX_BYTES,
     MAX_PIXELS,
     SAMPLES,
-    ImageError,
-    ImageTooLarge,
-    UnknownSampleError,
     ZooModel,
     list_samples,
     load_model,
@@ -70,29 +62,6 @@ MAX_IMPORT_DEPTH = 16
 MAX_IMPORT_MODELS = 1000
 
 ModelId = Annotated[int, PathParam(ge=1, le=INT64_MAX, description="a stored model's id")]
-
-ERROR_STATUS: dict[type[Exception], int] = {
-    UnknownImageError: 404,
-    UnknownPhotoError: 404,
-    UnknownSampleError: 404,
-    UnknownModelIdError: 404,
-    NameConflictError: 409,
-    ImageTooLarge: 413,
-    UploadTooLarge: 413,
-    ImageError: 400,
-    BadUpload: 400,
-    ClassIndexError: 422,
-    ConfigError: 422,
-    InvalidModelError: 422,
-    EmptyMaskError: 422,
-    MaskError: 422,
-    FlowError: 422,
-    LayerChoiceError: 422,
-    ChannelError: 422,
-    StoreUnavailableError: 503,
-}
-"""One table from the error a request can cause to its HTTP status; the message goes in ``detail``."""
-
 
 @dataclass
 class Settings:
@@ -222,8 +191,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
 
     async def _known_error(_: Request, exc: Exception) -> JSONResponse:
-        status = next(ERROR_STATUS[t] for t in type(exc).__mro__ if t in ERROR_STATUS)
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        return JSONResponse({"detail": str(exc)}, status_code=error_status(exc) or 500)
 
     for exc_type in ERROR_STATUS:
         app.add_exception_handler(exc_type, _known_error)

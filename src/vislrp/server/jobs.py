@@ -32,14 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 from torch.overrides import TorchFunctionMode
 
-from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError, check_channels, conv_layer
-from vislrp.lrp import ConfigError
+from vislrp.analysis import check_channels, conv_layer
 from vislrp.server import landscape, recommend, schemas
-from vislrp.server.analysis import MaskError, MetricsError
-from vislrp.server.networks import NetworkChoiceError, NetworkLoaded, NetworkLoadRequest, NetworkManager
-from vislrp.server.service import ClassIndexError, UnknownImageError
+from vislrp.server.errors import error_status
+from vislrp.server.networks import NetworkLoaded, NetworkLoadRequest, NetworkManager
 from vislrp.store import StoreUnavailableError
-from vislrp.zoo import UnknownModelError, WeightsError
 
 _log = logging.getLogger(__name__)
 
@@ -388,15 +385,10 @@ JOB_CHUNK = 2
 
 
 def _client_error(exc: Exception) -> tuple[int, str] | None:
-    """The HTTP status of a bad-input error raised by the services, or None for a real failure."""
-    if isinstance(exc, UnknownImageError):
-        return 404, str(exc)
-    if isinstance(exc, landscape.LandscapeError):
-        return 422, str(exc)
-    if isinstance(exc, (ClassIndexError, ConfigError, LayerChoiceError, ChannelError, EmptyMaskError, MaskError,
-                        MetricsError, NetworkChoiceError, WeightsError, UnknownModelError)):
-        return 422, str(exc)
-    return None
+    """The HTTP status (by :data:`~vislrp.server.errors.ERROR_STATUS`, as routes answer) and message of a bad-input
+    error raised by the services, or None for a real failure."""
+    status = error_status(exc)
+    return (status, str(exc)) if status is not None else None
 
 
 def _checked(fn: Callable[[], Any]) -> Any:
