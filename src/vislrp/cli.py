@@ -56,6 +56,29 @@ def _add_metric_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
     p.add_argument("--seed", type=int, default=0, help="seed of random orders, subsets, classes and ROAD noise")
 
 
+def _add_start_arg(p: argparse._ActionsContainer) -> None:
+    """The start rule, as `explain`, `metrics`, `sweep` and `batch` take it: what the heatmaps explain."""
+    p.add_argument("--start", default=None, metavar="RULE",
+                   help="what the heatmap explains (docs/start-rules.md): logit (the target's score, default), "
+                   "onehot, contrastive:B (the target rather than class B), sglrp (softmax gradient, Iwana et al. "
+                   "2019) or clrp (contrastive LRP, Gu et al. 2018)")
+
+
+def _start_rule(args: argparse.Namespace, n_classes: int | None = None) -> Any:
+    """The parsed ``--start`` (``logit`` when absent), checked against the network's classes when given."""
+    from .lrp.start import StartRuleError, parse_start
+
+    try:
+        return parse_start(getattr(args, "start", None), n_classes)
+    except StartRuleError as exc:
+        raise CliError(f"--start: {exc}") from None
+
+
+def _n_classes(session: Any) -> int:
+    """The network's number of classes (its last layer's width), to check a contrast class early."""
+    return int(session.graph.layers[-1].shape[-1])
+
+
 def _add_executor_args(p: argparse.ArgumentParser) -> None:
     """Where the work runs: this process, or Ray (docs/sweeps.md)."""
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="local (default) or ray")
@@ -93,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("explain", help="compute an LRP heatmap for one image")
     _add_image_model_args(p)
-    p.add_argument("--init", choices=["logit", "onehot"], default="logit",
-                   help="start from the target's pre-softmax score (default) or from 1")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--init", choices=["logit", "onehot"], default=None,
+                   help="start from the target's pre-softmax score (default) or from 1 (the same as --start)")
+    _add_start_arg(g)
     p.add_argument("--out", help="save the input relevance as float32 (3,H,W) .npy")
     p.add_argument("--heatmap", help="save the heatmap as PNG with a legend")
     p.add_argument("--cmap", default="red-blue", help="red-blue, purple-orange, cold-hot, colorblind")
@@ -135,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--preset", help="one preset over all layers")
     p.add_argument("--include-bias", action="store_true", help="with --preset: include the bias")
     _add_metric_args(p)
+    _add_start_arg(p)
     p.add_argument("--noise", type=float, default=None, help="ROAD noise σ in model-input units (default 0.01)")
     p.add_argument("--mask", help="region image for relevance-mass and pointing-game (nonzero pixels = region)")
     p.add_argument("--json", action="store_true", help="print one JSON list, one object per (image, metric)")
@@ -151,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="N random points instead of the grid (drawn with --seed)")
     p.add_argument("--images", nargs="+", required=True, help="image files, folders, .npy inputs or sample:NAME")
     _add_metric_args(p)
+    _add_start_arg(p)
     p.add_argument("--out", required=True, help="result table, .csv or .parquet; rows already there are skipped")
     _add_executor_args(p)
     p.add_argument("--json", action="store_true", help="print the points and the best point per metric as JSON")
@@ -162,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--composite", help="a named composite (default: the default composite)")
     g.add_argument("--config", help="LRP model JSON file")
     _add_metric_args(p, required=False)
+    _add_start_arg(p)
     p.add_argument("--cmap", default="red-blue", help="heatmap colour map")
     p.add_argument("--out", required=True, help="output folder (per image .npy and .png, results.csv)")
     _add_executor_args(p)
@@ -312,18 +340,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from .api import design_warnings
     from .render import get_colormap, save_heatmap
     from .session import open_session
 
     get_colormap(args.cmap)  # fail early on an unknown colour map
     if args.out and Path(args.out).is_dir():
         raise CliError(f"--out {args.out} is a directory; give a file name such as {Path(args.out) / 'relevance.npy'}")
+    if args.init is not None:
+        args.start = args.init
     session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
     x = _load_input(session, args.image)
     fwd = session.engine.forward(x)
     target = _target(args, fwd.logits)
+    start = _start_rule(args, int(fwd.logits.shape[1]))
+    if start.other == target:
+        raise CliError(f"--start {start}: the contrast class is the target itself (z_t − z_t = 0 explains nothing)")
     model = _lrp_model(args, session)
-    ex = session.engine.explain(fwd, model, target, init=args.init)
+    ex = session.engine.explain(fwd, model, target, start=start)
     rel = ex.input_relevance[0].detach().cpu().float()
     if args.out:
         with open(args.out, "wb") as handle:  # exactly this path: np.save(name) would append ".npy"
@@ -344,6 +378,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             save_heatmap(out_dir / f"{layer.index:03d}-{layer.kind}-{layer.name}.png", values, args.cmap)
     labels = session.zoo.labels
     topk = [{"index": i, "label": labels[i] if i < len(labels) else str(i), "score": s} for i, s in fwd.topk(5)]
+    warnings = design_warnings(model) + ex.warnings()
     result: dict[str, Any] = {
         "target": target,
         "label": labels[target] if target < len(labels) else str(target),
@@ -351,18 +386,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
         "topk": topk,
         "relevance_sum": float(rel.sum(dtype=torch.float64)),
         "lrp_model": model.name,
-        "warnings": ex.warnings(),
+        "start": str(start),
+        "warnings": warnings,
         **_accounting_json(ex),
     }
     if args.json:
         print(json.dumps(result, allow_nan=False))
     else:
-        print(f"model {session.zoo.name}, LRP model {model.name!r}")
+        print(f"model {session.zoo.name}, LRP model {model.name!r}, start rule {start}")
         for row in topk:
             print(f"  {row['index']:4d} {row['score']:9.3f}  {row['label']}")
         print(f"target {target} ({result['label']}), logit {result['logit']:.4f}, "
               f"relevance sum {result['relevance_sum']:.4f}")
-        for w in ex.warnings():
+        for w in warnings:
             print(f"warning: {w}")
         if args.heatmap:
             print(f"heatmap written to {args.heatmap}")
@@ -627,6 +663,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     else:
         model = _lrp_model(args, session)
     mask = _region_mask(args.mask, session) if args.mask else None
+    start_rule = _start_rule(args, _n_classes(session))
     options = MetricOptions(fill=args.fill, steps=args.steps, patch=args.patch, seed=args.seed,
                             noise=ROAD_NOISE if args.noise is None else args.noise)
     bounds = session.zoo.preprocess.bounds()
@@ -643,7 +680,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         logits = session.engine.forward(batch).logits
         targets = [_target(args, logits[i:i + 1]) for i in range(len(group))]
         ctx = MetricContext(session.graph, session.engine, model, batch, targets, black=bounds[0], bounds=bounds,
-                            masks=mask)
+                            masks=mask, start=start_rule)
         done_metrics: set[str] = set()
 
         def progress(name: str, done: int, total: int, group: list[str] = group, seen: set[str] = done_metrics) -> None:
@@ -671,7 +708,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"model {session.zoo.name}, LRP model {model.name!r}, fill {args.fill}")
+    print(f"model {session.zoo.name}, LRP model {model.name!r}, start rule {start_rule}, fill {args.fill}")
     print(f"{'image':28s} {'target':24s} {'metric':26s} {'value':>10s}  AOPC morf / lerf / random")
     for row in rows:
         value = "—" if row["value"] is None else f"{row['value']:.4f}"
@@ -775,11 +812,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     check_path(Path(args.out))
     session = open_session(args.model, args.weights, fold_bn=not args.no_fold_bn)
     space.check(session.graph, points)
+    start = _start_rule(args, _n_classes(session))
     inputs = load_inputs(session, _image_specs(args.images), args.target)
     bar, progress = _progress_bar("sweep", args.json)
     try:
         result = run_sweep(session, space, points, inputs, names, Path(args.out), options=options,
-                           executor=executor, progress=progress)
+                           executor=executor, progress=progress, start=start)
     finally:
         bar.close()
     if args.json:
@@ -815,11 +853,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     design = (load_model_file(args.config) if args.config
               else get_composite(args.composite or DEFAULT_COMPOSITE).resolve(session.graph))
     design.check_layers(session.graph.n_layers)
+    start = _start_rule(args, _n_classes(session))
     inputs = load_inputs(session, specs, args.target)
     bar, progress = _progress_bar("batch", args.json)
     try:
         rows = run_batch(session, design, inputs, names, out, options=options, executor=executor, cmap=args.cmap,
-                         progress=progress)
+                         progress=progress, start=start)
     finally:
         bar.close()
     if args.json:

@@ -45,7 +45,7 @@ def test_explain_default_model_writes_outputs(capsys: pytest.CaptureFixture[str]
                          "--layers-out", str(layers), "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert set(result) == {"target", "label", "logit", "topk", "relevance_sum", "lrp_model", "warnings",
+    assert set(result) == {"target", "label", "logit", "topk", "relevance_sum", "lrp_model", "start", "warnings",
                            "conservation", "absorbed"}
     assert 281 <= result["target"] <= 287 and len(result["topk"]) == 5
     rel = np.load(out_npy)

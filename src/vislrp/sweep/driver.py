@@ -17,12 +17,21 @@ import pandas as pd
 import torch
 
 from ..analysis.metrics import MetricOptions
-from ..lrp import LRPModel
+from ..lrp import LRPModel, StartRule, parse_start
 from ..session import Session
 from .executors import LocalExecutor, RayExecutor
-from .runner import BatchJob, Row, SweepJob, Task, tasks
+from .runner import BatchJob, Row, SweepJob, Task, start_columns, tasks
 from .space import Point, Space, point_key
-from .table import TableWriter, best_points, check_path, check_resumable, done_keys, points_json, read_table
+from .table import (
+    TableError,
+    TableWriter,
+    best_points,
+    check_path,
+    check_resumable,
+    done_keys,
+    points_json,
+    read_table,
+)
 
 Progress = Callable[[int, int], None]
 IMAGE_CHUNK = 8
@@ -61,28 +70,47 @@ def load_inputs(session: Session, specs: Sequence[str], target: str | int = "top
     return Inputs(list(specs), batch, targets)
 
 
-def sweep_columns(space: Space, metrics: Sequence[str]) -> list[str]:
-    return ["point", *(a.name for a in space.axes), "image", "target", *metrics, "seconds"]
+def sweep_columns(space: Space, metrics: Sequence[str], start: StartRule | None = None) -> list[str]:
+    return ["point", *(a.name for a in space.axes), "image", "target", *start_columns(start or StartRule()),
+            *metrics, "seconds"]
+
+
+def check_start(table: pd.DataFrame, start: StartRule, path: Path) -> None:
+    """An existing table must hold rows of the same start rule: a resume never mixes what the heatmaps explain."""
+    if table.empty:
+        return
+    found = set(table["start"].astype(str)) if "start" in table.columns else {"logit"}
+    if found != {str(start)}:
+        raise TableError(f"--out {path} holds rows explained with --start {', '.join(sorted(found))}, not "
+                         f"{start}; give a new --out, or the same start rule to resume")
+
+
+def _n_classes(session: Session) -> int:
+    return int(session.graph.layers[-1].shape[-1])
 
 
 def run_sweep(session: Session, space: Space, points: list[Point], inputs: Inputs, metrics: list[str],
               out: Path, *, options: MetricOptions | None = None, executor: LocalExecutor | RayExecutor | None = None,
-              point_chunk: int = 4, progress: Progress | None = None) -> dict[str, Any]:
+              point_chunk: int = 4, progress: Progress | None = None,
+              start: StartRule | str | None = None) -> dict[str, Any]:
     """Evaluate every point on every image (skipping rows already in ``out``); returns the JSON result.
 
     The table is ``out``; the summary (best three points per metric, the axes, the images) goes beside it
-    as ``<out stem>.summary.json``.
+    as ``<out stem>.summary.json``. ``start``: the start rule of every heatmap (docs/start-rules.md; default
+    ``logit``); another rule adds a ``start`` column to the table and the summary.
     """
     check_path(out)
     space.check(session.graph, points)
-    columns = sweep_columns(space, metrics)
+    rule = parse_start(start, _n_classes(session))
+    columns = sweep_columns(space, metrics, rule)
     existing = read_table(out)
+    check_start(existing, rule, out)
     check_resumable(existing, columns, out)
     done = done_keys(existing, ["point", "image", "target"])
     index = {point_key(p): k for k, p in enumerate(points)}
     skip = {(index[key], i) for i, (spec, t) in enumerate(zip(inputs.specs, inputs.targets, strict=True))
             for key in index if (key, spec, t) in done}
-    job = SweepJob(space, points, inputs.specs, inputs.targets, metrics, options or MetricOptions())
+    job = SweepJob(space, points, inputs.specs, inputs.targets, metrics, options or MetricOptions(), rule)
     work = tasks(len(points), list(range(len(inputs.specs))), point_chunk=point_chunk, image_chunk=IMAGE_CHUNK,
                  skip=skip)
     total = sum(1 for t in work for p in t.points for i in t.images if (p, i) not in skip)
@@ -99,7 +127,7 @@ def run_sweep(session: Session, space: Space, points: list[Point], inputs: Input
                "base_model": None if isinstance(space.base, str) else space.base.model_dump(mode="json"),
                "axes": [{"name": a.name, "values": list(a.values)} for a in space.axes],
                "points": len(points), "images": inputs.specs, "targets": inputs.targets, "metrics": metrics,
-               "rows": len(table), "new_rows": finished, "best": best}
+               "rows": len(table), "new_rows": finished, "best": best, **start_columns(rule)}
     summary_path(out).write_text(json.dumps(summary, indent=1, default=str))
     return {"points": points_json(table, metrics),
             "best": {m: {"params": b[0]["params"], "mean": b[0]["mean"]} if b else None for m, b in best.items()}}
@@ -114,11 +142,13 @@ BATCH_TABLE = "results.csv"
 
 def run_batch(session: Session, design: LRPModel, inputs: Inputs, metrics: list[str], outdir: Path, *,
               options: MetricOptions | None = None, executor: LocalExecutor | RayExecutor | None = None,
-              cmap: str = "red-blue", progress: Progress | None = None) -> list[Row]:
+              cmap: str = "red-blue", progress: Progress | None = None,
+              start: StartRule | str | None = None) -> list[Row]:
     """Relevance (``.npy``), heatmap (``.png``) per image and one table ``results.csv`` in ``outdir``.
 
     Images already in the table (with both files present) are skipped; file names come from the image's
-    position and name, so two photos called ``a.jpg`` in different folders do not collide.
+    position and name, so two photos called ``a.jpg`` in different folders do not collide. ``start``: the start
+    rule of every heatmap (default ``logit``); another rule adds a ``start`` column to the table.
     """
     from ..render import save_heatmap
 
@@ -126,16 +156,18 @@ def run_batch(session: Session, design: LRPModel, inputs: Inputs, metrics: list[
         raise RunError(f"--out {outdir} is a file; batch writes a folder")
     outdir.mkdir(parents=True, exist_ok=True)
     names = [_stem(k, s) for k, s in enumerate(inputs.specs)]
-    columns = ["image", "target", "label", "logit", "top1", "top1_label", "top1_score", "topk", "relevance_sum",
-               *metrics, "seconds", "relevance", "heatmap"]
+    rule = parse_start(start, _n_classes(session))
+    columns = ["image", "target", *start_columns(rule), "label", "logit", "top1", "top1_label", "top1_score", "topk",
+               "relevance_sum", *metrics, "seconds", "relevance", "heatmap"]
     table_path = outdir / BATCH_TABLE
     existing = read_table(table_path)
+    check_start(existing, rule, table_path)
     check_resumable(existing, columns, table_path)
     done = {(img, t) for img, t in done_keys(existing, ["image", "target"])}
     skip = {i for i, (spec, t) in enumerate(zip(inputs.specs, inputs.targets, strict=True))
             if (spec, t) in done and (outdir / f"{names[i]}.npy").is_file() and (outdir / f"{names[i]}.png").is_file()}
     todo = [i for i in range(len(inputs.specs)) if i not in skip]
-    job = BatchJob(design, inputs.specs, inputs.targets, metrics, options or MetricOptions())
+    job = BatchJob(design, inputs.specs, inputs.targets, metrics, options or MetricOptions(), start=rule)
     work = tasks(1, todo, point_chunk=1, image_chunk=IMAGE_CHUNK)
     total = len(todo)
     writer = TableWriter(table_path, columns, existing)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..analysis.metrics import MetricContext, MetricOptions, evaluate
-from ..lrp import LRPModel
+from ..lrp import LRPModel, StartRule
 from ..session import Session
 from .space import Point, Space, point_key
 
@@ -38,7 +38,7 @@ class Task:
 
 @dataclass(frozen=True)
 class SweepJob:
-    """What a sweep evaluates: points of a space on (image, target) rows with some metrics."""
+    """What a sweep evaluates: points of a space on (image, target) rows with some metrics, under one start rule."""
 
     space: Space
     points: list[Point]
@@ -46,6 +46,7 @@ class SweepJob:
     targets: list[int]
     metrics: list[str]
     options: MetricOptions = field(default_factory=MetricOptions)
+    start: StartRule = field(default_factory=StartRule)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,13 @@ class BatchJob:
     metrics: list[str]
     options: MetricOptions = field(default_factory=MetricOptions)
     topk: int = 5
+    start: StartRule = field(default_factory=StartRule)
+
+
+def start_columns(start: StartRule) -> dict[str, str]:
+    """The ``start`` column of a table row: only under a start rule other than ``logit``, so the tables of runs
+    without one keep their columns (and resume as before)."""
+    return {} if str(start) == "logit" else {"start": str(start)}
 
 
 def tasks(n_points: int, images: Sequence[int], *, point_chunk: int, image_chunk: int,
@@ -110,7 +118,7 @@ class Worker:
     def _context(self, model: LRPModel, idx: Sequence[int], engine: Any) -> MetricContext:
         targets = [self.job.targets[i] for i in idx]
         return MetricContext(self.session.graph, engine, model, self.xs[list(idx)], targets,
-                             black=self.bounds[0], bounds=self.bounds)
+                             black=self.bounds[0], bounds=self.bounds, start=self.job.start)
 
     def run(self, task: Task) -> list[Row]:
         """Every row of the task (one per point × image, points in order)."""
@@ -129,7 +137,8 @@ class Worker:
         seconds = (time.perf_counter() - t0) / len(images)
         rows: list[Row] = []
         for k, i in enumerate(images):
-            row: Row = {"point": point_key(point), **point, "image": job.images[i], "target": job.targets[i]}
+            row: Row = {"point": point_key(point), **point, "image": job.images[i], "target": job.targets[i],
+                        **start_columns(job.start)}
             for r in results:
                 if r.image == k:
                     row[r.metric] = r.value
@@ -150,7 +159,7 @@ class Worker:
         else:
             results = []
             ex = engine.explain(fwd, job.design, [(k, job.targets[i]) for k, i in enumerate(images)],
-                                keep_layers=False)
+                                start=job.start, keep_layers=False)
         seconds = (time.perf_counter() - t0) / len(images)
         labels = self.session.zoo.labels
         rows: list[Row] = []
@@ -158,7 +167,7 @@ class Worker:
             target = job.targets[i]
             rel = ex.input_relevance[k].detach().cpu().float().numpy()
             top = fwd.topk(job.topk, image=k)
-            row: Row = {"image": job.images[i], "target": target,
+            row: Row = {"image": job.images[i], "target": target, **start_columns(job.start),
                         "label": labels[target] if 0 <= target < len(labels) else str(target),
                         "logit": float(fwd.logits[k, target]),
                         "top1": top[0][0], "top1_label": labels[top[0][0]] if top[0][0] < len(labels) else "",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from ...lrp import Engine, LayerGraph, LRPModel, build_graph
+from ...lrp import Engine, LayerGraph, LRPModel, StartRule, build_graph
 from .base import MetricResult, as_batch, spearman
 from .names import MPRT as NAME
 
@@ -45,15 +45,17 @@ def randomise_layer(module: nn.Module, seed: int) -> None:
 def mprt(graph: LayerGraph, model: LRPModel, xs: torch.Tensor, targets: Sequence[int], *,
          bounds: tuple[torch.Tensor, torch.Tensor] | None = None, maps: torch.Tensor | None = None,
          layers: Sequence[int] | None = None, seed: int = 0,
-         progress: Progress | None = None) -> list[MetricResult]:
+         progress: Progress | None = None, start: StartRule | str | None = None) -> list[MetricResult]:
     """Cascading randomisation, top layer first, over ``layers`` (default: every conv/linear layer).
 
-    ``maps`` (B, H, W) are the heatmaps of the intact network when already computed.
+    ``maps`` (B, H, W) are the heatmaps of the intact network when already computed; ``start`` is the start rule
+    of every heatmap (None: ``logit``), so the randomised networks are explained as the intact one was.
     """
     rows = [(i, int(t)) for i, t in enumerate(targets)]
     if maps is None:
         engine = Engine(graph, bounds=bounds)
-        maps = engine.explain(engine.forward(xs, cache=False), model, rows, keep_layers=False).input_relevance.sum(1)
+        maps = engine.explain(engine.forward(xs, cache=False), model, rows, start=start,
+                              keep_layers=False).input_relevance.sum(1)
     maps = as_batch(maps).abs()
     copy = build_graph(graph.gm, graph.input_shape, fold_bn=False)
     weighted = [layer.index for layer in copy.weighted]
@@ -69,7 +71,8 @@ def mprt(graph: LayerGraph, model: LRPModel, xs: torch.Tensor, targets: Sequence
         assert layer.module is not None
         randomise_layer(layer.module, seed + step)
         engine = Engine(copy, bounds=bounds)  # a fresh engine: no cached weights of the old parameters
-        rand = engine.explain(engine.forward(xs, cache=False), model, rows, keep_layers=False).input_relevance
+        rand = engine.explain(engine.forward(xs, cache=False), model, rows, start=start,
+                              keep_layers=False).input_relevance
         rand_maps = rand.sum(1).abs()
         for i in range(len(rows)):
             per_image[i].append({"index": index, "name": layer.name, "similarity": spearman(maps[i], rand_maps[i])})

@@ -98,7 +98,7 @@ def _complexity(ev: Evaluation) -> list[MetricResult]:
 def _mprt(ev: Evaluation) -> list[MetricResult]:
     ctx = ev.ctx
     return mprt(ctx.graph, ctx.model, ctx.xs, ctx.targets, bounds=ctx.bounds, maps=ev.maps,
-                layers=ev.options.mprt_layers, seed=ev.options.seed, progress=ev.tick(MPRT))
+                layers=ev.options.mprt_layers, seed=ev.options.seed, progress=ev.tick(MPRT), start=ctx.start)
 
 
 def _random_logit(ev: Evaluation) -> list[MetricResult]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ...lrp import Engine, Forward, LayerGraph, LRPModel
+from ...lrp import Engine, Forward, LayerGraph, LRPModel, StartRule
 from ..batching import AdaptiveBatcher
 from ..curves import ORDERS, Curve
 from ..flip import DEFAULT_FILL, FILL_MODES, ROAD, FillMode
@@ -77,7 +77,11 @@ def parse_metrics(text: str | Sequence[str]) -> list[str]:
 
 @dataclass
 class MetricContext:
-    """A network, an LRP model and a batch of images with one target class each (and optional regions)."""
+    """A network, an LRP model and a batch of images with one target class each (and optional regions).
+
+    ``start`` is the start rule of every heatmap the metrics explain (docs/start-rules.md; None: ``logit``),
+    so the metrics score what that rule explains: random-logit and MPRT re-explain under the same rule.
+    """
 
     graph: LayerGraph
     engine: Engine
@@ -88,6 +92,7 @@ class MetricContext:
     bounds: tuple[torch.Tensor, torch.Tensor] | None = None
     masks: torch.Tensor | None = None
     batcher: AdaptiveBatcher | None = None
+    start: StartRule | str | None = None
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.graph.gm(x)
@@ -139,7 +144,8 @@ class Evaluation:
     def explain_classes(self, xs: torch.Tensor, classes: Sequence[int]) -> torch.Tensor:
         """Heatmaps (B, H, W) of the evaluated images for other classes, from the same forward."""
         rows = [(i, int(c)) for i, c in enumerate(classes)]
-        return self.ctx.engine.explain(self.forward, self.ctx.model, rows, keep_layers=False).input_relevance.sum(1)
+        return self.ctx.engine.explain(self.forward, self.ctx.model, rows, start=self.ctx.start,
+                                       keep_layers=False).input_relevance.sum(1)
 
     def region(self) -> torch.Tensor:
         """The region masks of a metric that needs them (:func:`evaluate` checks they were given)."""
@@ -158,7 +164,7 @@ def evaluate(ctx: MetricContext, names: Sequence[str], options: MetricOptions | 
         raise ValueError(f"{need} {'needs' if need.count(',') == 0 else 'need'} a region: give a mask")
     rows = [(i, t) for i, t in enumerate(ctx.targets)]
     fwd = ctx.engine.forward(ctx.xs)
-    maps = ctx.engine.explain(fwd, ctx.model, rows, keep_layers=False).input_relevance.sum(1)
+    maps = ctx.engine.explain(fwd, ctx.model, rows, start=ctx.start, keep_layers=False).input_relevance.sum(1)
     ev = Evaluation(ctx, opts, fwd, maps, progress)
     results: list[MetricResult] = []
     for name in names:
