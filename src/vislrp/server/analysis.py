@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -31,6 +30,7 @@ from vislrp.analysis.flow import Cell, FlowError, region_flow
 from vislrp.analysis.metrics.names import FAITHFULNESS_CORRELATION, REGION_PERTURBATION
 from vislrp.analysis.regions import flip_regions
 from vislrp.lrp import Explanation, LRPModel
+from vislrp.lru import LRUCache
 from vislrp.server import schemas
 from vislrp.server.memory import tensors_bytes
 from vislrp.server.service import DesignerService, ImageEntry, encode
@@ -61,14 +61,26 @@ def decode_labels(mask: schemas.MaskData, size: tuple[int, int]) -> torch.Tensor
     return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(size).astype(np.int64))
 
 
+def _explanation_bytes(ex: Explanation) -> int:
+    return tensors_bytes([ex.input_relevance, ex.start_relevance, *ex.layer_relevance]) + ex.forward.nbytes
+
+
 class AnalysisService:
     """Flip, curve, neuron and ablation computations behind the HTTP layer."""
 
     def __init__(self, designer: DesignerService) -> None:
         self.designer = designer
-        self._explanations: OrderedDict[tuple[str, int, str], Explanation] = OrderedDict()
-        self.explanation_cache_bytes: int | None = None
+        self._explanations: LRUCache[tuple[str, int, str], Explanation] = LRUCache(EXPLANATION_CACHE,
+                                                                                    size=_explanation_bytes)
+
+    @property
+    def explanation_cache_bytes(self) -> int | None:
         """Bytes the kept explanations may take (set by the server's memory budget); None: only the count."""
+        return self._explanations.max_bytes
+
+    @explanation_cache_bytes.setter
+    def explanation_cache_bytes(self, value: int | None) -> None:
+        self._explanations.max_bytes = value  # enforced when the next explanation comes in
 
     @property
     def graph(self):  # type: ignore[no-untyped-def]
@@ -82,25 +94,16 @@ class AnalysisService:
         key = (entry.image_id, class_index, model.model_dump_json())
         hit = self._explanations.get(key)
         if hit is not None:
-            self._explanations.move_to_end(key)
             return hit
         fwd = self.designer.engine.forward(entry.x)
         ex = self.designer.engine.explain(fwd, model, class_index)
-        self._explanations[key] = ex
-        while self._explanations and (
-            len(self._explanations) > EXPLANATION_CACHE
-            or (self.explanation_cache_bytes is not None and self.explanation_bytes() > self.explanation_cache_bytes)
-        ):
-            self._explanations.popitem(last=False)  # may drop ``ex`` itself: the caller still holds it
+        self._explanations.remeasure()  # a kept explanation's forward may have cached more parts since
+        self._explanations.put(key, ex)  # may drop ``ex`` itself: the caller still holds it
         return ex
 
     def explanation_bytes(self) -> int:
         """Bytes held by the kept explanations: every layer's relevance and the forward they came from."""
-        total = 0
-        for ex in list(self._explanations.values()):
-            total += tensors_bytes([ex.input_relevance, ex.start_relevance, *ex.layer_relevance])
-            total += ex.forward.nbytes
-        return total
+        return sum(_explanation_bytes(ex) for ex in self._explanations.values())  # fresh: called without the lock
 
     def _ranked(self, logits: torch.Tensor, original: torch.Tensor, k: int = 10) -> list[schemas.RankedPrediction]:
         order = torch.argsort(original, descending=True)

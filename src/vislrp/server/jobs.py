@@ -20,7 +20,6 @@ import itertools
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from torch.overrides import TorchFunctionMode
 
 from vislrp.analysis import check_channels, conv_layer
+from vislrp.lru import LRUCache
 from vislrp.server import landscape, recommend, schemas
 from vislrp.server.errors import error_status
 from vislrp.server.networks import NetworkLoaded, NetworkLoadRequest, NetworkManager
@@ -235,7 +235,8 @@ class JobRunner:
     def __init__(self, gate: QuickGate, workers: int = 1) -> None:
         self.gate = gate
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vislrp-job")
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        # Jobs in the order they came; one still queued or running is never forgotten.
+        self._jobs: LRUCache[str, Job] = LRUCache(pinned=lambda _, job: not job.finished_state)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.on_cancel: list[Callable[[Job], None]] = []
@@ -244,16 +245,15 @@ class JobRunner:
     def submit(self, kind: JobKind, work: Work, message: str = "waiting for the worker") -> Job:
         job = Job(id=f"j{next(self._ids)}", kind=kind, message=message)
         with self._lock:
-            self._jobs[job.id] = job
-            finished = [k for k, j in self._jobs.items() if j.finished_state]
-            for k in finished[: max(0, len(finished) - KEEP_FINISHED)]:
-                del self._jobs[k]
+            self._jobs.put(job.id, job)
+            # keep every unfinished job and the last KEEP_FINISHED finished ones
+            self._jobs.shrink(max_items=KEEP_FINISHED + sum(not j.finished_state for j in self._jobs.values()))
         self._pool.submit(self._run, job, work)
         return job
 
     def get(self, job_id: str) -> Job:
         with self._lock:
-            job = self._jobs.get(job_id)
+            job = self._jobs.peek(job_id)
         if job is None:
             raise KeyError(job_id)
         return job

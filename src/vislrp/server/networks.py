@@ -20,7 +20,6 @@ import json
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.lrp import LRPModel
+from vislrp.lru import LRUCache
 from vislrp.server import schemas
 from vislrp.server.analysis import AnalysisService
 from vislrp.server.service import DesignerService
@@ -171,13 +171,23 @@ class NetworkManager:
         self.weights_dir = self.data_dir / "weights"
         self.describe = describe
         self.seed = seed
-        self.budget_bytes = budget_bytes
         self.max_weights_bytes = max_weights_bytes
-        self._loaded: OrderedDict[str, LoadedNetwork] = OrderedDict()
+        # The active network is never dropped, whatever the budget; nbytes() is measured once per network.
+        self._loaded: LRUCache[str, LoadedNetwork] = LRUCache(max_bytes=budget_bytes, size=lambda n: n.nbytes(),
+                                                              keep=1, pinned=lambda key, _: key == self._active)
         self._lock = threading.Lock()
         net = self._make(first, _weights_word(first.weights))
-        self._loaded[net.key] = net
         self._active = net.key
+        self._loaded.put(net.key, net)
+
+    @property
+    def budget_bytes(self) -> int:
+        """Memory the loaded networks may take together; over it, the least recently used go (at the next load)."""
+        return self._loaded.max_bytes or 0
+
+    @budget_bytes.setter
+    def budget_bytes(self, value: int) -> None:
+        self._loaded.max_bytes = value
 
     # ------------------------------------------------------------------ state
     def active(self) -> LoadedNetwork:
@@ -261,7 +271,6 @@ class NetworkManager:
         with self._lock:
             hit = self._loaded.get(key)
             if hit is not None:
-                self._loaded.move_to_end(key)
                 self._active = key
         if hit is None:
             progress(0, 3, f"building {network} ({'random weights' if label == 'none' else label + ' weights'})")
@@ -271,26 +280,17 @@ class NetworkManager:
             net = self._make(zoo, label)
             progress(2, 3, "first forward")
             net.service.engine.forward(torch.zeros(3, zoo.input_size, zoo.input_size), cache=False)
-            # Sizes are measured before taking the lock: a job pauses at torch calls (numel included),
-            # and a paused job must never hold the lock that quick requests need to find the network.
-            sizes = {n.key: n.nbytes() for n in self.loaded()} | {key: net.nbytes()}
+            # The size is measured before taking the lock (the cache reads it again, measured once): a job pauses
+            # at torch calls (numel included), and a paused job must never hold the lock that quick requests need
+            # to find the network.
+            net.nbytes()
             with self._lock:
-                self._loaded[key] = net
                 self._active = key
-                self._evict(sizes)
+                self._loaded.put(key, net)  # drops the least recently used others while over the budget
             hit = net
             progress(3, 3, "loaded")
         return NetworkLoaded(key=key, network=network, weights=label, random_weights=label == "none",
                              n_layers=hit.n_layers, load_ms=(time.perf_counter() - t0) * 1000)
-
-    def _evict(self, sizes: dict[str, int]) -> None:
-        """Drop least recently used networks (never the active one) while over the budget; lock held."""
-        while len(self._loaded) > 1:
-            total = sum(sizes.get(k, 0) for k in self._loaded)
-            if total <= self.budget_bytes:
-                return
-            victim = next(k for k in self._loaded if k != self._active)
-            del self._loaded[victim]
 
     def describe_all(self) -> NetworksResponse:
         with self._lock:

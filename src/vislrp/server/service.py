@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from vislrp.lrp import Engine, Explanation, LayerGraph, LRPModel, build_graph
+from vislrp.lru import LRUCache
 from vislrp.server import schemas
 from vislrp.server.upload import clean_name
 from vislrp.zoo import ZooModel, load_image, load_sample
@@ -76,6 +77,10 @@ def _shrink(m: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(m[None, None].float(), factor, ceil_mode=True)[0, 0]
 
 
+def _entry_bytes(e: ImageEntry) -> int:
+    return e.x.numel() * e.x.element_size() + len(e.png)
+
+
 class DesignerService:
     """Owns the zoo model, its layer graph, the engine, the image cache and the compute lock."""
 
@@ -84,12 +89,23 @@ class DesignerService:
         size = zoo_model.input_size
         self.graph: LayerGraph = build_graph(zoo_model.module, (3, size, size))
         self.engine = Engine(self.graph, bounds=zoo_model.preprocess.bounds(), forward_cache_size=16)
-        self._images: OrderedDict[str, ImageEntry] = OrderedDict()
-        self.image_cache_size = image_cache_size
-        self.image_cache_bytes: int | None = None
-        """Bytes the kept images may take (set by the server's memory budget); None: only the count."""
+        self._images: LRUCache[str, ImageEntry] = LRUCache(image_cache_size, size=_entry_bytes, keep=1)
         self.lock = threading.Lock()
         self._img_lock = threading.Lock()
+
+    @property
+    def image_cache_size(self) -> int | None:
+        """Images kept at most."""
+        return self._images.max_items
+
+    @property
+    def image_cache_bytes(self) -> int | None:
+        """Bytes the kept images may take (set by the server's memory budget); None: only the count."""
+        return self._images.max_bytes
+
+    @image_cache_bytes.setter
+    def image_cache_bytes(self, value: int | None) -> None:
+        self._images.max_bytes = value  # enforced when the next image comes in
 
     def worker(self) -> DesignerService:
         """A second service on the same network and images with its own engine and lock, for background jobs.
@@ -112,7 +128,6 @@ class DesignerService:
         with self._img_lock:
             hit = self._images.get(image_id)
             if hit is not None:
-                self._images.move_to_end(image_id)
                 return hit
         buf = io.BytesIO()
         self.zoo.preprocess.crop_image(image).save(buf, format="PNG")
@@ -122,21 +137,13 @@ class DesignerService:
         topk = [schemas.Prediction(index=i, label=self.label(i), score=s) for i, s in top]
         entry = ImageEntry(image_id, source, x, buf.getvalue(), topk)
         with self._img_lock:
-            self._images[image_id] = entry
-            while len(self._images) > 1 and (
-                len(self._images) > self.image_cache_size
-                or (self.image_cache_bytes is not None and self._image_bytes() > self.image_cache_bytes)
-            ):
-                self._images.popitem(last=False)
+            self._images.put(image_id, entry)
         return entry
-
-    def _image_bytes(self) -> int:
-        return sum(e.x.numel() * e.x.element_size() + len(e.png) for e in self._images.values())
 
     def image_bytes(self) -> int:
         """Bytes held by the kept images (tensors and PNG crops)."""
         with self._img_lock:
-            return self._image_bytes()
+            return self._images.nbytes
 
     def add_upload(self, data: bytes, filename: str) -> ImageEntry:
         return self.add_image(load_image(data), clean_name(filename))
@@ -149,7 +156,6 @@ class DesignerService:
             entry = self._images.get(image_id)
             if entry is None:
                 raise UnknownImageError(f"unknown image id {image_id!r}: upload the image or pick a sample again")
-            self._images.move_to_end(image_id)
             return entry
 
     def label(self, index: int) -> str:
