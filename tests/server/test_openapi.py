@@ -35,3 +35,22 @@ def test_schemas_have_no_untyped_fields(client: TestClient) -> None:
                 walk(v, f"{where}[{i}]")
 
     walk(schemas, "schemas")
+
+
+def test_enums_and_info_come_from_the_registries(client: TestClient) -> None:
+    from vislrp.analysis import FILL_MODES, FILLS, FLIP_MODES
+    from vislrp.analysis.metrics import METRICS, REGION_FREE
+
+    schemas = client.app.openapi()["components"]["schemas"]
+    assert schemas["MetricsRequest"]["properties"]["metrics"]["items"]["enum"] == list(METRICS)
+    assert schemas["LandscapeRequest"]["properties"]["metric"]["enum"] == list(REGION_FREE)
+    assert schemas["MetricsRequest"]["properties"]["fill"]["enum"] == list(FILL_MODES)
+    assert schemas["FlipRequest"]["properties"]["mode"]["enum"] == list(FLIP_MODES)
+    info = client.get("/api/info").json()
+    assert [(m["name"], m["label"], m["higher_is_better"], m["needs_region"], m["kind"]) for m in info["metrics"]] == [
+        (m.name, m.label, m.higher_is_better, m.needs_region, m.kind) for m in METRICS.values()]
+    assert [(f["name"], f["label"], f["per_mask"]) for f in info["fills"]] == [
+        (f.name, f.label, f.per_mask) for f in FILLS.values()]
+    d = info["defaults"]
+    assert d["flip_mode"] in FLIP_MODES and d["fill"] in FILL_MODES and d["landscape_metric"] in REGION_FREE
+    assert set(d["metrics"]) <= set(METRICS) and set(d["recommend_metrics"]) <= set(REGION_FREE)
