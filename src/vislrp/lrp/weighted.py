@@ -42,6 +42,9 @@ _BASES: dict[str, tuple[float, float, float, float, float]] = {
 
 _ABSENT = torch.empty(0)  # the cached value of a transform that is all zero
 
+_BASIS_ROWS = 8
+"""Up to this many relevance rows, a linear layer's transposed pass is summed from its basis weights."""
+
 
 class WeightedRules:
     """Relevance through conv/linear layers; owns the cache of transformed weights."""
@@ -105,10 +108,10 @@ class WeightedRules:
         absorbed = _bias_share(s, bias) if bias is not None else None
         pos, neg = (coef, 0.0) if polarity > 0 else (0.0, coef)
         if not split:
-            w = self.weight(layer, rule.gamma0, rule.gamma1, pos, neg, rule.gamma2)
-            if w is None:  # an empty term: its weights are all zero, so it passes nothing
+            back = self._transposed(layer, module, shape, (rule.gamma0, rule.gamma1, pos, neg, rule.gamma2), s)
+            if back is None:  # an empty term: its weights are all zero, so it passes nothing
                 return torch.zeros(shape, dtype=rel.dtype, device=rel.device), absorbed
-            return rows * apply_t(module, shape, w, s), absorbed
+            return rows * back, absorbed
         w_pos = self.weight(layer, 0.0, 0.0, 1.0, 0.0, 0.0)
         w_neg = self.weight(layer, 0.0, 0.0, 0.0, 1.0, 0.0)
         assert w_pos is not None and w_neg is not None
@@ -116,10 +119,41 @@ class WeightedRules:
         a_pos = ctx.rows(acts.clamp(min=0), layer, "a+")
         a_neg = ctx.rows(acts.clamp(max=0), layer, "a-")
         r = coef * (a_pos * apply_t(module, shape, w_for_pos, s) + a_neg * apply_t(module, shape, w_for_neg, s))
-        base = self.weight(layer, rule.gamma0, rule.gamma1, 0.0, 0.0, rule.gamma2)
+        base = self._transposed(layer, module, shape, (rule.gamma0, rule.gamma1, 0.0, 0.0, rule.gamma2), s)
         if base is not None:
-            r = r + rows * apply_t(module, shape, base, s)
+            r = r + rows * base
         return r, absorbed
+
+    def _transposed(self, layer: Layer, module: Weighted, shape: torch.Size, coefs: tuple[float, ...],
+                    s: torch.Tensor) -> torch.Tensor | None:
+        """Σ_j M_ij·s_j for M = γ0 + γ1·w + γ1p·w⁺ + γ1n·w⁻ + γ2·w²; None when M is all zero.
+
+        The transposed pass is linear in M. A linear layer's pass reads each weight once per row, as does
+        building M, so for a few rows the sum of the basis passes (w, w⁺, w⁻, w², whose tensors do not
+        depend on the γs) is cheaper than a new M for every γ, and allocates none: on VGG16 a fresh M costs
+        three passes over 400 MB. Convolutions reuse each weight at every position, so there M is built
+        once (and cached per rule).
+        """
+        if not isinstance(module, nn.Linear) or s.shape[0] > _BASIS_ROWS or self._cached_weight(layer, coefs):
+            w = self.weight(layer, *coefs)
+            return None if w is None else apply_t(module, shape, w, s)
+        out: torch.Tensor | None = None
+        for c, basis in zip(coefs, ("ones", "w", "w+", "w-", "w2"), strict=True):
+            if c == 0:
+                continue
+            if basis == "ones":  # Σ_j 1·s_j, the same for every input i
+                part = s.sum(-1, keepdim=True).expand(*shape)
+            else:
+                w = module.weight if basis == "w" else self.weight(layer, *_BASES[basis])
+                if w is None:  # w⁺ or w⁻ of a weight without entries of that sign
+                    continue
+                part = apply_t(module, shape, w, s)
+            out = part * c if out is None else torch.add(out, part, alpha=c)
+        return out
+
+    def _cached_weight(self, layer: Layer, coefs: tuple[float, ...]) -> bool:
+        """Whether M for these γs is at hand without building it (cached, or the raw weight itself)."""
+        return coefs == (0.0, 1.0, 0.0, 0.0, 0.0) or self.weights.get(key("w", layer.index, *coefs)) is not None
 
     def _reference(self, layer: Layer, module: Weighted, fwd: Forward, acts: torch.Tensor, rule: RuleParams,
                    include_bias: bool) -> torch.Tensor:
@@ -150,7 +184,9 @@ class WeightedRules:
             from_output = (coef == 0 and rule.gamma0 == 0 and rule.gamma2 == 0
                            and (rule.theta0, rule.theta1) == (0.0, 1.0))
             first = fwd.first_rule.setdefault((layer.index, polarity), rule_key)
-            if first == rule_key and not split and not from_output:
+            fused = first == rule_key and not split and not from_output
+            # a linear layer sums its basis parts instead: building M would cost more than its product
+            if fused and not isinstance(module, nn.Linear):
                 pos, neg = (coef, 0.0) if polarity > 0 else (0.0, coef)
                 w = self.weight(layer, rule.gamma0, rule.gamma1, pos, neg, rule.gamma2)
                 if w is not None:
