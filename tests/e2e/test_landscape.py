@@ -1,4 +1,4 @@
-"""View H, the parameter landscape: a 2-D sweep of 11 × 5 points on two comparison rows fills in while the
+"""View H, the parameter landscape: a 2-D sweep of 4 × 3 points on two comparison rows fills in while the
 job streams its points, and a click on the best cell makes that point the active model's draft."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ def test_two_axis_landscape_streams_and_loads_the_best_point(page: Page, server:
     add_two_rows(page)
     view = page.get_by_test_id("landscape-view")
     expect(view.get_by_test_id("landscape-rows")).to_contain_text("2 comparison rows")
-    fill_landscape(page, "sparseness", ("gamma1p", 0, 1, 11), ("epsilon", 0, 0.5, 5))
+    fill_landscape(page, "sparseness", ("gamma1p", 0, 1, 4), ("epsilon", 0, 0.5, 3))
 
-    # live progress: the bar and the grid both show a part of the 55 points before the end
+    # live progress: the bar and the grid both show a part of the 12 points before the end
     cells = view.get_by_test_id("landscape-cell")
     seen_bar: set[int] = set()
     seen_cells: set[int] = set()
@@ -33,29 +33,29 @@ def test_two_axis_landscape_streams_and_loads_the_best_point(page: Page, server:
         if values:
             seen_bar.update(int(float(v)) for v in values if v is not None)
             seen_cells.add(cells.count())
-        elif cells.count() == 55 and not view.get_by_test_id("landscape-run").is_disabled():
+        elif cells.count() == 12 and not view.get_by_test_id("landscape-run").is_disabled():
             break
         time.sleep(0.1)
-    assert any(0 < v < 55 for v in seen_bar), seen_bar
-    assert any(0 < n < 55 for n in seen_cells), seen_cells
-    expect(cells).to_have_count(55)
+    assert any(0 < v < 12 for v in seen_bar), seen_bar
+    assert any(0 < n < 12 for n in seen_cells), seen_cells
+    expect(cells).to_have_count(12)
     page.screenshot(path=str(tmp_path / "landscape.png"), full_page=False, clip=view.bounding_box())
 
     means = {int(c.get_attribute("data-index") or -1): float(c.get_attribute("data-mean") or "nan")
              for c in cells.all()}
-    assert sorted(means) == list(range(55)) and all(np.isfinite(v) for v in means.values())
+    assert sorted(means) == list(range(12)) and all(np.isfinite(v) for v in means.values())
     best = max(means, key=lambda k: means[k])  # sparseness: higher is better
     best_cell = view.locator(f"[data-testid=landscape-cell][data-index='{best}']")
     expect(best_cell).to_have_attribute("data-best", "1")
     best_cell.hover()
     expect(view.get_by_test_id("landscape-hover")).to_contain_text("S1.gamma1p")
-    gammas, epsilons = np.linspace(0, 1, 11), np.linspace(0, 0.5, 5)
+    gammas, epsilons = np.linspace(0, 1, 4), np.linspace(0, 0.5, 3)
     with page.expect_request(lambda r: r.url.endswith("/api/explain") and r.method == "POST") as req:
         best_cell.click()
     model = req.value.post_data_json["model"]
     rule = model["segments"][0]["rule"]
-    assert abs(rule["gamma1p"] - gammas[best // 5]) < 1e-12
-    assert abs(rule["epsilon"] - epsilons[best % 5]) < 1e-12
+    assert abs(rule["gamma1p"] - gammas[best // 3]) < 1e-12
+    assert abs(rule["epsilon"] - epsilons[best % 3]) < 1e-12
     idle(page)
     expect(page.get_by_test_id("active-model-name")).to_contain_text("S1.gamma1p=")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 import torchvision
 from lrp_nets import pool_resnet, small_net
 
-from vislrp.lrp import PRESETS, Engine, LRPModel, RuleParams, Segment, build_graph, weighted
+from vislrp.lrp import PRESETS, Engine, Forward, LayerGraph, LRPModel, RuleParams, Segment, build_graph, weighted
 
 
 def grad_times_input(model: torch.nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
@@ -45,13 +47,26 @@ def test_lrp0_with_bias_is_gradient_times_input(net: str) -> None:
 CONSERVING = ["lrp-0", "z-plus", "alpha-beta", "alpha1-beta0"]
 
 
-@pytest.mark.parametrize("preset", CONSERVING)
-def test_conservation_without_bias_at_every_layer(preset: str) -> None:
-    """Bias excluded and ε = 0: every layer's relevance sums to the target logit (VGG is a chain)."""
+@pytest.fixture(scope="module")
+def vgg11_float64() -> Iterator[tuple[LayerGraph, Engine, Forward]]:
+    """One float64 VGG11 (1 GB of weights) traced once for every conserving preset, freed after the module."""
     torch.manual_seed(0)
     model = torchvision.models.vgg11(weights=None).double().eval()
     x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
-    graph, ex = explain(model, x, preset, include_bias=False)
+    graph = build_graph(model, tuple(x.shape[1:]))
+    engine = Engine(graph)
+    engine.set_cache_budget(1 << 30)  # float64 VGG11 weights are 1 GB: at most one transformed copy is kept
+    yield graph, engine, engine.forward(x)
+    engine.clear()
+
+
+@pytest.mark.parametrize("preset", CONSERVING)
+def test_conservation_without_bias_at_every_layer(preset: str, vgg11_float64: tuple[LayerGraph, Engine, Forward]
+                                                  ) -> None:
+    """Bias excluded and ε = 0: every layer's relevance sums to the target logit (VGG is a chain)."""
+    graph, engine, fwd = vgg11_float64
+    target = int(fwd.logits[0].argmax())
+    ex = engine.explain(fwd, LRPModel.single(graph.n_layers, preset, include_bias=False), target)
     logit = float(ex.start_relevance.sum())
     assert abs(ex.total() - logit) <= 1e-4 * abs(logit)
     for layer in graph.layers:
