@@ -12,7 +12,16 @@ explain: setup
 
 test:
 	bash scripts/setup.sh --test
-	.venv/bin/python -m pytest
+	$(MAKE) test-web
+	.venv/bin/python -m pytest --durations=15
+
+# The edit-test loop: unit tests and parity on small networks; no browser, no fuzzing, no real-weight
+# faithfulness runs, no Ray.
+.PHONY: test-fast
+test-fast: setup
+	.venv/bin/python -m pytest -q -m "not slow" --ignore=tests/e2e --ignore=tests/server/test_fuzz.py \
+		--ignore=tests/server/test_fuzz_compute.py --ignore=tests/lrp/test_random_designs.py \
+		--ignore=tests/sweep/test_ray_executor.py
 
 lint: setup
 	.venv/bin/ruff check src tests
