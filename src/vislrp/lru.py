@@ -1,7 +1,7 @@
 """One bounded cache type: a mapping that keeps its most recently used entries within a count and a byte bound.
 
 The server keeps images, explanations, loaded networks and finished jobs in :class:`LRUCache` instances (the
-engine's caches in :mod:`vislrp.lrp.cache` follow the same rules). Bounds are plain attributes that the next
+engine's caches in :mod:`vislrp.lrp.cache` are instances too). Bounds are plain attributes that the next
 :meth:`~LRUCache.put` or :meth:`~LRUCache.shrink` enforces, so a memory budget can change them from any thread
 without evicting under a reader's feet. The cache takes no lock: its owner does.
 """
@@ -89,6 +89,11 @@ class LRUCache(Generic[K, V]):
             return None
         self._total -= self._bytes.pop(k)
         return self._items.pop(k)
+
+    def pop_oldest(self) -> None:
+        """Remove the least recently used entry, pinned or not (nothing if empty)."""
+        if self._items:
+            self.pop(next(iter(self._items)))
 
     def remeasure(self, k: K | None = None) -> None:
         """Measure ``k``'s value again (every value's without ``k``): for values that grew since they were stored."""

@@ -8,10 +8,10 @@ least recently used entry, so repeated explains never grow memory past their bou
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import TypeVar
 
+from ..lru import LRUCache
 from .kernels import nbytes
 
 V = TypeVar("V")
@@ -23,65 +23,9 @@ def key(kind: str, layer: int, *parts: Hashable) -> Key:
     return (kind, layer, *parts)
 
 
-class BoundedCache(Generic[V]):
-    """An LRU mapping bounded by the bytes of its values (``size`` measures one value)."""
+class BoundedCache(LRUCache[Key, V]):
+    """The engine's use of :class:`~vislrp.lru.LRUCache`: bounded by bytes (tensor sizes by default), the
+    newest entry always kept."""
 
     def __init__(self, capacity: int, size: Callable[[V], int] = nbytes) -> None:
-        self.capacity = capacity
-        self._size = size
-        self._items: OrderedDict[Key, V] = OrderedDict()
-        self._bytes: dict[Key, int] = {}
-        self._total = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, k: Key) -> bool:
-        return k in self._items
-
-    @property
-    def nbytes(self) -> int:
-        return self._total
-
-    def get(self, k: Key) -> V | None:
-        hit = self._items.get(k)
-        if hit is not None:
-            self._items.move_to_end(k)
-        return hit
-
-    def put(self, k: Key, value: V) -> V:
-        """Store a value (evicting older ones while over capacity; the newest entry always stays)."""
-        if k in self._items:
-            self._items.pop(k)
-            self._total -= self._bytes.pop(k)
-        self._items[k] = value
-        self._bytes[k] = self._size(value)
-        self._total += self._bytes[k]
-        self.shrink(self.capacity)
-        return value
-
-    def remeasure(self, k: Key) -> None:
-        """Recount a value whose size changed since it was stored (a forward that cached more parts)."""
-        if k in self._items:
-            size = self._size(self._items[k])
-            self._total += size - self._bytes[k]
-            self._bytes[k] = size
-
-    def remeasure_all(self) -> None:
-        for k in self._items:
-            self.remeasure(k)
-
-    def shrink(self, limit: int) -> None:
-        """Evict least recently used entries until at most ``limit`` bytes are held (keeping the newest)."""
-        while len(self._items) > 1 and self._total > limit:
-            self.pop_oldest()
-
-    def pop_oldest(self) -> None:
-        if self._items:
-            old, _ = self._items.popitem(last=False)
-            self._total -= self._bytes.pop(old)
-
-    def clear(self) -> None:
-        self._items.clear()
-        self._bytes.clear()
-        self._total = 0
+        super().__init__(max_bytes=capacity, size=size, keep=1)

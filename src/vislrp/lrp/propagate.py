@@ -67,12 +67,12 @@ class Engine:
 
     @property
     def weight_cache_bytes(self) -> int:
-        return self.rules.weights.capacity
+        return self.rules.weights.max_bytes or 0
 
     # ------------------------------------------------------------------ memory
     def cache_bytes(self) -> int:
         """Bytes held by every cache: transformed weights, kept forwards and their modified-forward parts."""
-        self._forwards.remeasure_all()
+        self._forwards.remeasure()
         return self.rules.nbytes + self._forwards.nbytes
 
     def set_cache_budget(self, nbytes: int | None) -> None:
@@ -87,7 +87,7 @@ class Engine:
             self._forwards.pop_oldest()
         excess = self.cache_bytes() - self.cache_budget
         if excess > 0:
-            self.rules.weights.shrink(max(0, self.rules.nbytes - excess))
+            self.rules.weights.shrink(max_bytes=max(0, self.rules.nbytes - excess))
 
     def clear(self) -> None:
         self._forwards.clear()
