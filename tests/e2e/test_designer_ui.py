@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 from vislrp.server.testing import ServerThread
 
@@ -452,10 +452,13 @@ def test_rule_warnings_come_from_the_server(page: Page, server: ServerThread) ->
     open_designer(page, server.url)
     page.get_by_test_id("preset-button-alpha1-beta0").click()
     box = page.get_by_test_id("value-alpha")
-    with page.expect_request("**/api/rules/warnings") as req:
+    # The preset click's own request may still be in flight: wait for the one that carries the typed α.
+    def carries_alpha_3(r: Request) -> bool:
+        return r.url.endswith("/api/rules/warnings") and json.loads(r.post_data or "{}").get("alpha") == 3
+
+    with page.expect_request(carries_alpha_3) as req:
         box.fill("3")
         box.press("Enter")
-    assert json.loads(req.value.post_data or "{}")["alpha"] == 3
     server_says = _post(f"{server.url}/api/rules/warnings", json.loads(req.value.post_data or "{}"))["warnings"]
     assert server_says
     warnings = page.get_by_test_id("warnings").locator("li")

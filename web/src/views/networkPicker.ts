@@ -81,7 +81,7 @@ export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: Jo
     const photo = before.image?.photo_id ?? null;
     const sample = before.image && info.samples.some((x) => x.name === before.image!.source) ? before.image.source : info.default_sample;
     // Everything else belonged to the old network (layer indices, image ids, drafts): back to a fresh page.
-    store.set({ ...initialState, info, colormap: before.colormap, sharedScale: before.sharedScale, busy: before.busy, notice: before.notice });
+    store.set({ ...initialState, info, colormap: before.colormap, flipMode: before.flipMode ?? info.defaults.flip_mode, sharedScale: before.sharedScale, busy: before.busy, notice: before.notice });
     const models = await actions.refreshModels();
     store.set({ activeId: models[0]?.id ?? null });
     const photos = await actions.refreshPhotos();
