@@ -61,3 +61,15 @@ def test_bounds_apply_at_the_next_put_or_shrink_and_remeasure_counts_growth() ->
     c.shrink()
     assert c.keys() == ["b"] and c.nbytes == 2
     assert c.pop("b") == [1, 2] and c.pop("b") is None and c.nbytes == 0
+
+
+def test_lower_ranks_go_first_then_the_least_recently_used() -> None:
+    # the engine's case: a basis weight every rule reuses ("B…") outlives one rule's own weights ("m…")
+    c: LRUCache[str, int] = LRUCache(max_items=3, rank=lambda k: 1 if k.startswith("B") else 0)
+    for k in ("B1", "m1", "B2", "m2"):
+        c.put(k, 0)
+    assert c.keys() == ["B1", "B2", "m2"]  # m1 went although B1 is older
+    c.put("m3", 0)
+    assert c.keys() == ["B1", "B2", "m3"]
+    c.shrink(max_items=1)
+    assert c.keys() == ["B2"]  # m3 first (lowest rank), then B1 (the older of its rank)

@@ -21,17 +21,20 @@ class LRUCache(Generic[K, V]):
 
     ``size`` measures a value in bytes when it is stored (call :meth:`remeasure` if it grows later); without it the
     byte bound does not apply. ``keep`` entries always stay (the newest ones), and so does every entry ``pinned``
-    says must (a network in use, a job still running); pinned entries still count towards the bounds.
+    says must (a network in use, a job still running); pinned entries still count towards the bounds. ``rank``
+    orders eviction: entries of a lower rank go first, the least recently used first within a rank (the engine
+    keeps weights every rule reuses over weights of one rule).
     """
 
     def __init__(self, max_items: int | None = None, max_bytes: int | None = None, *,
                  size: Callable[[V], int] | None = None, keep: int = 0,
-                 pinned: Callable[[K, V], bool] | None = None) -> None:
+                 pinned: Callable[[K, V], bool] | None = None, rank: Callable[[K], int] | None = None) -> None:
         self.max_items = max_items
         self.max_bytes = max_bytes
         self.keep = keep
         self._size = size
         self._pinned = pinned
+        self._rank = rank
         self._items: OrderedDict[K, V] = OrderedDict()
         self._bytes: dict[K, int] = {}
         self._total = 0
@@ -115,6 +118,8 @@ class LRUCache(Generic[K, V]):
             or (nbytes is not None and self._size is not None and self._total > nbytes)
         ):
             candidates = list(self._items)[: len(self._items) - self.keep]
+            if self._rank is not None:
+                candidates.sort(key=self._rank)  # stable: least recently used first within a rank
             victim = next((k for k in candidates if self._pinned is None or not self._pinned(k, self._items[k])), None)
             if victim is None:
                 return

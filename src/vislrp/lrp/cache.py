@@ -27,5 +27,6 @@ class BoundedCache(LRUCache[Key, V]):
     """The engine's use of :class:`~vislrp.lru.LRUCache`: bounded by bytes (tensor sizes by default), the
     newest entry always kept."""
 
-    def __init__(self, capacity: int, size: Callable[[V], int] = nbytes) -> None:
-        super().__init__(max_bytes=capacity, size=size, keep=1)
+    def __init__(self, capacity: int, size: Callable[[V], int] = nbytes, rank: Callable[[Key], int] | None = None
+                 ) -> None:
+        super().__init__(max_bytes=capacity, size=size, keep=1, rank=rank)

@@ -40,6 +40,8 @@ _BASES: dict[str, tuple[float, float, float, float, float]] = {
     "w2": (0.0, 0.0, 0.0, 0.0, 1.0), "ones": (1.0, 0.0, 0.0, 0.0, 0.0),
 }
 
+_BASIS_COEFS = frozenset(_BASES.values())
+
 _ABSENT = torch.empty(0)  # the cached value of a transform that is all zero
 
 _BASIS_ROWS = 8
@@ -50,7 +52,7 @@ class WeightedRules:
     """Relevance through conv/linear layers; owns the cache of transformed weights."""
 
     def __init__(self, weight_cache_bytes: int, graph_nonnegative: set[Any]) -> None:
-        self.weights: BoundedCache[torch.Tensor] = BoundedCache(weight_cache_bytes)
+        self.weights: BoundedCache[torch.Tensor] = BoundedCache(weight_cache_bytes, rank=_rank)
         self.nonnegative = graph_nonnegative
         self.reuse_forward = True
         """Take z from the forward and the per-forward caches; False recomputes every z (the plain path)."""
@@ -219,6 +221,8 @@ class WeightedRules:
             assert w_pos is not None and w_neg is not None
             first, second = (w_pos, w_neg) if basis == "contrib+" else (w_neg, w_pos)
             value = apply(module, acts.clamp(min=0), first, None) + apply(module, acts.clamp(max=0), second, None)
+        elif basis == "ones" and (isinstance(module, nn.Linear) or module.groups == 1):
+            value = _apply_ones(module, acts)
         else:
             w = self.weight(layer, *_BASES[basis])
             assert w is not None
@@ -277,6 +281,8 @@ class WeightedRules:
     def weight(self, layer: Layer, g0: float, g1: float, g1p: float, g1n: float, g2: float) -> torch.Tensor | None:
         """γ0 + γ1·w + γ1p·w⁺ + γ1n·w⁻ + γ2·w², cached per layer; None when it is all zero."""
         w = _module(layer).weight
+        if (g0, g1, g1p, g1n, g2) == _BASES["w"]:  # the layer's own weight: nothing to build or to count
+            return w
         return self._cached(key("w", layer.index, g0, g1, g1p, g1n, g2),
                             lambda: transform_weight(w, g0, g1, g1p, g1n, g2))
 
@@ -299,6 +305,22 @@ class WeightedRules:
     @property
     def nbytes(self) -> int:
         return self.weights.nbytes
+
+
+def _apply_ones(module: Weighted, acts: torch.Tensor) -> torch.Tensor:
+    """The layer's forward with every weight 1 (γ0's part of z), without a ones tensor as big as the weight:
+    Σ_i A_i over the receptive field, the same for every output channel."""
+    if isinstance(module, nn.Linear):
+        return acts.sum(-1, keepdim=True).expand(*acts.shape[:-1], module.out_features)
+    kernel = acts.new_ones((1, 1, *module.kernel_size))
+    summed = F.conv2d(acts.sum(1, keepdim=True), kernel, None, module.stride, module.padding, module.dilation)
+    return summed.expand(-1, module.out_channels, -1, -1)
+
+
+def _rank(k: Key) -> int:
+    """Eviction order of the weight cache: a rule's own M goes before the basis weights (w⁺, w⁻, w²) that every
+    rule reuses; rebuilding VGG16's first classifier layer's basis costs three passes over 400 MB each."""
+    return 1 if k[0] == "w" and tuple(k[2:]) in _BASIS_COEFS else 0
 
 
 def _bias_share(s: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
