@@ -113,17 +113,22 @@ class LRUCache(Generic[K, V]):
         than ``max_items`` of them or they hold more than ``max_bytes``; by default the cache's own bounds."""
         items = self.max_items if max_items is None else max_items
         nbytes = self.max_bytes if max_bytes is None else max_bytes
-        while len(self._items) > self.keep and (
-            (items is not None and len(self._items) > items)
-            or (nbytes is not None and self._size is not None and self._total > nbytes)
-        ):
-            candidates = list(self._items)[: len(self._items) - self.keep]
-            if self._rank is not None:
-                candidates.sort(key=self._rank)  # stable: least recently used first within a rank
-            victim = next((k for k in candidates if self._pinned is None or not self._pinned(k, self._items[k])), None)
-            if victim is None:
+
+        def over() -> bool:
+            return ((items is not None and len(self._items) > items)
+                    or (nbytes is not None and self._size is not None and self._total > nbytes))
+
+        if not over():
+            return
+        # the eviction order is fixed once per call: one pass, not a scan per evicted entry
+        candidates = list(self._items)[: max(len(self._items) - self.keep, 0)]
+        if self._rank is not None:
+            candidates.sort(key=self._rank)  # stable: least recently used first within a rank
+        for k in candidates:
+            if not over():
                 return
-            self.pop(victim)
+            if self._pinned is None or not self._pinned(k, self._items[k]):
+                self.pop(k)
 
     def clear(self) -> None:
         self._items.clear()

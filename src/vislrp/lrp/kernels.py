@@ -23,15 +23,18 @@ def transform_weight(w: torch.Tensor, g0: float, g1: float, g1p: float, g1n: flo
         return None
     if g0 == 0 and g1 == 1 and g1p == 0 and g1n == 0 and g2 == 0:
         return w
-    out = w * g1 if g1 != 0 else torch.zeros_like(w)
-    if g1p:
-        out = out + g1p * w.clamp(min=0)
-    if g1n:
-        out = out + g1n * w.clamp(max=0)
+    # the linear part in place on one new tensor: γ1·w + γ1p·w⁺ + γ1n·w⁻ = (γ1 + γ1n)·w + (γ1p − γ1n)·w⁺
+    pos, neg = g1 + g1p, g1 + g1n
+    if pos == neg:
+        out = w * pos if pos != 0 else torch.zeros_like(w)
+    else:
+        out = w.clamp(min=0).mul_(pos - neg)
+        if neg:
+            out.add_(w, alpha=neg)
     if g2:
-        out = out + g2 * w * w
+        out.addcmul_(w, w, value=g2)
     if g0:
-        out = out + g0
+        out.add_(g0)
     return out.contiguous()
 
 
