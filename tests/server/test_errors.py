@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from jobwait import wait
 
-from vislrp.server import jobs
 from vislrp.server.errors import ERROR_STATUS, error_status
 from vislrp.server.networks import NetworkManager
+from vislrp.server.routes import landscape
 from vislrp.store import NameConflictError
 from vislrp.zoo import ImageError, ImageTooLarge, WeightsError
 
@@ -34,7 +34,7 @@ def test_a_route_and_a_job_answer_an_error_with_the_table_s_status(client: TestC
     r = client.get("/api/networks")
     assert (r.status_code, r.json()) == (status, {"detail": str(error)})
     # a job: the recommendations job raises it while it runs
-    monkeypatch.setattr(jobs.recommend, "run", _raise(error))
+    monkeypatch.setattr(landscape, "recommend_designs", _raise(error))
     started = client.post("/api/jobs/recommend", json={"rows": rows[:1]})
     assert started.status_code == 202, started.text
     job = wait(client, started.json()["id"])

@@ -142,7 +142,7 @@ def test_a_quick_request_pauses_the_job_and_cancel_wins_over_the_pause() -> None
             time.sleep(0.01)
 
     gate.enter()  # a quick request is running
-    job = runner.submit("compare", work)  # type: ignore[arg-type]
+    job = runner.start("compare", work)  # type: ignore[arg-type]
     until(lambda: job.status == "running", "the job never started")
     time.sleep(0.3)
     assert len(steps) == 0  # paused at its first torch call
@@ -180,7 +180,7 @@ def test_job_threads_do_not_slow_other_threads_torch_calls() -> None:
         for _ in range(1_000_000):  # bounded, so a broken checkpoint fails the test instead of hanging it
             torch.add(torch.ones(2), 1)
 
-    job = runner.submit("compare", work)  # type: ignore[arg-type]
+    job = runner.start("compare", work)  # type: ignore[arg-type]
     started.wait(5)
     gate.enter()  # the job pauses; this thread's own torch calls still run
     assert float(torch.add(torch.ones(1), 1)) == 2.0

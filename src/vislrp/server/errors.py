@@ -1,23 +1,61 @@
-"""One table from the errors bad input can cause to their HTTP status, for routes and jobs alike.
+"""The server's errors and one table from each error bad input can cause to its HTTP status, for routes and jobs alike.
 
 A route that raises one of these answers with its status and the message in ``detail`` (the app installs a handler
 per type); a job that raises one ends ``failed`` with the same status in ``error_status``, and a job whose request
 fails its checks before it starts is refused with that status. Anything else is a real failure (500).
+
+The server's own error types are defined here, not beside the code that raises them, so this module imports no
+other server module but the upload reader: every route, service and the job runtime can import it.
 """
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
 from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError
 from vislrp.analysis.flow import FlowError
 from vislrp.lrp import ConfigError
-from vislrp.server.analysis import MaskError, MetricsError
-from vislrp.server.landscape import LandscapeError
-from vislrp.server.networks import NetworkChoiceError
-from vislrp.server.service import ClassIndexError, UnknownImageError
 from vislrp.server.upload import BadUpload, UploadTooLarge
 from vislrp.store import InvalidModelError, NameConflictError, StoreUnavailableError, UnknownModelIdError
 from vislrp.store.photos import UnknownPhotoError
 from vislrp.zoo import ImageError, ImageTooLarge, UnknownModelError, UnknownSampleError, WeightsError
+
+
+class ApiError(Exception):
+    """An error a route answers with an explicit status (where no error type of the table fits)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class UnknownImageError(KeyError):
+    """An image id the server does not hold (never uploaded, or dropped from the bounded image cache)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown image"
+
+
+class ClassIndexError(ValueError):
+    """A class index outside the network's outputs."""
+
+
+class MaskError(ValueError):
+    """A flip mask that cannot be decoded or does not match the image."""
+
+
+class MetricsError(MaskError):
+    """A metrics request that cannot run as asked (a region metric without a region, too many steps)."""
+
+
+class LandscapeError(ValueError):
+    """A landscape request that cannot run (too many points, an axis the draft cannot take): HTTP 422."""
+
+
+class NetworkChoiceError(ValueError):
+    """An unknown network name or weights choice."""
+
 
 ERROR_STATUS: dict[type[Exception], int] = {
     UnknownImageError: 404,
@@ -52,4 +90,31 @@ def error_status(exc: BaseException) -> int | None:
     return next((ERROR_STATUS[t] for t in type(exc).__mro__ if t in ERROR_STATUS), None)
 
 
-__all__ = ["ERROR_STATUS", "error_status"]
+class ErrorResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    detail: str
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    """The OpenAPI ``responses`` of a route or router that may answer ``codes`` with an :class:`ErrorResponse`."""
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
+API_ERRORS = error_responses(400, 404, 409, 413, 422)
+"""What the designer's plain ``/api`` routes declare they may answer besides success."""
+
+
+__all__ = [
+    "API_ERRORS",
+    "ERROR_STATUS",
+    "ApiError",
+    "ClassIndexError",
+    "ErrorResponse",
+    "LandscapeError",
+    "MaskError",
+    "MetricsError",
+    "NetworkChoiceError",
+    "UnknownImageError",
+    "error_responses",
+    "error_status",
+]

@@ -10,6 +10,8 @@ are bounded by the server's memory budget) passes the budget, the least recently
 the active one are dropped. Each
 network has its own namespace in the model store (the store's ``network`` column), so saved LRP
 models of VGG16 never show up on EfficientNet, whose layer indices differ.
+
+The HTTP side (the listing, weight uploads, the network-load job) is :mod:`vislrp.server.routes.networks`.
 """
 
 from __future__ import annotations
@@ -25,16 +27,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.lrp import LRPModel
 from vislrp.lru import LRUCache
-from vislrp.server import schemas
-from vislrp.server.analysis import AnalysisService
+from vislrp.server.analysis_service import AnalysisService
+from vislrp.server.errors import NetworkChoiceError
+from vislrp.server.routes.info import InfoResponse
+from vislrp.server.routes.networks import (
+    LoadedNetworkOut,
+    NetworkLoaded,
+    NetworksResponse,
+    WeightsFileOut,
+    ZooNetworkOut,
+)
 from vislrp.server.service import DesignerService
-from vislrp.server.upload import BadUpload, UploadTooLarge, file_from_body, read_capped
+from vislrp.server.upload import UploadTooLarge
 from vislrp.store import ModelStore
 from vislrp.store.landscapes import LandscapeLog
 from vislrp.zoo import UnknownModelError, WeightsError, ZooModel, list_models, load_model
@@ -44,66 +51,6 @@ DEFAULT_BUDGET_BYTES = 4 << 30
 MAX_WEIGHTS_BYTES = 1 << 30
 """Largest weights file accepted (VGG16's state dict is 528 MB)."""
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{16}$")
-_MULTIPART_OVERHEAD = 64 * 1024
-
-
-class NetworkChoiceError(ValueError):
-    """An unknown network name or weights choice."""
-
-
-# ---------------------------------------------------------------------------------------------- schemas
-class NetworkLoaded(BaseModel):
-    """What a network-load job returns: the network that is now active."""
-
-    model_config = ConfigDict(extra="forbid")
-    key: str
-    network: str
-    weights: str
-    random_weights: bool
-    n_layers: int
-    load_ms: float
-
-
-class ZooNetworkOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    description: str
-    input_size: int
-
-
-class LoadedNetworkOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: str
-    network: str
-    weights: str
-    random_weights: bool
-    active: bool
-    bytes: int = Field(description="memory of the network itself: parameters and the traced copy")
-
-
-class WeightsFileOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(description="pass as weights 'upload:<id>'")
-    network: str
-    filename: str
-    bytes: int
-
-
-class NetworksResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    zoo: list[ZooNetworkOut]
-    loaded: list[LoadedNetworkOut]
-    active: str
-    budget_bytes: int
-    max_weights_bytes: int
-    uploads: list[WeightsFileOut]
-
-
-class NetworkLoadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    network: str = Field(min_length=1, max_length=100)
-    weights: str = Field(default="default", min_length=1, max_length=100,
-                         description="'default', 'none' or 'upload:<id>' of an uploaded state-dict file")
 
 
 # ---------------------------------------------------------------------------------------------- networks
@@ -121,7 +68,7 @@ class LoadedNetwork:
     service: DesignerService
     analysis: AnalysisService
     store: ModelStore
-    info: schemas.InfoResponse
+    info: InfoResponse
     landscapes: LandscapeLog
     """Landscapes run on this network and weights, for recommendations."""
     _worker: AnalysisService | None = None
@@ -157,7 +104,7 @@ class LoadedNetwork:
         return self._nbytes
 
 
-Describe = Callable[[DesignerService, ZooModel], schemas.InfoResponse]
+Describe = Callable[[DesignerService, ZooModel], InfoResponse]
 Seed = Callable[[DesignerService], list[LRPModel]]
 
 
@@ -198,6 +145,11 @@ class NetworkManager:
         with self._lock:
             return list(self._loaded.values())
 
+    def drop_workers(self) -> None:
+        """Forget every network's job engine (a cancelled job may have left its engine's caches half filled)."""
+        for net in self.loaded():
+            net.drop_worker()
+
     def _make(self, zoo: ZooModel, weights: str) -> LoadedNetwork:
         service = DesignerService(zoo)
         store = ModelStore(self.db_path, network=zoo.name)
@@ -224,8 +176,8 @@ class NetworkManager:
         """Check a state-dict file against ``network``'s architecture and keep it; WeightsError if it does not fit."""
         self._check_network(network)
         if len(data) > self.max_weights_bytes:
-            raise WeightsError(f"{filename} is {len(data) / 2**20:.0f} MB, over the "
-                               f"{self.max_weights_bytes // 2**20} MB limit")
+            raise UploadTooLarge(f"{filename} is {len(data) / 2**20:.0f} MB, over the "
+                                 f"{self.max_weights_bytes // 2**20} MB limit")
         upload_id = hashlib.sha256(network.encode() + b"\0" + data).hexdigest()[:16]
         self.weights_dir.mkdir(parents=True, exist_ok=True)
         path = self._upload_path(upload_id)
@@ -308,41 +260,4 @@ def _weights_word(weights: str) -> str:
     return weights if weights in ("default", "none") else f"file:{Path(weights).name}"
 
 
-# ---------------------------------------------------------------------------------------------- routes
-def network_router(networks: NetworkManager) -> APIRouter:
-    """``GET /api/networks`` and ``POST /api/networks/weights``; loading is a job (``/api/jobs/network-load``)."""
-    router = APIRouter(prefix="/api/networks", tags=["networks"])
-    errors: dict[int | str, dict[str, object]] = {c: {"model": schemas.ErrorResponse} for c in (400, 413, 422)}
-
-    @router.get("", response_model=NetworksResponse)
-    def get_networks() -> NetworksResponse:
-        """The zoo, the loaded networks (the active one marked), the memory budget and uploaded weights."""
-        return networks.describe_all()
-
-    @router.post(
-        "/weights", response_model=WeightsFileOut, status_code=201, responses=errors,
-        openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}},
-    )
-    async def upload_weights(request: Request, network: str) -> WeightsFileOut:
-        """Upload a state-dict file for ``network`` (multipart ``file`` or a raw body); it is checked, not run."""
-        try:
-            body = await read_capped(request, networks.max_weights_bytes + _MULTIPART_OVERHEAD)
-            data, name = file_from_body(request.headers.get("content-type", ""), body)
-        except UploadTooLarge as exc:
-            raise HTTPException(413, str(exc)) from None
-        except BadUpload as exc:
-            raise HTTPException(400, str(exc)) from None
-        try:
-            return await run_in_threadpool(networks.add_weights, network, data, name)
-        except NetworkChoiceError as exc:
-            raise HTTPException(422, str(exc)) from None
-        except WeightsError as exc:
-            status = 413 if "limit" in str(exc) else 422
-            raise HTTPException(status, str(exc).replace(str(networks.weights_dir), "<data>/weights")) from None
-
-    return router
-
-
-__all__ = ["DEFAULT_BUDGET_BYTES", "MAX_WEIGHTS_BYTES", "LoadedNetwork", "NetworkChoiceError", "NetworkLoadRequest",
-           "NetworkLoaded", "NetworkManager", "NetworksResponse", "network_router"]
+__all__ = ["DEFAULT_BUDGET_BYTES", "MAX_WEIGHTS_BYTES", "LoadedNetwork", "NetworkManager"]

@@ -24,21 +24,26 @@ from PIL import Image
 
 from vislrp.lrp import Engine, Explanation, LayerGraph, LRPModel, build_graph
 from vislrp.lru import LRUCache
-from vislrp.server import schemas
+from vislrp.server.errors import ClassIndexError, UnknownImageError
+from vislrp.server.routes.explain import (
+    Accounting,
+    CompareCell,
+    CompareRequest,
+    CompareResponse,
+    CompareRowInfo,
+    ConservationPoint,
+    ExplainRequest,
+    ExplainResponse,
+    HeatmapData,
+    SegmentAbsorbed,
+    SegmentMap,
+)
+from vislrp.server.routes.images import Prediction
 from vislrp.server.upload import clean_name
 from vislrp.zoo import ZooModel, load_image, load_sample
 
 MAP_LIMIT = 112
 """Intermediate maps larger than this (per side) are average-pooled down before they are sent."""
-
-
-class UnknownImageError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown image"
-
-
-class ClassIndexError(ValueError):
-    """A class index outside the network's outputs."""
 
 
 @dataclass
@@ -49,15 +54,15 @@ class ImageEntry:
     source: str
     x: torch.Tensor
     png: bytes
-    topk: list[schemas.Prediction]
+    topk: list[Prediction]
 
 
-def encode(values: torch.Tensor, kind: str | None = None) -> schemas.HeatmapData:
+def encode(values: torch.Tensor, kind: str | None = None) -> HeatmapData:
     """A heatmap or vector as base64 float32 with its range, for colouring in the browser."""
     arr = values.detach().to("cpu", torch.float32).contiguous().numpy()
     arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0).astype("<f4")
     k = kind or ("map" if arr.ndim == 2 else "vector")
-    return schemas.HeatmapData(
+    return HeatmapData(
         kind="map" if k == "map" else "vector",
         shape=list(arr.shape),
         data=base64.b64encode(arr.tobytes()).decode("ascii"),
@@ -134,7 +139,7 @@ class DesignerService:
         with self.lock:
             fwd = self.engine.forward(x)
             top = fwd.topk(10)
-        topk = [schemas.Prediction(index=i, label=self.label(i), score=s) for i, s in top]
+        topk = [Prediction(index=i, label=self.label(i), score=s) for i, s in top]
         entry = ImageEntry(image_id, source, x, buf.getvalue(), topk)
         with self._img_lock:
             self._images.put(image_id, entry)
@@ -162,7 +167,8 @@ class DesignerService:
         labels = self.zoo.labels
         return labels[index] if 0 <= index < len(labels) else f"class {index}"
 
-    def _check_class(self, class_index: int) -> None:
+    def check_class(self, class_index: int) -> None:
+        """Refuse a class index outside the network's outputs (ClassIndexError, 422)."""
         n = int(self.zoo.num_classes) if self.zoo.labels else 0
         if n and not 0 <= class_index < n:
             raise ClassIndexError(f"class index {class_index} is out of range (0..{n - 1})")
@@ -172,9 +178,9 @@ class DesignerService:
         fwd = self.engine.forward(entry.x)
         return float(fwd.logits[0, class_index])
 
-    def explain(self, req: schemas.ExplainRequest) -> schemas.ExplainResponse:
+    def explain(self, req: ExplainRequest) -> ExplainResponse:
         entry = self.image(req.image_id)
-        self._check_class(req.class_index)
+        self.check_class(req.class_index)
         req.model.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
         t0 = time.perf_counter()
         with self.lock:
@@ -185,7 +191,7 @@ class DesignerService:
             maps = self._intermediate(ex, req.model) if req.intermediate else []
             accounting = accounting_out(ex)
             warnings = _warnings(req.model) + ex.warnings(0)
-        return schemas.ExplainResponse(
+        return ExplainResponse(
             image_id=req.image_id,
             class_index=req.class_index,
             label=self.label(req.class_index),
@@ -197,7 +203,7 @@ class DesignerService:
             elapsed_ms=(time.perf_counter() - t0) * 1000,
         )
 
-    def _intermediate(self, ex: Explanation, model: LRPModel) -> list[schemas.SegmentMap]:
+    def _intermediate(self, ex: Explanation, model: LRPModel) -> list[SegmentMap]:
         """Per segment, the relevance that leaves it towards the input: the output of layer start-1.
 
         Spatial layers become (H, W) channel means; layers without spatial extent (linear, pooled to
@@ -207,9 +213,9 @@ class DesignerService:
         for k, seg in enumerate(model.segments):
             idx = seg.start - 1
             if idx < 0:
-                data: schemas.HeatmapData | None = encode(_shrink(ex.heatmap(0)), "map")
+                data: HeatmapData | None = encode(_shrink(ex.heatmap(0)), "map")
                 out.append(
-                    schemas.SegmentMap(segment=k, layer_index=-1, layer_name="input", layer_kind="Input", heatmap=data)
+                    SegmentMap(segment=k, layer_index=-1, layer_name="input", layer_kind="Input", heatmap=data)
                 )
                 continue
             layer = self.graph.layers[idx]
@@ -222,22 +228,22 @@ class DesignerService:
                 else:
                     data = encode(r.reshape(r.shape[0], -1).sum(1) if r.dim() >= 2 else r, "vector")
             out.append(
-                schemas.SegmentMap(
+                SegmentMap(
                     segment=k, layer_index=idx, layer_name=layer.name, layer_kind=layer.kind, heatmap=data
                 )
             )
         return out
 
-    def compare(self, req: schemas.CompareRequest,
-                progress: Callable[[int, int], None] | None = None) -> schemas.CompareResponse:
+    def compare(self, req: CompareRequest,
+                progress: Callable[[int, int], None] | None = None) -> CompareResponse:
         entries = [self.image(r.image_id) for r in req.rows]
         for r in req.rows:
-            self._check_class(r.class_index)
+            self.check_class(r.class_index)
         for m in req.models:
             m.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
         t0 = time.perf_counter()
-        cells: list[schemas.CompareCell] = []
-        rows_info: list[schemas.CompareRowInfo] = []
+        cells: list[CompareCell] = []
+        rows_info: list[CompareRowInfo] = []
         # Rows that share an image travel as one batch per model.
         groups: OrderedDict[str, list[int]] = OrderedDict()
         for i, r in enumerate(req.rows):
@@ -245,7 +251,7 @@ class DesignerService:
         with self.lock:
             for i, r in enumerate(req.rows):
                 rows_info.append(
-                    schemas.CompareRowInfo(
+                    CompareRowInfo(
                         image_id=r.image_id,
                         class_index=r.class_index,
                         label=self.label(r.class_index),
@@ -260,9 +266,9 @@ class DesignerService:
                         progress(len(cells), len(req.rows) * len(req.models))
                     ex = self.engine.explain(fwd, model, classes, keep_layers=False)
                     for j, row in enumerate(idxs):
-                        cells.append(schemas.CompareCell(row=row, column=col, heatmap=encode(ex.heatmap(j), "map")))
+                        cells.append(CompareCell(row=row, column=col, heatmap=encode(ex.heatmap(j), "map")))
         cells.sort(key=lambda c: (c.row, c.column))
-        return schemas.CompareResponse(
+        return CompareResponse(
             rows=rows_info,
             cells=cells,
             warnings=[_warnings(m) for m in req.models],
@@ -270,13 +276,13 @@ class DesignerService:
         )
 
 
-def accounting_out(ex: Explanation, row: int = 0) -> schemas.Accounting:
+def accounting_out(ex: Explanation, row: int = 0) -> Accounting:
     """The engine's relevance accounting of one row, as the API sends it."""
     acc = ex.accounting(row)
-    return schemas.Accounting(
+    return Accounting(
         start=acc.start, final=acc.final,
-        conservation=[schemas.ConservationPoint(layer=i, sum=v) for i, v in acc.conservation],
-        absorbed=[schemas.SegmentAbsorbed(segment=a.segment, start=a.start, end=a.end, bias=a.bias,
+        conservation=[ConservationPoint(layer=i, sum=v) for i, v in acc.conservation],
+        absorbed=[SegmentAbsorbed(segment=a.segment, start=a.start, end=a.end, bias=a.bias,
                                           stabiliser=a.stabiliser, rule=a.rule, total=a.total) for a in acc.absorbed],
     )
 

@@ -14,14 +14,19 @@ from starlette.requests import Request
 
 MAX_NAME = 120
 """Longest file name kept for display; longer ones are cut."""
+MULTIPART_OVERHEAD = 64 * 1024
+"""Bytes a multipart body may take beyond its file (boundaries, part headers): the read cap is the file's plus this."""
+UPLOAD_OPENAPI: dict[str, object] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
+"""An upload route's ``openapi_extra``: the route reads its body itself (capped), so FastAPI cannot describe it."""
 
 
 class UploadTooLarge(ValueError):
-    pass
+    """A body or file over its size cap (HTTP 413)."""
 
 
 class BadUpload(ValueError):
-    pass
+    """A body that holds no readable file (HTTP 400)."""
 
 
 async def read_capped(request: Request, cap: int) -> bytes:

@@ -1,4 +1,5 @@
-"""What the pixel-flipping (V5) and neuron-ablation (V6) routes call, on the designer's network and engine.
+"""The analysis service: what the pixel-flipping (V5), neuron-ablation (V6), relevance-flow and metrics routes and
+jobs call, on the designer's network and engine.
 
 Shares :class:`~vislrp.server.service.DesignerService`'s images, engine and lock. The last few
 explanations are kept (keyed by image, class and LRP model), so the neuron table, the maps of a
@@ -10,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -31,24 +33,59 @@ from vislrp.analysis.metrics.names import FAITHFULNESS_CORRELATION, REGION_PERTU
 from vislrp.analysis.regions import flip_regions
 from vislrp.lrp import Explanation, LRPModel
 from vislrp.lru import LRUCache
-from vislrp.server import schemas
+from vislrp.server.errors import MaskError, MetricsError
 from vislrp.server.memory import tensors_bytes
+from vislrp.server.routes.explain import LinkCell, SegmentLinksRequest, SegmentLinksResponse
+from vislrp.server.routes.flip import (
+    CurveOut,
+    CurvePoint,
+    CurveRequest,
+    CurveResponse,
+    FlipRequest,
+    FlipResponse,
+    MaskData,
+    RankedPrediction,
+)
+from vislrp.server.routes.metrics import (
+    MetricAopc,
+    MetricCell,
+    MetricCurves,
+    MetricInfo,
+    MetricsRequest,
+    MetricsResponse,
+    MetricSummary,
+)
+from vislrp.server.routes.neurons import (
+    AblateRequest,
+    AblateResponse,
+    AblationCurveRequest,
+    AblationCurveResponse,
+    NeuronMap,
+    NeuronMapsRequest,
+    NeuronMapsResponse,
+    NeuronOut,
+    NeuronsRequest,
+    NeuronsResponse,
+)
 from vislrp.server.service import DesignerService, ImageEntry, encode
 
 EXPLANATION_CACHE = 3
 Progress = Callable[[int, int], None]
 
 
-class MaskError(ValueError):
-    """A flip mask that cannot be decoded or does not match the image."""
+class Row(Protocol):
+    """A request's (image, class) pair: a comparison or metrics row."""
+
+    image_id: str
+    class_index: int
 
 
-def decode_mask(mask: schemas.MaskData, size: tuple[int, int]) -> torch.Tensor:
+def decode_mask(mask: MaskData, size: tuple[int, int]) -> torch.Tensor:
     """The (H, W) boolean mask of a request, checked against the image size."""
     return decode_labels(mask, size) != 0
 
 
-def decode_labels(mask: schemas.MaskData, size: tuple[int, int]) -> torch.Tensor:
+def decode_labels(mask: MaskData, size: tuple[int, int]) -> torch.Tensor:
     """The (H, W) bytes of a request's mask (0 = keep, k = region k), checked against the image size."""
     if tuple(mask.shape) != size:
         raise MaskError(f"the mask is {mask.shape[0]}×{mask.shape[1]} but the image is {size[0]}×{size[1]}")
@@ -105,23 +142,31 @@ class AnalysisService:
         """Bytes held by the kept explanations: every layer's relevance and the forward they came from."""
         return sum(_explanation_bytes(ex) for ex in self._explanations.values())  # fresh: called without the lock
 
-    def _ranked(self, logits: torch.Tensor, original: torch.Tensor, k: int = 10) -> list[schemas.RankedPrediction]:
+    def _ranked(self, logits: torch.Tensor, original: torch.Tensor, k: int = 10) -> list[RankedPrediction]:
         order = torch.argsort(original, descending=True)
         rank = torch.empty_like(order)
         rank[order] = torch.arange(1, order.numel() + 1, device=order.device)
         values, indices = logits.topk(min(k, logits.numel()))
-        return [schemas.RankedPrediction(index=int(i), label=self.designer.label(int(i)), score=float(v),
+        return [RankedPrediction(index=int(i), label=self.designer.label(int(i)), score=float(v),
                                          original_score=float(original[i]), original_rank=int(rank[i]))
                 for v, i in zip(values, indices, strict=True)]
 
-    def _start(self, image_id: str, class_index: int) -> ImageEntry:
+    def entry(self, image_id: str, class_index: int) -> ImageEntry:
+        """The image a request names, with its class checked (UnknownImageError, ClassIndexError otherwise).
+
+        Job starters call it to refuse bad input before a job is queued; every computation calls it first.
+        """
         entry = self.designer.image(image_id)
-        self.designer._check_class(class_index)
+        self.designer.check_class(class_index)
         return entry
 
+    def entries(self, rows: Iterable[Row]) -> list[ImageEntry]:
+        """:meth:`entry` of every row, in order."""
+        return [self.entry(r.image_id, r.class_index) for r in rows]
+
     # ------------------------------------------------------------------ V5
-    def flip(self, req: schemas.FlipRequest) -> schemas.FlipResponse:
-        entry = self._start(req.image_id, req.class_index)
+    def flip(self, req: FlipRequest) -> FlipResponse:
+        entry = self.entry(req.image_id, req.class_index)
         labels = decode_labels(req.mask, (int(entry.x.shape[1]), int(entry.x.shape[2])))
         mask = labels != 0
         if req.region_modes is not None and int(labels.max()) > len(req.region_modes):
@@ -135,16 +180,16 @@ class AnalysisService:
                 logits = flip_regions(self._predict, entry.x, labels, req.region_modes, black)
             else:
                 logits = flip(self._predict, entry.x, mask, req.mode, black)
-        return schemas.FlipResponse(
+        return FlipResponse(
             image_id=req.image_id, class_index=req.class_index, flipped=int(mask.sum()),
             fraction=float(mask.float().mean()), score=float(logits[req.class_index]),
             original_score=float(original[req.class_index]), topk=self._ranked(logits, original),
             elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    def curve(self, req: schemas.CurveRequest, progress: Progress | None = None,
-              chunk: int = DEFAULT_CHUNK) -> schemas.CurveResponse:
+    def curve(self, req: CurveRequest, progress: Progress | None = None,
+              chunk: int = DEFAULT_CHUNK) -> CurveResponse:
         """``progress`` hears (images done, images in all); jobs pass a small ``chunk`` to stop and pause sooner."""
-        entry = self._start(req.image_id, req.class_index)
+        entry = self.entry(req.image_id, req.class_index)
         req.model.check_layers(self.graph.n_layers)
         black = self.designer.zoo.preprocess.bounds()[0]
         # Only the explanation needs the engine (and its lock); the flipped forwards only read the network,
@@ -172,31 +217,31 @@ class AnalysisService:
                              noise=req.noise if req.mode == ROAD else 0.0)
                   for order in req.orders]
         elapsed = (time.perf_counter() - t0) * 1000
-        out = [schemas.CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]
-            schemas.CurvePoint(fraction=f, logit=v, top1=t, top1_label=self.designer.label(t))
+        out = [CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]
+            CurvePoint(fraction=f, logit=v, top1=t, top1_label=self.designer.label(t))
             for f, v, t in zip(c.fractions, c.logits, c.top1, strict=True)]) for c in curves]
-        return schemas.CurveResponse(image_id=req.image_id, class_index=req.class_index,
+        return CurveResponse(image_id=req.image_id, class_index=req.class_index,
                                      label=self.designer.label(req.class_index), steps=req.steps, patch=req.patch,
                                      mode=req.mode, curves=out, elapsed_ms=elapsed, forward_ms=forward_ms)
 
     # ------------------------------------------------------------------ V6
-    def neurons(self, req: schemas.NeuronsRequest) -> schemas.NeuronsResponse:
-        entry = self._start(req.image_id, req.class_index)
+    def neurons(self, req: NeuronsRequest) -> NeuronsResponse:
+        entry = self.entry(req.image_id, req.class_index)
         layer = conv_layer(self.graph, req.layer_index)
         req.model.check_layers(self.graph.n_layers)
         t0 = time.perf_counter()
         with self.designer.lock:
             rows = neuron_table(self.graph, self._explanation(entry, req.class_index, req.model), req.layer_index)
-        return schemas.NeuronsResponse(
+        return NeuronsResponse(
             image_id=req.image_id, class_index=req.class_index, layer_index=layer.index, layer_name=layer.name,
             shape=list(layer.shape),
-            neurons=[schemas.NeuronOut(channel=r.channel, pos=r.pos, neg=r.neg, activation=r.activation)
+            neurons=[NeuronOut(channel=r.channel, pos=r.pos, neg=r.neg, activation=r.activation)
                      for r in rows],
             elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    def neuron_maps(self, req: schemas.NeuronMapsRequest, progress: Progress | None = None,
-                    chunk: int | None = None) -> schemas.NeuronMapsResponse:
-        entry = self._start(req.image_id, req.class_index)
+    def neuron_maps(self, req: NeuronMapsRequest, progress: Progress | None = None,
+                    chunk: int | None = None) -> NeuronMapsResponse:
+        entry = self.entry(req.image_id, req.class_index)
         check_channels(conv_layer(self.graph, req.layer_index), req.channels)
         req.model.check_layers(self.graph.n_layers)
         t0 = time.perf_counter()
@@ -204,15 +249,15 @@ class AnalysisService:
             ex = self._explanation(entry, req.class_index, req.model)
             maps = channel_maps(self.designer.engine, ex, req.model, req.layer_index, req.channels,
                                 chunk=chunk or len(req.channels), progress=progress)
-        out = [schemas.NeuronMap(channel=c, relevance=encode(maps.relevance[i], "map"),
+        out = [NeuronMap(channel=c, relevance=encode(maps.relevance[i], "map"),
                                  activation=encode(maps.activation[i], "map"),
                                  conditional=encode(maps.conditional[i], "map"))
                for i, c in enumerate(maps.channels)]
-        return schemas.NeuronMapsResponse(layer_index=req.layer_index, maps=out,
+        return NeuronMapsResponse(layer_index=req.layer_index, maps=out,
                                           elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    def ablate(self, req: schemas.AblateRequest) -> schemas.AblateResponse:
-        entry = self._start(req.image_id, req.class_index)
+    def ablate(self, req: AblateRequest) -> AblateResponse:
+        entry = self.entry(req.image_id, req.class_index)
         layer = conv_layer(self.graph, req.layer_index)
         chosen = check_channels(layer, req.channels)
         keep = torch.ones((1, layer.shape[0]))
@@ -222,16 +267,16 @@ class AnalysisService:
             fwd = self.designer.engine.forward(entry.x)
             original = fwd.logits[0]
             logits = ablated_logits(self.graph, entry.x, layer.index, keep, env=fwd.env)[0]
-        return schemas.AblateResponse(
+        return AblateResponse(
             image_id=req.image_id, class_index=req.class_index, layer_index=layer.index, channels=chosen,
             score=float(logits[req.class_index]), original_score=float(original[req.class_index]),
             topk=self._ranked(logits, original), original=entry.topk,
             elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    def ablation_curve(self, req: schemas.AblationCurveRequest, progress: Progress | None = None,
-                       chunk: int = DEFAULT_CHUNK) -> schemas.AblationCurveResponse:
+    def ablation_curve(self, req: AblationCurveRequest, progress: Progress | None = None,
+                       chunk: int = DEFAULT_CHUNK) -> AblationCurveResponse:
         """The forwards start at the ablated layer from the cached activations of the image's forward."""
-        entry = self._start(req.image_id, req.class_index)
+        entry = self.entry(req.image_id, req.class_index)
         layer = conv_layer(self.graph, req.layer_index)
         req.model.check_layers(self.graph.n_layers)
         n = layer.shape[0]
@@ -242,15 +287,15 @@ class AnalysisService:
             pos, neg = ex.channel_scores(layer.index)
         curve = ablation_curve(self.graph, entry.x, layer.index, pos + neg, req.class_index, ks, seed=req.seed,
                                chunk=chunk, env=ex.forward.env, progress=progress)
-        return schemas.AblationCurveResponse(layer_index=layer.index, class_index=req.class_index, ks=curve.ks,
+        return AblationCurveResponse(layer_index=layer.index, class_index=req.class_index, ks=curve.ks,
                                              top=curve.top, random=curve.random,
                                              elapsed_ms=(time.perf_counter() - t0) * 1000)
 
     # ------------------------------------------------------------------ relevance flow (issue 11)
-    def segment_links(self, req: schemas.SegmentLinksRequest) -> schemas.SegmentLinksResponse:
+    def segment_links(self, req: SegmentLinksRequest) -> SegmentLinksResponse:
         """Where the relevance of one region of segment k's map goes in segment k-1's map (the engine's
         propagation of that region alone, not a guess from geometry)."""
-        entry = self._start(req.image_id, req.class_index)
+        entry = self.entry(req.image_id, req.class_index)
         req.model.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
         segs = req.model.segments
         if req.segment >= len(segs):
@@ -262,17 +307,17 @@ class AnalysisService:
             flow = region_flow(self.designer.engine, ex, req.model, upper, lower, req.x, req.y,
                                grid=req.grid, top_k=req.top_k)
 
-        def cell(c: Cell) -> schemas.LinkCell:
-            return schemas.LinkCell(row=c.row, col=c.col, top=c.top, left=c.left, bottom=c.bottom, right=c.right,
+        def cell(c: Cell) -> LinkCell:
+            return LinkCell(row=c.row, col=c.col, top=c.top, left=c.left, bottom=c.bottom, right=c.right,
                                     relevance=c.relevance, share=c.share)
 
-        return schemas.SegmentLinksResponse(
+        return SegmentLinksResponse(
             segment=req.segment, from_layer=upper, to_layer=lower, grid_from=list(flow.grid_upper),
             grid_to=list(flow.grid_lower), region=cell(flow.region), reached=flow.reached,
             sources=[cell(c) for c in flow.sources], elapsed_ms=(time.perf_counter() - t0) * 1000)
 
     # ------------------------------------------------------------------ metrics (issue 9)
-    def metrics(self, req: schemas.MetricsRequest, progress: Progress | None = None) -> schemas.MetricsResponse:
+    def metrics(self, req: MetricsRequest, progress: Progress | None = None) -> MetricsResponse:
         """Every requested metric for every (LRP model, row) cell, with per-model means and a ranking.
 
         ``progress`` hears (metric runs done, metric runs in all), one run being one metric of one model.
@@ -287,7 +332,7 @@ class AnalysisService:
         )
 
         t0 = time.perf_counter()
-        entries = [self._start(row.image_id, row.class_index) for row in req.rows]
+        entries = self.entries(req.rows)
         for model in req.models:
             model.check_layers(self.graph.n_layers)
         size = (int(entries[0].x.shape[1]), int(entries[0].x.shape[2]))
@@ -309,7 +354,7 @@ class AnalysisService:
         low, high = self.designer.zoo.preprocess.bounds()
         xs = torch.stack([e.x for e in entries])
         targets = [row.class_index for row in req.rows]
-        cells: list[schemas.MetricCell] = []
+        cells: list[MetricCell] = []
         total = len(req.models) * len(req.metrics)
         with self.designer.lock:
             for m_index, model in enumerate(req.models):
@@ -319,9 +364,9 @@ class AnalysisService:
                     for r in evaluate(ctx, [name], options):
                         aopc = curves = None
                         if name in FLIPPING and r.aopc is not None and r.curves is not None:
-                            aopc = schemas.MetricAopc(**r.aopc)
-                            curves = schemas.MetricCurves(**r.curves)
-                        cells.append(schemas.MetricCell(model_index=m_index, row_index=r.image, metric=name,
+                            aopc = MetricAopc(**r.aopc)
+                            curves = MetricCurves(**r.curves)
+                        cells.append(MetricCell(model_index=m_index, row_index=r.image, metric=name,
                                                         value=r.value, aopc=aopc, curves=curves, note=r.note))
                     if progress is not None:
                         progress(m_index * len(req.metrics) + k + 1, total)
@@ -332,16 +377,13 @@ class AnalysisService:
                 values = [c.value for c in cells if c.model_index == m_index and c.metric == name
                           and c.value is not None]
                 means[m_index] = sum(values) / len(values) if values else None
-                summary.append(schemas.MetricSummary(model_index=m_index, metric=name, mean=means[m_index],
+                summary.append(MetricSummary(model_index=m_index, metric=name, mean=means[m_index],
                                                      count=len(values)))
             better = HIGHER_IS_BETTER[name]
             ranked = sorted((i for i in means if means[i] is not None),
                             key=lambda i: -means[i] if better else means[i])  # type: ignore[operator]
             ranked += [i for i in means if means[i] is None]
-            infos.append(schemas.MetricInfo(name=name, higher_is_better=better, ranking=ranked))
-        return schemas.MetricsResponse(cells=cells, summary=summary, metrics=infos,
+            infos.append(MetricInfo(name=name, higher_is_better=better, ranking=ranked))
+        return MetricsResponse(cells=cells, summary=summary, metrics=infos,
                                        elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-
-class MetricsError(MaskError):
-    """A metrics request that cannot run as asked (a region metric without a region, too many steps)."""
