@@ -25,7 +25,7 @@ HOMONYMS: dict[tuple[str, str], str] = {
     ("mean", "src/vislrp/lrp/graph.py"): "the name of torch's mean function in a traced graph",
     ("mean", "src/vislrp/sweep/table.py"): "pandas' mean aggregation and the sweep table's column",
     ("mean", "src/vislrp/sweep/driver.py"): "the key of a sweep's best mean in its JSON summary",
-    ("mean", "src/vislrp/cli.py"): "the key of a sweep's best mean in its JSON summary",
+    ("mean", "src/vislrp/cli/sweep.py"): "the key of a sweep's best mean in its JSON summary",
     ("mean", "web/src/draw/landscape.ts"): "the legend entry of the landscape's mean line",
     ("blur", "web/src/views/modelManager.ts"): "the DOM event",
 }
