@@ -55,8 +55,7 @@ def apply_t(module: Weighted, in_shape: Sequence[int], w: torch.Tensor, s: torch
     if isinstance(module, nn.Conv2d):
         flipped = _flipped_kernel(module, w)
         if flipped is not None:
-            wt, padding = flipped
-            return F.conv2d(s, wt, None, 1, padding, module.dilation, module.groups)
+            return conv_t_flipped(module, *flipped, s)
         if w.shape[2:] == (1, 1) and tuple(module.padding) == (0, 0) and module.groups == 1:
             # strided 1×1 (ResNet downsampling): a 1×1 conv at the output grid, scattered onto the input grid
             sh, sw = module.stride
@@ -77,21 +76,39 @@ def _transposed_1x1(w: torch.Tensor) -> torch.Tensor:
     return wt
 
 
-def _flipped_kernel(module: nn.Conv2d, w: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]] | None:
-    """The kernel of the transposed stride-1 conv, cached on the weight tensor itself (same lifetime)."""
+def flipped_padding(module: nn.Conv2d) -> tuple[int, int] | None:
+    """The padding of the layer's transposed pass as a stride-1 conv with the flipped kernel; None when that
+    pass is not such a conv (strided, non-zero padding modes, string paddings)."""
     if tuple(module.stride) != (1, 1) or module.padding_mode != "zeros" or isinstance(module.padding, str):
         return None
-    kh, kw = w.shape[2:]
+    kh, kw = module.kernel_size
     dh, dw = module.dilation
     padding = (dh * (kh - 1) - module.padding[0], dw * (kw - 1) - module.padding[1])
-    if padding[0] < 0 or padding[1] < 0:
+    return None if padding[0] < 0 or padding[1] < 0 else padding
+
+
+def flip_kernel(module: nn.Conv2d, w: torch.Tensor) -> torch.Tensor:
+    """``w`` flipped spatially with its channel axes swapped (per group): the transposed pass's kernel. The
+    weight transforms are element-wise, so they commute with this permutation."""
+    g = module.groups
+    cout, cin_g, kh, kw = w.shape
+    return (w.flip(2, 3).reshape(g, cout // g, cin_g, kh, kw).transpose(1, 2)
+            .reshape(g * cin_g, cout // g, kh, kw).contiguous())
+
+
+def conv_t_flipped(module: nn.Conv2d, wt: torch.Tensor, padding: tuple[int, int], s: torch.Tensor) -> torch.Tensor:
+    """The transposed pass of a stride-1 conv, given its flipped kernel (see :func:`flip_kernel`)."""
+    return F.conv2d(s, wt, None, 1, padding, module.dilation, module.groups)
+
+
+def _flipped_kernel(module: nn.Conv2d, w: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]] | None:
+    """The kernel of the transposed stride-1 conv, cached on the weight tensor itself (same lifetime)."""
+    padding = flipped_padding(module)
+    if padding is None:
         return None
     wt = getattr(w, "_vislrp_flipped", None)
     if wt is None:
-        g = module.groups
-        cout, cin_g = w.shape[:2]
-        wt = (w.flip(2, 3).reshape(g, cout // g, cin_g, kh, kw).transpose(1, 2)
-              .reshape(g * cin_g, cout // g, kh, kw).contiguous())
+        wt = flip_kernel(module, w)
         w._vislrp_flipped = wt  # type: ignore[attr-defined]
     return wt, padding
 

@@ -27,7 +27,17 @@ from .cache import BoundedCache, Key, key
 from .config import ZBoxRule
 from .context import Ctx
 from .graph import Layer
-from .kernels import Weighted, apply, apply_t, bias_view, crop, transform_weight
+from .kernels import (
+    Weighted,
+    apply,
+    apply_t,
+    bias_view,
+    conv_t_flipped,
+    crop,
+    flip_kernel,
+    flipped_padding,
+    transform_weight,
+)
 from .numerics import safe_divide
 from .result import Forward
 from .rules import RuleParams
@@ -136,6 +146,11 @@ class WeightedRules:
         three passes over 400 MB. Convolutions reuse each weight at every position, so there M is built
         once (and cached per rule).
         """
+        if isinstance(module, nn.Conv2d):
+            padding = flipped_padding(module)
+            if padding is not None:  # M's flipped kernel straight from the flipped weight: no flip per rule
+                wt = self.flipped_weight(layer, module, coefs)
+                return None if wt is None else conv_t_flipped(module, wt, padding, s)
         if not isinstance(module, nn.Linear) or s.shape[0] > _BASIS_ROWS or self._cached_weight(layer, coefs):
             w = self.weight(layer, *coefs)
             return None if w is None else apply_t(module, shape, w, s)
@@ -286,6 +301,14 @@ class WeightedRules:
         return self._cached(key("w", layer.index, g0, g1, g1p, g1n, g2),
                             lambda: transform_weight(w, g0, g1, g1p, g1n, g2))
 
+    def flipped_weight(self, layer: Layer, module: nn.Conv2d, coefs: tuple[float, ...]) -> torch.Tensor | None:
+        """The transposed pass's kernel of M for these γs, transformed from the flipped weight (cached once)."""
+        flipped = self._cached(key("wt", layer.index), lambda: flip_kernel(module, module.weight))
+        assert flipped is not None
+        if coefs == _BASES["w"]:
+            return flipped
+        return self._cached(key("wt", layer.index, *coefs), lambda: transform_weight(flipped, *coefs))
+
     def bias(self, layer: Layer, rule: RuleParams, polarity: int, coef: float) -> torch.Tensor | None:
         """γ1·b + c·b± + γ2·b² (the amplified part of the bias follows the term's polarity); γ0 never applies."""
         b = _module(layer).bias
@@ -320,7 +343,9 @@ def _apply_ones(module: Weighted, acts: torch.Tensor) -> torch.Tensor:
 def _rank(k: Key) -> int:
     """Eviction order of the weight cache: a rule's own M goes before the basis weights (w⁺, w⁻, w²) that every
     rule reuses; rebuilding VGG16's first classifier layer's basis costs three passes over 400 MB each."""
-    return 1 if k[0] == "w" and tuple(k[2:]) in _BASIS_COEFS else 0
+    if k[0] == "wt" and len(k) == 2:  # the flipped weight itself
+        return 1
+    return 1 if k[0] in ("w", "wt") and tuple(k[2:]) in _BASIS_COEFS else 0
 
 
 def _bias_share(s: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
