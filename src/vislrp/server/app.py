@@ -36,6 +36,7 @@ from vislrp.server.routes import (
     neurons,
     photos,
 )
+from vislrp.store.db import BUSY_TIMEOUT_S
 from vislrp.store.photos import PhotoStore
 from vislrp.zoo import DEFAULT_MODEL, DEFAULT_SAMPLE, MAX_BYTES, ZooModel, list_samples, load_model
 
@@ -60,6 +61,8 @@ class Settings:
     """Bytes all caches together may hold, beyond the networks' own weights (``--memory-budget``)."""
     allowed_hosts: tuple[str, ...] = field(default=LOOPBACK_HOSTS)
     """Host names the API answers to (IP literals always pass): a DNS-rebinding page is refused."""
+    store_busy_timeout_s: float = BUSY_TIMEOUT_S
+    """How long a store call waits for a lock another process holds before the route answers 503."""
 
 
 class _FrontEnd(Mount):
@@ -160,7 +163,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Several networks may be loaded; every route works on the active one (picked in the page).
     describe = partial(info.describe, default_sample=default_sample, max_upload_bytes=settings.max_upload_bytes)
-    manager = NetworkManager(Path(settings.data_dir), zoo, describe=describe, seed=lambda s: seed_models(s.graph))
+    manager = NetworkManager(Path(settings.data_dir), zoo, describe=describe, seed=lambda s: seed_models(s.graph),
+                             store_busy_timeout_s=settings.store_busy_timeout_s)
     app.state.networks = manager
     app.state.service = manager.active().service
 
@@ -177,7 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ApplyBudget, apply=lambda: budget.apply(manager.loaded()))
 
     # Uploads are kept (bounded, deletable) so a reload or a restart does not lose them.
-    photo_store = PhotoStore(Path(settings.data_dir) / "photos.sqlite3")
+    photo_store = PhotoStore(Path(settings.data_dir) / "photos.sqlite3", busy_timeout_s=settings.store_busy_timeout_s)
 
     starters = [*flip.job_starters(manager), *neurons.job_starters(manager), *explain.job_starters(manager),
                 *metrics.job_starters(manager), *networks.job_starters(manager), *landscape.job_starters(manager)]

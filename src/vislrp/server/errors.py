@@ -102,11 +102,15 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
 
 API_ERRORS = error_responses(400, 404, 409, 413, 422)
 """What the designer's plain ``/api`` routes declare they may answer besides success."""
+STORE_ERRORS = error_responses(503)
+"""What a route that reads or writes a store (models, photos) may answer besides: the store is unavailable
+(:class:`~vislrp.store.StoreUnavailableError`: locked elsewhere too long, data directory gone, disk full)."""
 
 
 __all__ = [
     "API_ERRORS",
     "ERROR_STATUS",
+    "STORE_ERRORS",
     "ApiError",
     "ClassIndexError",
     "ErrorResponse",

@@ -43,6 +43,7 @@ from vislrp.server.routes.networks import (
 from vislrp.server.service import DesignerService
 from vislrp.server.upload import UploadTooLarge
 from vislrp.store import ModelStore
+from vislrp.store.db import BUSY_TIMEOUT_S
 from vislrp.store.landscapes import LandscapeLog
 from vislrp.zoo import UnknownModelError, WeightsError, ZooModel, list_models, load_model
 
@@ -112,8 +113,10 @@ class NetworkManager:
     """Loaded networks in LRU order within a memory budget; one of them is active for the page."""
 
     def __init__(self, data_dir: Path, first: ZooModel, *, describe: Describe, seed: Seed,
-                 budget_bytes: int = DEFAULT_BUDGET_BYTES, max_weights_bytes: int = MAX_WEIGHTS_BYTES) -> None:
+                 budget_bytes: int = DEFAULT_BUDGET_BYTES, max_weights_bytes: int = MAX_WEIGHTS_BYTES,
+                 store_busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.data_dir = Path(data_dir)
+        self.store_busy_timeout_s = store_busy_timeout_s
         self.db_path = self.data_dir / "designer.sqlite3"
         self.weights_dir = self.data_dir / "weights"
         self.describe = describe
@@ -152,12 +155,13 @@ class NetworkManager:
 
     def _make(self, zoo: ZooModel, weights: str) -> LoadedNetwork:
         service = DesignerService(zoo)
-        store = ModelStore(self.db_path, network=zoo.name)
+        store = ModelStore(self.db_path, network=zoo.name, busy_timeout_s=self.store_busy_timeout_s)
         store.seed_once(self.seed(service))
         key = f"{zoo.name}@{weights}"
         return LoadedNetwork(key=key, weights=weights, zoo=zoo, service=service,
                              analysis=AnalysisService(service), store=store, info=self.describe(service, zoo),
-                             landscapes=LandscapeLog(self.db_path, network=key))
+                             landscapes=LandscapeLog(self.db_path, network=key,
+                                                                     busy_timeout_s=self.store_busy_timeout_s))
 
     # ------------------------------------------------------------------ weights files
     def _upload_path(self, upload_id: str) -> Path:

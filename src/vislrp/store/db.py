@@ -18,11 +18,20 @@ class StoreUnavailableError(RuntimeError):
     """The store's file cannot be opened or written: read-only directory, full disk, locked too long."""
 
 
-class SqliteStore:
-    """A store in the SQLite file ``path`` whose tables ``schema`` (statements separated by ``;``) creates."""
+BUSY_TIMEOUT_S = 10.0
+"""How long a call waits for a lock another connection (thread or process) holds before the store is unavailable."""
 
-    def __init__(self, path: Path, schema: str) -> None:
+
+class SqliteStore:
+    """A store in the SQLite file ``path`` whose tables ``schema`` (statements separated by ``;``) creates.
+
+    ``busy_timeout_s``: how long each call waits for another connection's lock before it raises
+    :class:`StoreUnavailableError`.
+    """
+
+    def __init__(self, path: Path, schema: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +54,7 @@ class SqliteStore:
     # ------------------------------------------------------------------ connections
     def _open(self) -> sqlite3.Connection:
         try:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             db.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from None
@@ -53,6 +62,11 @@ class SqliteStore:
 
     def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailableError:
         msg = str(exc)
+        if not self.path.parent.is_dir():
+            return StoreUnavailableError(
+                f"the data directory {self.path.parent} no longer exists ({msg}); restart the server to create it "
+                f"again, or start with --data DIR"
+            )
         if "readonly" in msg or "unable to open" in msg:
             why = "the data directory or its store file is not writable"
         elif "full" in msg:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vislrp.lrp import ConfigError, LRPModel, parse_model
-from vislrp.store.db import SqliteStore
+from vislrp.store.db import BUSY_TIMEOUT_S, SqliteStore
 
 KEEP_LANDSCAPES = 20
 """Landscapes kept per network; older ones are deleted when a new one is recorded."""
@@ -71,8 +71,8 @@ class PastPoint:
 class LandscapeLog(SqliteStore):
     """The landscapes of one network (``network`` is its key, weights included) in the SQLite file ``path``."""
 
-    def __init__(self, path: Path, network: str) -> None:
-        super().__init__(path, _SCHEMA)
+    def __init__(self, path: Path, network: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+        super().__init__(path, _SCHEMA, busy_timeout_s=busy_timeout_s)
         self.network = network
 
     def record(self, metric: str, higher_is_better: bool, axes: Sequence[str], rows: Sequence[Row],

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from vislrp.lrp import ConfigError, LRPModel, parse_model
 from vislrp.lrp.config import format_validation_error
-from vislrp.store.db import SqliteStore
+from vislrp.store.db import BUSY_TIMEOUT_S, SqliteStore
 
 INT64_MAX = 2**63 - 1
 """SQLite row ids are signed 64-bit; no id outside 1..INT64_MAX can exist."""
@@ -116,8 +116,8 @@ def _valid(model: LRPModel) -> LRPModel:
 class ModelStore(SqliteStore):
     """CRUD for LRP models of one network, persisted in ``path`` (an SQLite file)."""
 
-    def __init__(self, path: Path, network: str) -> None:
-        super().__init__(path, _SCHEMA)
+    def __init__(self, path: Path, network: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+        super().__init__(path, _SCHEMA, busy_timeout_s=busy_timeout_s)
         self.network = network
         self._repair_names()
 

@@ -10,15 +10,11 @@ stored once.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vislrp.store.db import StoreUnavailableError
+from vislrp.store.db import BUSY_TIMEOUT_S, SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS photos (
@@ -49,31 +45,21 @@ class StoredPhoto:
     created: float
 
 
-class PhotoStore:
-    """A bounded SQLite table of uploaded photos; each call opens its own connection (thread-safe)."""
+class PhotoStore(SqliteStore):
+    """A bounded SQLite table of uploaded photos; each call opens its own connection (thread-safe).
 
-    def __init__(self, path: Path, max_photos: int = MAX_PHOTOS, max_bytes: int = MAX_BYTES) -> None:
+    The file's plumbing is the model store's (:class:`~vislrp.store.db.SqliteStore`): WAL journal, so a writer
+    elsewhere does not stop the list from being read, and every failure to open, read or write (a lock held too
+    long, a data directory removed) is a :class:`StoreUnavailableError` naming the file.
+    """
+
+    def __init__(self, path: Path, max_photos: int = MAX_PHOTOS, max_bytes: int = MAX_BYTES, *,
+                 busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         if max_photos < 1 or max_bytes < 1:
             raise ValueError("the photo store needs room for at least one photo")
-        self.path = Path(path)
         self.max_photos = max_photos
         self.max_bytes = max_bytes
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreUnavailableError(f"cannot open the photo store in {self.path.parent}: {exc}") from exc
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        super().__init__(path, _SCHEMA, busy_timeout_s=busy_timeout_s)
 
     def add(self, data: bytes, name: str) -> StoredPhoto:
         """Store a photo (again: its timestamp moves to now) and drop the oldest beyond the caps."""
@@ -82,40 +68,38 @@ class PhotoStore:
         digest = hashlib.sha256(data)
         digest.update(b"\0" + name.encode("utf-8", "replace"))
         photo = StoredPhoto(digest.hexdigest()[:24], name, len(data), time.time())
-        try:
-            with self._lock, self._connect() as db:
-                db.execute(
-                    "INSERT INTO photos (id, name, data, bytes, created) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET created = excluded.created",
-                    (photo.id, photo.name, data, photo.bytes, photo.created),
-                )
-                rows = db.execute("SELECT id, bytes FROM photos ORDER BY created DESC, rowid DESC").fetchall()
-                kept, total, drop = 0, 0, []
-                for pid, size in rows:
-                    if kept < self.max_photos and total + size <= self.max_bytes:
-                        kept += 1
-                        total += size
-                    else:
-                        drop.append((pid,))
-                db.executemany("DELETE FROM photos WHERE id = ?", drop)
-        except sqlite3.Error as exc:
-            raise StoreUnavailableError(f"cannot write the photo store in {self.path.parent}: {exc}") from exc
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO photos (id, name, data, bytes, created) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET created = excluded.created",
+                (photo.id, photo.name, data, photo.bytes, photo.created),
+            )
+            rows = db.execute("SELECT id, bytes FROM photos ORDER BY created DESC, rowid DESC").fetchall()
+            kept, total, drop = 0, 0, []
+            for pid, size in rows:
+                if kept < self.max_photos and total + size <= self.max_bytes:
+                    kept += 1
+                    total += size
+                else:
+                    drop.append((pid,))
+            db.executemany("DELETE FROM photos WHERE id = ?", drop)
         return photo
 
     def list(self) -> list[StoredPhoto]:
         """Newest first."""
-        with self._connect() as db:
+        with self._read() as db:
             rows = db.execute("SELECT id, name, bytes, created FROM photos ORDER BY created DESC, rowid DESC")
             return [StoredPhoto(*row) for row in rows.fetchall()]
 
     def get(self, photo_id: str) -> tuple[StoredPhoto, bytes]:
-        with self._connect() as db:
+        with self._read() as db:
             row = db.execute("SELECT id, name, bytes, created, data FROM photos WHERE id = ?", (photo_id,)).fetchone()
         if row is None:
             raise UnknownPhotoError(f"unknown photo {photo_id!r}: it was deleted or dropped to keep the store small")
         return StoredPhoto(*row[:4]), bytes(row[4])
 
     def delete(self, photo_id: str) -> None:
-        with self._lock, self._connect() as db:
-            if db.execute("DELETE FROM photos WHERE id = ?", (photo_id,)).rowcount == 0:
-                raise UnknownPhotoError(f"unknown photo {photo_id!r}")
+        with self._write() as db:
+            deleted = db.execute("DELETE FROM photos WHERE id = ?", (photo_id,)).rowcount
+        if deleted == 0:
+            raise UnknownPhotoError(f"unknown photo {photo_id!r}")

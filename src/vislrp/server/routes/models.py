@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.lrp import ConfigError, LRPModel, parse_model
-from vislrp.server.errors import API_ERRORS, ApiError
+from vislrp.server.errors import API_ERRORS, STORE_ERRORS, ApiError
 from vislrp.server.guards import json_depth
 from vislrp.server.routes.base import Out
 from vislrp.store import INT64_MAX, StoredModel
@@ -65,7 +65,7 @@ def _attachment(name: str) -> str:
 
 def router(networks: NetworkManager) -> APIRouter:
     """``/api/models`` and ``/api/models/{id}``: the active network's store (each network has its own)."""
-    api = APIRouter(prefix="/api", responses=API_ERRORS)
+    api = APIRouter(prefix="/api", responses={**API_ERRORS, **STORE_ERRORS})
 
     def fitted(model: LRPModel) -> LRPModel:
         """The model, if it fits this network (layer coverage, ZBox channels); ConfigError (422) if not."""

@@ -9,7 +9,7 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
-from vislrp.server.errors import error_responses
+from vislrp.server.errors import STORE_ERRORS, error_responses
 from vislrp.server.routes.images import ImageResponse, image_out
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class PhotoOut(BaseModel):
 
 def router(networks: NetworkManager, photos: PhotoStore) -> APIRouter:
     """``GET /api/photos``, ``POST /api/photos/{id}/open`` (decoded for the active network), ``DELETE``."""
-    api = APIRouter(prefix="/api/photos", tags=["photos"])
+    api = APIRouter(prefix="/api/photos", tags=["photos"], responses=STORE_ERRORS)
     errors = error_responses(400, 404, 422)
 
     @api.get("", response_model=list[PhotoOut])
@@ -40,7 +40,7 @@ def router(networks: NetworkManager, photos: PhotoStore) -> APIRouter:
     @api.post("/{photo_id}/open", response_model=ImageResponse, responses=errors)
     async def open_photo(photo_id: PhotoId) -> ImageResponse:
         """Make a stored photo the current image again, as if it had just been uploaded."""
-        photo, data = photos.get(photo_id)
+        photo, data = await run_in_threadpool(photos.get, photo_id)
         entry = await run_in_threadpool(networks.active().service.add_upload, data, photo.name)
         return image_out(entry, photo.id)
 
