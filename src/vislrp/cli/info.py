@@ -61,7 +61,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..lrp.zennit_export import zennit_code
 
     session = open_session(args)
-    print(zennit_code(lrp_model(args, session), session.graph), end="")
+    bounds = session.zoo.preprocess.bounds()  # the ZBox box the engine uses for this network
+    print(zennit_code(lrp_model(args, session), session.graph, bounds=bounds), end="")
     return 0
 
 

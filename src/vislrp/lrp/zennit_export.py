@@ -153,14 +153,45 @@ def to_zennit(design: LRPModel | Composite, model: nn.Module, *, input_shape: tu
                                        canonizers=_canonizers(z, model, graph))
 
 
-def zennit_code(design: LRPModel, graph: LayerGraph) -> str:
-    """Python source that builds the same zennit composite by layer name (for ``vislrp export --zennit``)."""
-    lines = ["from zennit.composites import LayerMapComposite, MixedComposite, NameMapComposite, layer_map_base",
-             "from zennit.rules import AlphaBeta, Epsilon, Flat, Gamma, WSquare, ZBox, ZPlus", "",
-             f"# {design.name}: bias {'included' if design.include_bias else 'excluded (zero_params)'}",
-             "name_map = ["]
+def _bound_values(value: float | list[float] | None, default: torch.Tensor, channels: int, which: str) -> list[float]:
+    """One ZBox bound per input channel (or one for all), as numbers the printed code can hold."""
+    values = [float(v) for v in torch.as_tensor(default if value is None else value).flatten().tolist()]
+    if len(values) not in (1, channels):
+        raise ConfigError(f"ZBox '{which}' bound has {len(values)} values; the exported code takes one per input "
+                          f"channel ({channels}) or one for all")
+    return values
+
+
+def zennit_code(design: LRPModel, graph: LayerGraph,
+                bounds: tuple[torch.Tensor, torch.Tensor] | None = None) -> str:
+    """Python source that builds the same zennit composite by layer name (for ``vislrp export --zennit``).
+
+    The code runs as printed: it defines the ZBox bounds ``LOW``/``HIGH`` it uses (the design's own, else
+    ``bounds``: the normalised images of pixel values 0 and 1, per channel; default ImageNet's), and the
+    design is checked against ``graph`` first, as the engine would check it (ConfigError: e.g. a design for
+    another network whose segments do not cover these layers).
+    """
+    design.check_layers(graph.n_layers, in_channels=int(graph.input_shape[0]))
     zero = "None" if design.include_bias else "['bias']"
     first = graph.first_weighted if design.input_rule is not None else None
+    lines = ["import torch",
+             "from zennit.composites import LayerMapComposite, MixedComposite, NameMapComposite, layer_map_base",
+             "from zennit.rules import AlphaBeta, Epsilon, Flat, Gamma, Norm, WSquare, ZBox, ZPlus", "",
+             f"# {design.name}: bias {'included' if design.include_bias else 'excluded (zero_params)'}"]
+    if design.input_rule is not None:
+        if bounds is None:
+            mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+            std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+            bounds = ((0 - mean) / std, (1 - mean) / std)
+        channels = int(graph.input_shape[0])
+        low = _bound_values(design.input_rule.low, bounds[0], channels, "low")
+        high = _bound_values(design.input_rule.high, bounds[1], channels, "high")
+        lines += ["# ZBox bounds of the input, per channel: "
+                  + ("the design's own" if design.input_rule.low is not None or design.input_rule.high is not None
+                     else "the normalised images of pixel values 0 and 1"),
+                  f"LOW = torch.tensor({low!r}).view(1, -1, 1, 1)",
+                  f"HIGH = torch.tensor({high!r}).view(1, -1, 1, 1)"]
+    lines.append("name_map = [")
     for k, seg in enumerate(design.segments):
         shape = _shape(seg.rule)
         p = seg.rule
@@ -174,17 +205,19 @@ def zennit_code(design: LRPModel, graph: LayerGraph) -> str:
             "flat": f"Flat(stabilizer={stab!r}, zero_params={zero})",
         }
         for layer in graph.layers[seg.start: seg.end + 1]:
+            if layer.rule == "norm" and layer.module is not None:  # average pooling: the segment's ε, as to_zennit
+                lines.append(f"    (({layer.name!r},), Norm(stabilizer={p.epsilon!r})),")
+                continue
             if layer.rule != "weighted":
                 continue
             if layer is first:
-                lines.append(f"    (({layer.name!r},), ZBox(low=LOW, high=HIGH, stabilizer={ZENNIT_EPSILON!r})),"
-                             "  # LOW/HIGH: normalised images of pixel values 0 and 1")
+                lines.append(f"    (({layer.name!r},), ZBox(low=LOW, high=HIGH, stabilizer={ZENNIT_EPSILON!r}, "
+                             f"zero_params={zero})),")
             elif shape is None:
                 raise ConfigError(f"segment {k + 1} (layers {seg.start}–{seg.end}) has a rule zennit does not have")
             else:
                 lines.append(f"    (({layer.name!r},), {calls[shape]}),")
-    eps = min((s.rule.epsilon for s in design.segments if s.rule.epsilon > 0), default=ZENNIT_EPSILON)
     lines += ["]", "composite = MixedComposite([NameMapComposite(name_map), "
-              f"LayerMapComposite(layer_map_base({eps!r}))])",
+              f"LayerMapComposite(layer_map_base({ZENNIT_EPSILON!r}))])",
               "# add the canonizers your network needs (BatchNorm merging; ResNetCanonizer for torchvision ResNets)"]
     return "\n".join(lines) + "\n"
