@@ -26,7 +26,7 @@ from .batching import DEFAULT_BATCHER, AdaptiveBatcher
 from .flip import DEFAULT_FILL, ROAD, FillMode, Predict, fill_image, flipped_images
 
 Order = Literal["morf", "lerf", "random"]
-ORDERS: tuple[str, ...] = get_args(Order)
+ORDERS: tuple[Order, ...] = get_args(Order)
 Schedule = Literal["fraction", "region"]
 Progress = Callable[[int, int], None]
 """Called with (forwards done, forwards in all) after each batch."""
@@ -151,7 +151,7 @@ def flip_curves(predict: Predict, xs: torch.Tensor, heatmaps: torch.Tensor, targ
     # fraction schedule) are evaluated once per image
     masks = {(i, o): step_masks(heatmaps[i].to(xs.device), o, steps, patch, seed, schedule)
              for i in range(n_img) for o in orders}
-    jobs: list[tuple[int, str, int]] = []  # (image, order, step) whose input must run
+    jobs: list[tuple[int, Order, int]] = []  # (image, order, step) whose input must run
     for i in range(n_img):
         for o in orders:
             for k in range(steps + 1):

@@ -7,10 +7,13 @@ copies first), so nothing here can leak into the caller's model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
+
+Pair = tuple[int, int]
 
 _INPLACE_MODULES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.Hardtanh, nn.SiLU, nn.Hardswish, nn.Dropout,
                     nn.Dropout2d, nn.Mish, nn.CELU, nn.SELU, nn.Threshold)
@@ -68,13 +71,14 @@ def functional_to_modules(gm: fx.GraphModule) -> None:
         except ValueError:
             continue  # weights computed at run time: leave it, classify() will name it
         assert weight is not None
-        owner = str(node.args[1].target).rpartition(".")[0] or node.name  # type: ignore[union-attr]
+        owner = str(node.args[1].target).rpartition(".")[0] or node.name
         if node.target is F.conv2d:
             stride = kw.get("stride", args[3] if args[3] is not None else 1)
             padding = kw.get("padding", args[4] if args[4] is not None else 0)
             dilation = kw.get("dilation", args[5] if args[5] is not None else 1)
             groups = kw.get("groups", args[6] if args[6] is not None else 1)
-            module: nn.Module = nn.Conv2d(weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]),
+            kernel = cast(Pair, tuple(weight.shape[2:]))
+            module: nn.Conv2d | nn.Linear = nn.Conv2d(weight.shape[1] * groups, weight.shape[0], kernel,
                                           stride=stride, padding=padding, dilation=dilation, groups=groups,
                                           bias=bias is not None, device=weight.device, dtype=weight.dtype)
         else:
@@ -82,8 +86,8 @@ def functional_to_modules(gm: fx.GraphModule) -> None:
                                device=weight.device, dtype=weight.dtype)
         with torch.no_grad():
             module.weight.copy_(weight)
-            if bias is not None:
-                module.bias.copy_(bias)  # type: ignore[union-attr]
+            if bias is not None and module.bias is not None:
+                module.bias.copy_(bias)
         module.requires_grad_(False)
         _set_module(gm, owner, module)
         with gm.graph.inserting_after(node):
@@ -135,15 +139,17 @@ def copy_with_params(layer: nn.Conv2d | nn.Linear, weight: torch.Tensor, bias: t
     """A copy of a conv/linear layer with new parameters (always with a bias), in the layer's dtype."""
     dtype, device = layer.weight.dtype, layer.weight.device
     if isinstance(layer, nn.Conv2d):
-        new: nn.Module = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,  # type: ignore[arg-type]
-                                   stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                                   groups=layer.groups, bias=True, padding_mode=layer.padding_mode,
-                                   device=device, dtype=dtype)
+        # a Conv2d's sizes are pairs, which torch's stubs type as tuple[int, ...]
+        new: nn.Conv2d | nn.Linear = nn.Conv2d(
+            layer.in_channels, layer.out_channels, cast(Pair, layer.kernel_size), stride=cast(Pair, layer.stride),
+            padding=cast("str | Pair", layer.padding), dilation=cast(Pair, layer.dilation), groups=layer.groups,
+            bias=True, padding_mode=layer.padding_mode, device=device, dtype=dtype)
     else:
         new = nn.Linear(layer.in_features, layer.out_features, bias=True, device=device, dtype=dtype)
     with torch.no_grad():
         new.weight.copy_(weight.to(dtype))
-        new.bias.copy_(bias.to(dtype))  # type: ignore[union-attr]
+        assert new.bias is not None
+        new.bias.copy_(bias.to(dtype))
     new.requires_grad_(False)
     return new
 
@@ -166,7 +172,7 @@ def _zero_pad_spec(node: fx.Node, gm: fx.GraphModule) -> tuple[int, ...] | None:
         mode = node.kwargs.get("mode", node.args[2] if len(node.args) > 2 else "constant")
         value = node.kwargs.get("value", node.args[3] if len(node.args) > 3 else 0.0)
         pad = node.kwargs.get("pad", node.args[1] if len(node.args) > 1 else None)
-        if mode == "constant" and (value is None or float(value) == 0.0) and isinstance(pad, (tuple, list)):
+        if mode == "constant" and (value is None or value == 0) and isinstance(pad, (tuple, list)):
             return tuple(int(p) for p in pad)
     return None
 

@@ -16,7 +16,7 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -72,7 +72,7 @@ class ZBoxRule(BaseModel):
             hi = highs * len(lows) if len(highs) == 1 else highs
             if len(lo) != len(hi):
                 raise ValueError("ZBox low and high must have the same number of channels")
-            if any(a > b for a, b in zip(lo, hi, strict=True)):
+            if any(a is not None and b is not None and a > b for a, b in zip(lo, hi, strict=True)):
                 raise ValueError("ZBox low must not be above high")
         return self
 
@@ -158,7 +158,7 @@ class LRPModel(BaseModel):
                    segments=[Segment(start=0, end=n_layers - 1, preset=preset, rule=p.params)])
 
 
-def parse_model(data: str | bytes | dict) -> LRPModel:
+def parse_model(data: str | bytes | dict[str, Any]) -> LRPModel:
     """Parse and validate an LRP model from JSON text or a dict, raising ConfigError with a clear message."""
     try:
         if isinstance(data, (str, bytes)):

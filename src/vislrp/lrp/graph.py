@@ -119,17 +119,17 @@ def classify(node: fx.Node, gm: fx.GraphModule) -> LayerKind:
             "supported layers: Conv2d, Linear, activations, pooling, BatchNorm, Dropout, Flatten, Pad"
         )
     if node.op == "call_function":
-        kind = _FUNCTION_KINDS.get(node.target)  # type: ignore[arg-type]
-        if kind is not None:
+        function_kind = _FUNCTION_KINDS.get(node.target)  # type: ignore[arg-type]  # fx types targets as Target
+        if function_kind is not None:
             if kind.rule == "add" and sum(isinstance(a, fx.Node) for a in node.args) < 2:
                 return LayerKind("Add", "pass")  # x + constant: relevance follows the tensor
-            return kind
+            return function_kind
         name = getattr(node.target, "__name__", str(node.target))
         raise UnsupportedLayerError(f"no LRP rule for function {name!r} at node {node.name!r}")
     if node.op == "call_method":
-        kind = _METHOD_KINDS.get(str(node.target))
-        if kind is not None:
-            return kind
+        method_kind = _METHOD_KINDS.get(str(node.target))
+        if method_kind is not None:
+            return method_kind
         raise UnsupportedLayerError(f"no LRP rule for tensor method {node.target!r} at node {node.name!r}")
     raise UnsupportedLayerError(f"unexpected node {node.name!r} ({node.op})")
 
@@ -203,7 +203,8 @@ class LayerGraph:
         return interp.env
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.gm(x)
+        out: torch.Tensor = self.gm(x)
+        return out
 
 
 def build_graph(model: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), *,
@@ -328,7 +329,7 @@ def run_from(graph: LayerGraph, env: dict[fx.Node, Any], node: fx.Node, value: t
             if n.op == "call_module":
                 values[n] = graph.gm.get_submodule(str(n.target))(*args, **kwargs)
             elif n.op == "call_function":
-                values[n] = n.target(*args, **kwargs)  # type: ignore[operator]
+                values[n] = n.target(*args, **kwargs)
             else:
                 values[n] = getattr(args[0], str(n.target))(*args[1:], **kwargs)
             for a in n.all_input_nodes:  # free what no later node reads

@@ -63,8 +63,9 @@ def apply_t(module: Weighted, in_shape: Sequence[int], w: torch.Tensor, s: torch
             out = s.new_zeros((s.shape[0], *in_shape[1:]))
             out[:, :, : y.shape[2] * sh: sh, : y.shape[3] * sw: sw] = y
             return out
-        return torch.nn.grad.conv2d_input(list(in_shape), w, s, module.stride, module.padding, module.dilation,
-                                          module.groups)
+        grad_input: torch.Tensor = torch.nn.grad.conv2d_input(  # type: ignore[attr-defined]  # torch.nn.grad is not re-exported
+            list(in_shape), w, s, module.stride, module.padding, module.dilation, module.groups)
+        return grad_input
     return s @ w
 
 
@@ -148,8 +149,8 @@ def maxpool_indices(layer: Layer, x: torch.Tensor) -> torch.Tensor:
     args = list(layer.node.args[1:])
     kwargs = dict(layer.node.kwargs)
     kwargs["return_indices"] = True
-    _, idx = F.max_pool2d(x, *args, **kwargs)
-    return idx
+    _, idx = F.max_pool2d(x, *args, **kwargs)  # type: ignore[call-overload]  # fx arguments, as traced
+    return idx  # type: ignore[no-any-return]
 
 
 def vjp(layer: Layer, env: dict[fx.Node, Any], inputs: list[torch.Tensor], grad: torch.Tensor

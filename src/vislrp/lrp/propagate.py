@@ -217,11 +217,11 @@ class Engine:
                     incoming = incoming + filtered
                     created = filtered if created is None else created + filtered
                 flow[layer.index] = LayerFlow(incoming, outgoing, bias, created, in_flight)
-                for node, r in zip(layer.inputs, outs, strict=True):
-                    if r is None:
+                for node, out in zip(layer.inputs, outs, strict=True):
+                    if out is None:
                         continue
                     prev = relevance.get(node)
-                    relevance[node] = r if prev is None else prev + r
+                    relevance[node] = out if prev is None else prev + out
                 if bool((peak > RESCALE_LIMIT).any()):
                     in_flight = _rescale(relevance, peak, layer, notes, in_flight)
         inp = relevance.get(graph.input_node)

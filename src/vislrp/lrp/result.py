@@ -45,7 +45,8 @@ class Forward:
         return self.env_bytes + self.zcache.nbytes
 
     def activation(self, node: fx.Node) -> torch.Tensor:
-        return self.env[node]
+        value: torch.Tensor = self.env[node]
+        return value
 
     def topk(self, k: int = 10, image: int = 0) -> list[tuple[int, float]]:
         values, indices = self.logits[image].topk(min(k, self.logits.shape[1]))

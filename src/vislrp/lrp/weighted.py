@@ -177,9 +177,10 @@ class WeightedRules:
         """Σ_i A_i·w_ij (+ b_j): the plain output whose sign orients a generalised-γ term."""
         with_bias = include_bias and module.bias is not None
         if (rule.theta0, rule.theta1) == (0.0, 1.0) and (with_bias or module.bias is None) and self.reuse_forward:
-            return fwd.env[layer.node]
+            out: torch.Tensor = fwd.env[layer.node]
+            return out
         z = self._basis(layer, module, fwd, acts, (rule.theta0, rule.theta1), "w")
-        return z + bias_view(module.bias, z) if with_bias else z
+        return z + bias_view(module.bias, z) if with_bias and module.bias is not None else z
 
     def _z(self, layer: Layer, module: Weighted, fwd: Forward, acts: torch.Tensor, rule: RuleParams, polarity: int,
            coef: float, bias: torch.Tensor | None, split: bool) -> torch.Tensor:
@@ -284,6 +285,7 @@ class WeightedRules:
             # the three transposed passes as one (3× the input channels): far cheaper than three on a
             # 3-channel image
             stacked = self._cached(key("zbox-stack", layer.index), lambda: torch.cat([w, w_pos, w_neg], dim=1))
+            assert stacked is not None
             back = apply_t(module, (s.shape[0], 3 * c, *x.shape[2:]), stacked, s)
             result = xr * back[:, :c] - lr * back[:, c: 2 * c] - hr * back[:, 2 * c:]
         else:

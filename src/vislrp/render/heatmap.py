@@ -58,7 +58,7 @@ def _format_scale(scale: float) -> str:
 def _legend(width: int, cmap: str, scale: float) -> Image.Image:
     """Colour bar from -scale to +scale with numeric end labels and a caption."""
     font = ImageFont.load_default()
-    text_h = max(font.getbbox("-+0.123456789e")[3], 8)
+    text_h = max(int(font.getbbox("-+0.123456789e")[3]), 8)
     bar_h = 12
     height = _PAD + bar_h + _PAD + text_h + _PAD + text_h + _PAD
     strip = Image.new("RGB", (width, height), (255, 255, 255))
@@ -74,6 +74,7 @@ def _legend(width: int, cmap: str, scale: float) -> Image.Image:
     labels = (("-" + magnitude, "left"), ("0", "centre"), ("+" + magnitude, "right"))
     for text, where in labels:
         text_w = draw.textlength(text, font=font)
+        x: float
         if where == "left":
             x = _PAD
         elif where == "centre":

@@ -183,7 +183,8 @@ def run_batch(session: Session, design: LRPModel, inputs: Inputs, metrics: list[
         return rows
 
     table, _ = _drive(session, job, inputs, work, writer, total, keep, progress, executor, keys=("image", "target"))
-    return table.astype(object).where(table.notna(), None).to_dict("records")  # undefined metrics as None
+    rows: list[dict[str, Any]] = table.astype(object).where(table.notna(), None).to_dict("records")
+    return rows  # undefined metrics as None
 
 
 def _drive(session: Session, job: SweepJob | BatchJob, inputs: Inputs, work: list[Task], writer: TableWriter,

@@ -98,7 +98,8 @@ class RayExecutor:
             def run(self, task: Task) -> tuple[Task, list[Row]]:
                 return task, self.worker.run(task)
 
-        actors = [_Actor.remote(session.zoo.name, session.graph.folded_bn, state_ref, job_ref, xs_ref, self.cpus)
+        actors = [_Actor.remote(  # type: ignore[attr-defined]  # ray.remote adds .remote at run time
+                  session.zoo.name, session.graph.folded_bn, state_ref, job_ref, xs_ref, self.cpus)
                   for _ in range(n)]
         # contiguous blocks of the image-major task list: each actor sees few image chunks
         per = -(-len(tasks) // n)

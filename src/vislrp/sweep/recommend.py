@@ -195,8 +195,8 @@ def rank(cands: Sequence[Candidate], metrics: Sequence[str], n_rows: int, top: i
     for metric in metrics:
         higher = HIGHER_IS_BETTER[metric]
         won = wins(cands, metric, n_rows)
-        scored = [i for i, c in enumerate(cands) if c.mean(metric) is not None]
-        scored.sort(key=lambda i: -cands[i].mean(metric) if higher else cands[i].mean(metric))  # type: ignore[operator]
+        means = {i: m for i, c in enumerate(cands) if (m := c.mean(metric)) is not None}
+        scored = sorted(means, key=lambda i: -means[i] if higher else means[i])
         picks = [Pick(r, cands[i], won[i], reason(metric, r, won[i], n_rows, cands[i], default, metrics))
                  for r, i in enumerate(scored[:top], start=1)]
         out.append(Ranking(metric, LABELS[metric], higher, picks))

@@ -197,7 +197,7 @@ class Space:
                     raise SpaceError(f"{axis.name}: the design has {len(segments)} segments, so boundaries "
                                      f"B1..B{len(segments) - 1}")
                 left, right = segments[k - 1], segments[k]
-                b = int(value)  # type: ignore[arg-type]
+                b = int(value)
                 if not left.start < b <= right.end:
                     raise SpaceError(f"{axis.name}={b}: segment {k + 1} must start after layer {left.start} and "
                                      f"at or before {right.end}, so every segment keeps a layer")

@@ -185,12 +185,14 @@ def _seeded(seed: int, make: Callable[[], torch.nn.Module]) -> torch.nn.Module:
 def _fetch_torchvision(weights_enum: torchvision.models.WeightsEnum) -> Mapping[str, torch.Tensor]:
     """torchvision's cached-or-downloaded state dict, with an actionable error when offline."""
     try:
-        return weights_enum.get_state_dict(progress=False, check_hash=True)
+        state: Mapping[str, torch.Tensor] = weights_enum.get_state_dict(progress=False, check_hash=True)
+        return state
     except (OSError, RuntimeError, ValueError) as exc:  # URLError is an OSError
         raise WeightsError(
             f"could not download the pretrained weights {weights_enum!r} ({exc}). "
-            "Run once with internet access to cache them, or pass `--weights none` for random weights "
-            "or `--weights PATH` to a state-dict file."
+            "Run once with internet access to cache them, or use random weights or a state-dict file instead: "
+            "in the designer's network picker \u201crandom (none)\u201d or \u201cupload a file\u2026\u201d, "
+            "on the command line `--weights none` or `--weights PATH`."
         ) from exc
 
 
@@ -207,7 +209,8 @@ def _efficientnet_lite0(weights: str, seed: int) -> torch.nn.Module:
 
     def make() -> torch.nn.Module:
         with contextlib.redirect_stdout(io.StringIO()):  # the package is chatty in places
-            return EfficientNet.from_name("efficientnet-lite0")
+            net: torch.nn.Module = EfficientNet.from_name("efficientnet-lite0")
+            return net
 
     module = _seeded(seed, make)
     if weights == DEFAULT_WEIGHTS:

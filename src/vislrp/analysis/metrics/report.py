@@ -39,7 +39,8 @@ def table(composites: Sequence[str], fill: str, steps: int, patch: int, seed: in
         ctx = MetricContext(session.graph, session.engine, model, xs, targets, black=low, bounds=(low, high))
         results = evaluate(ctx, [SRG], options)
         srg_pos = morf_wins = 0
-        srgs, aopcs = [], {"morf": [], "lerf": [], "random": []}
+        srgs: list[float] = []
+        aopcs: dict[str, list[float]] = {"morf": [], "lerf": [], "random": []}
         for r in results:
             assert r.aopc is not None
             a = r.aopc

@@ -95,7 +95,8 @@ class MetricContext:
     start: StartRule | str | None = None
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.graph.gm(x)
+        logits: torch.Tensor = self.graph.gm(x)
+        return logits
 
 
 @dataclass
