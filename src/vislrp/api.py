@@ -9,23 +9,20 @@ The user's module is never changed (the engine traces a copy); BatchNorm is fold
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from PIL import Image
 from torch import nn
 
-from .lrp import Engine, LayerGraph, LRPModel, build_graph, parse_model
+from .designs import Design, resolve_design
+from .lrp import Engine, LayerGraph, LRPModel, build_graph
 from .lrp.composites import DEFAULT_COMPOSITE, Composite, get_composite
 from .lrp.result import Accounting, Explanation
 from .lrp.start import StartRule, parse_start
 from .zoo import IMAGENET
-
-Design = str | Composite | LRPModel | Mapping[str, Any] | Path
 
 
 class LayerRelevance(Mapping[int | str, torch.Tensor]):
@@ -99,19 +96,6 @@ def design_warnings(model: LRPModel) -> list[str]:
     """
     return [f"Segment {k + 1} (layers {seg.start}–{seg.end}): {w}"
             for k, seg in enumerate(model.segments) for w in seg.rule.warnings()]
-
-
-def resolve_design(design: Design, graph: LayerGraph) -> LRPModel:
-    """A composite name or object, an LRP model, its dict, or a path to its JSON file, as an LRP model."""
-    if isinstance(design, LRPModel):
-        return design
-    if isinstance(design, Composite):
-        return design.resolve(graph)
-    if isinstance(design, Mapping):
-        return parse_model(dict(design))
-    if isinstance(design, Path) or (isinstance(design, str) and design.endswith(".json")):
-        return parse_model(json.loads(Path(design).read_text()))
-    return get_composite(design).resolve(graph)
 
 
 def explain(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | None = None,

@@ -31,6 +31,7 @@ from vislrp.analysis.flip import DEFAULT_CHUNK, ROAD
 from vislrp.analysis.flow import Cell, FlowError, region_flow
 from vislrp.analysis.metrics.names import FAITHFULNESS_CORRELATION, REGION_PERTURBATION
 from vislrp.analysis.regions import flip_regions
+from vislrp.designs import check_design
 from vislrp.lrp import Explanation, LRPModel
 from vislrp.lru import LRUCache
 from vislrp.server.errors import MaskError, MetricsError
@@ -190,7 +191,7 @@ class AnalysisService:
               chunk: int = DEFAULT_CHUNK) -> CurveResponse:
         """``progress`` hears (images done, images in all); jobs pass a small ``chunk`` to stop and pause sooner."""
         entry = self.entry(req.image_id, req.class_index)
-        req.model.check_layers(self.graph.n_layers)
+        check_design(req.model, self.graph)
         black = self.designer.zoo.preprocess.bounds()[0]
         # Only the explanation needs the engine (and its lock); the flipped forwards only read the network,
         # so other requests go on while they run.
@@ -228,7 +229,7 @@ class AnalysisService:
     def neurons(self, req: NeuronsRequest) -> NeuronsResponse:
         entry = self.entry(req.image_id, req.class_index)
         layer = conv_layer(self.graph, req.layer_index)
-        req.model.check_layers(self.graph.n_layers)
+        check_design(req.model, self.graph)
         t0 = time.perf_counter()
         with self.designer.lock:
             rows = neuron_table(self.graph, self._explanation(entry, req.class_index, req.model), req.layer_index)
@@ -243,7 +244,7 @@ class AnalysisService:
                     chunk: int | None = None) -> NeuronMapsResponse:
         entry = self.entry(req.image_id, req.class_index)
         check_channels(conv_layer(self.graph, req.layer_index), req.channels)
-        req.model.check_layers(self.graph.n_layers)
+        check_design(req.model, self.graph)
         t0 = time.perf_counter()
         with self.designer.lock:
             ex = self._explanation(entry, req.class_index, req.model)
@@ -278,7 +279,7 @@ class AnalysisService:
         """The forwards start at the ablated layer from the cached activations of the image's forward."""
         entry = self.entry(req.image_id, req.class_index)
         layer = conv_layer(self.graph, req.layer_index)
-        req.model.check_layers(self.graph.n_layers)
+        check_design(req.model, self.graph)
         n = layer.shape[0]
         ks = req.ks if req.ks is not None else sorted({round(n * t / 11) for t in range(12)})
         t0 = time.perf_counter()
@@ -296,7 +297,7 @@ class AnalysisService:
         """Where the relevance of one region of segment k's map goes in segment k-1's map (the engine's
         propagation of that region alone, not a guess from geometry)."""
         entry = self.entry(req.image_id, req.class_index)
-        req.model.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
+        check_design(req.model, self.graph)
         segs = req.model.segments
         if req.segment >= len(segs):
             raise FlowError(f"segment {req.segment} does not exist: the model has {len(segs)} (0..{len(segs) - 1})")
@@ -334,7 +335,7 @@ class AnalysisService:
         t0 = time.perf_counter()
         entries = self.entries(req.rows)
         for model in req.models:
-            model.check_layers(self.graph.n_layers)
+            check_design(model, self.graph)
         size = (int(entries[0].x.shape[1]), int(entries[0].x.shape[2]))
         needs = [m for m in req.metrics if m in NEEDS_REGION]
         if needs and req.mask is None:

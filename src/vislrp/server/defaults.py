@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vislrp.designs import resolve_design
 from vislrp.lrp import PRESETS, LayerGraph, LRPModel
 from vislrp.lrp.composites import COMPOSITES, DEFAULT_COMPOSITE
 
@@ -10,13 +11,13 @@ SEED_PRESETS = ("epsilon", "gamma", "alpha1-beta0", "alpha2-beta1", "z-plus")
 
 
 def default_model(graph: LayerGraph) -> LRPModel:
-    """The registry's default composite, named after what it is."""
-    return COMPOSITES[DEFAULT_COMPOSITE].resolve(graph)
+    """The design nothing names (the registry's default composite), as every front end resolves it."""
+    return resolve_design(None, graph)
 
 
 def seed_models(graph: LayerGraph) -> list[LRPModel]:
     """Every registry composite (the default first), then one single-segment model per seed preset."""
-    composites = [default_model(graph)] + [c.resolve(graph) for name, c in COMPOSITES.items()
+    composites = [default_model(graph)] + [resolve_design(name, graph) for name in COMPOSITES
                                            if name != DEFAULT_COMPOSITE]
     singles = [LRPModel.single(graph.n_layers, p, name=PRESETS[p].label, include_bias=True) for p in SEED_PRESETS]
     return [*composites, *singles]

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from vislrp.designs import check_design
 from vislrp.lrp import Engine, Explanation, LayerGraph, LRPModel, build_graph
 from vislrp.lru import LRUCache
 from vislrp.server.errors import ClassIndexError, UnknownImageError
@@ -181,7 +182,7 @@ class DesignerService:
     def explain(self, req: ExplainRequest) -> ExplainResponse:
         entry = self.image(req.image_id)
         self.check_class(req.class_index)
-        req.model.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
+        check_design(req.model, self.graph)
         t0 = time.perf_counter()
         with self.lock:
             fwd = self.engine.forward(entry.x)
@@ -240,7 +241,7 @@ class DesignerService:
         for r in req.rows:
             self.check_class(r.class_index)
         for m in req.models:
-            m.check_layers(self.graph.n_layers, in_channels=int(self.graph.input_shape[0]))
+            check_design(m, self.graph)
         t0 = time.perf_counter()
         cells: list[CompareCell] = []
         rows_info: list[CompareRowInfo] = []

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from vislrp.designs import check_design
 from vislrp.lrp import LRPModel, RuleParams
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JobContext, JobStarter, Work
@@ -199,7 +200,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         an = net.worker()
         an.entries(req.rows)
         for m in req.models:
-            m.check_layers(net.n_layers)
+            check_design(m, an.graph)
 
         def work(ctx: JobContext) -> BaseModel:
             return an.designer.compare(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} heatmaps"))

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.analysis.flip import DEFAULT_FILL, FillMode, FlipMode
+from vislrp.designs import check_design
 from vislrp.lrp import LRPModel
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JOB_CHUNK, JobStarter, Work
@@ -128,7 +129,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         net = networks.active()
         an = net.worker()
         an.entry(req.image_id, req.class_index)
-        req.model.check_layers(net.n_layers)
+        check_design(req.model, an.graph)
         return lambda ctx: an.curve(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} images"),
                                     chunk=JOB_CHUNK)
 

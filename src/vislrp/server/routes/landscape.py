@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.analysis.metrics import HIGHER_IS_BETTER, LABELS
 from vislrp.analysis.metrics.names import SPARSENESS, SRG
+from vislrp.designs import check_design
 from vislrp.lrp import LRPModel
 from vislrp.lrp.composites import DEFAULT_COMPOSITE
 from vislrp.server.errors import LandscapeError
@@ -157,12 +158,12 @@ def _spec(axis: LandscapeAxis) -> str:
     return f"{axis.name}={axis.start!r}:{axis.stop!r}:{axis.steps}"
 
 
-def plan(req: LandscapeRequest, n_layers: int, graph: LayerGraph) -> tuple[Space, list[dict[str, Any]], list[int]]:
+def plan(req: LandscapeRequest, graph: LayerGraph) -> tuple[Space, list[dict[str, Any]], list[int]]:
     """The space and its grid, checked: bad axes and oversize grids raise :class:`LandscapeError`."""
     names = [a.name for a in req.axes]
     if len(set(names)) != len(names):
         raise LandscapeError("the two axes must differ")
-    req.model.check_layers(n_layers)
+    check_design(req.model, graph)
     try:
         axes = tuple(parse_axis(_spec(a)) for a in req.axes)
     except SpaceError as exc:
@@ -187,7 +188,7 @@ def sweep_landscape(an: AnalysisService, req: LandscapeRequest,
     """Evaluate every point on the rows, in grid order; ``emit`` hears each point as it finishes."""
     t0 = time.perf_counter()
     entries = an.entries(req.rows)
-    space, points, shape = plan(req, an.graph.n_layers, an.graph)
+    space, points, shape = plan(req, an.graph)
     job = SweepJob(space, points, [r.image_id for r in req.rows], [r.class_index for r in req.rows], [req.metric])
     out: list[LandscapePoint] = []
     with an.designer.lock:
@@ -264,7 +265,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         net = networks.active()
         an = net.worker()
         an.entries(req.rows)
-        plan(req, net.n_layers, an.graph)
+        plan(req, an.graph)
 
         def work(ctx: JobContext) -> BaseModel:
             ctx.progress(0, 0, "first point")

@@ -12,6 +12,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from vislrp.designs import check_design
 from vislrp.lrp import ConfigError, LRPModel, parse_model
 from vislrp.server.errors import API_ERRORS, STORE_ERRORS, ApiError
 from vislrp.server.guards import json_depth
@@ -69,9 +70,7 @@ def router(networks: NetworkManager) -> APIRouter:
 
     def fitted(model: LRPModel) -> LRPModel:
         """The model, if it fits this network (layer coverage, ZBox channels); ConfigError (422) if not."""
-        n = networks.active()
-        model.check_layers(n.n_layers, in_channels=int(n.service.graph.input_shape[0]))
-        return model
+        return check_design(model, networks.active().service.graph)
 
     @api.get("/models", response_model=list[StoredModelOut])
     def list_models() -> list[StoredModelOut]:

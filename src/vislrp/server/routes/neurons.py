@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.analysis import check_channels, conv_layer
+from vislrp.designs import check_design
 from vislrp.lrp import LRPModel
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JOB_CHUNK, JobContext, JobStarter, Work
@@ -147,7 +148,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         an = net.worker()
         an.entry(req.image_id, req.class_index)
         conv_layer(an.graph, req.layer_index)
-        req.model.check_layers(net.n_layers)
+        check_design(req.model, an.graph)
 
         def work(ctx: JobContext) -> BaseModel:
             ctx.progress(0, 1, "explaining")
@@ -159,7 +160,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         an = net.worker()
         an.entry(req.image_id, req.class_index)
         check_channels(conv_layer(an.graph, req.layer_index), req.channels)
-        req.model.check_layers(net.n_layers)
+        check_design(req.model, an.graph)
         return lambda ctx: an.neuron_maps(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} channels"),
                                           chunk=MAPS_CHUNK)
 
@@ -168,7 +169,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         an = net.worker()
         an.entry(req.image_id, req.class_index)
         conv_layer(an.graph, req.layer_index)
-        req.model.check_layers(net.n_layers)
+        check_design(req.model, an.graph)
         return lambda ctx: an.ablation_curve(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} ablations"),
                                              chunk=JOB_CHUNK)
 
