@@ -247,11 +247,17 @@ def run_bench(models: list[str], runs: int, threads: int, device: str, size: int
     for name in models:
         res = bench_model(name, runs, threads, device, size)
         results.append(res)
-        if as_json:
-            print(json.dumps(res), flush=True)
-        else:
+        if not as_json:
             print(_table(res), flush=True)
+    if as_json:
+        print(json_report("explain", results), flush=True)
     return 0
+
+
+def json_report(bench: str, rows: list[dict[str, Any]]) -> str:
+    """What ``vislrp bench --json`` prints: one JSON document, ``{"bench": KIND, "rows": [one per model]}``
+    (KIND: explain, metrics or sweep), so ``json.load`` reads the whole output."""
+    return json.dumps({"bench": bench, "rows": rows})
 
 
 def _table(res: dict[str, Any]) -> str:
@@ -447,12 +453,17 @@ def _quantus_items(gm: torch.nn.Module, grey: torch.nn.Module, xb: torch.Tensor,
 
 
 def run_metrics_bench(models: list[str], runs: int, threads: int, device: str, size: int, as_json: bool) -> int:
-    """`vislrp bench --metrics`: one result per model (JSON line or table)."""
+    """`vislrp bench --metrics`: one result per model (a table each, or one JSON document for all)."""
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda: no CUDA device is available here")
+    results = []
     for name in models:
         res = bench_metrics_model(name, runs, threads, device, size)
-        print(json.dumps(res) if as_json else _metrics_table(res), flush=True)
+        results.append(res)
+        if not as_json:
+            print(_metrics_table(res), flush=True)
+    if as_json:
+        print(json_report("metrics", results), flush=True)
     return 0
 
 
@@ -540,15 +551,18 @@ def bench_sweep_model(name: str, runs: int, threads: int, points: int, images: i
 
 def run_sweep_bench(models: list[str], runs: int, threads: int, points: int, images: int, metrics: str,
                     steps: int, as_json: bool) -> int:
-    """`vislrp bench --sweep`: the cost ratio of a sweep per model (JSON line or text)."""
+    """`vislrp bench --sweep`: the cost ratio of a sweep per model (text each, or one JSON document for all)."""
+    results = []
     for name in models:
         res = bench_sweep_model(name, runs, threads, points, images, metrics, steps)
+        results.append(res)
         if as_json:
-            print(json.dumps(res), flush=True)
             continue
         print(f"{res['model']}, {res['threads']} threads: sweep of {points} points x {images} images, metrics "
               f"{','.join(res['metrics'])} ({steps} steps) took {res['sweep_s']:.2f} s = {res['ms_per_row']:.1f} ms "
               f"per row\n  per row: re-explain {res['reexplain_ms']:.1f} ms + {res['metric_forwards_per_image']:g} "
               f"metric forwards x {res['forward_ms']:.1f} ms = {res['unit_ms_per_row']:.1f} ms\n"
               f"  ratio cost / (P x I x (re-explain + metric forwards)) = {res['ratio']:.3f}", flush=True)
+    if as_json:
+        print(json_report("sweep", results), flush=True)
     return 0

@@ -90,7 +90,9 @@ def test_bench_metrics_reports_ratios(capsys: pytest.CaptureFixture[str], monkey
                  "--json"])
     out = capsys.readouterr().out
     assert code == 0
-    res = json.loads(out.strip().splitlines()[-1])
+    doc = json.loads(out)  # one JSON document: {"bench": "metrics", "rows": [one per model]}
+    assert doc["bench"] == "metrics"
+    (res,) = doc["rows"]
     assert res["ratios"]["flip_curve"] > 0 and res["steps"] == 24
     assert {"pixel-flipping", "road", "sparseness", "complexity", "random-logit", "faithfulness-correlation"} <= {
         k for k, v in res["quantus"].items() if v is not None}

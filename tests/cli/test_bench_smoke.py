@@ -14,10 +14,13 @@ TESTS = Path(__file__).resolve().parents[1]
 
 def test_bench_runs_on_a_tiny_model(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(TESTS / "lrp"))
-    code = main(["bench", "--model", "lrp_nets:factory", "--runs", "1", "--size", "16", "--threads", "1", "--json"])
+    code = main(["bench", "--model", "lrp_nets:factory", "lrp_nets:factory", "--runs", "1", "--size", "16",
+                 "--threads", "1", "--json"])
     out = capsys.readouterr().out
     assert code == 0
-    res = json.loads(out.strip().splitlines()[-1])
+    doc = json.loads(out)  # one JSON document for all models (was: JSON Lines, one per model)
+    assert doc["bench"] == "explain" and [r["model"] for r in doc["rows"]] == ["lrp_nets:factory"] * 2
+    res = doc["rows"][0]
     assert set(res["ratios"]) == {"gradient", "explain", "reexplain", "epf", "zennit_egb", "zennit_epf",
                                   "captum_lrp"}
     assert res["forward_ms"] > 0

@@ -14,7 +14,9 @@ def test_bench_sweep_reports_the_cost_ratio(capsys: pytest.CaptureFixture[str]) 
                  "--steps", "3", "--threads", "1", "--json"])
     out = capsys.readouterr().out
     assert code == 0
-    res = json.loads(out.strip().splitlines()[-1])
+    doc = json.loads(out)  # one JSON document: {"bench": "sweep", "rows": [one per model]}
+    assert doc["bench"] == "sweep"
+    (res,) = doc["rows"]
     # SRG with 3 steps: MoRF, LeRF and random curves of 4 points; the unflipped image's logits come from the
     # cached forward and the fully flipped image is shared, so 3 orders x 2 inner steps + 1 forwards per image
     assert res["metric_forwards_per_image"] == pytest.approx(3 * 2 + 1)

@@ -10,10 +10,11 @@ from .common import CliError, Command
 def _bench_args(p: argparse.ArgumentParser) -> None:
     from ..analysis.metrics.names import SPARSENESS, SRG
 
-    p.add_argument("--model", nargs="+", default=["vgg16", "resnet50"])
-    p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--model", nargs="+", default=["vgg16", "resnet50"],
+                   help="zoo names or package.module:factory, one report each (default: vgg16 resnet50)")
+    p.add_argument("--runs", type=int, default=5, help="timed runs per item; the median is reported (default 5)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cpu (default) or cuda")
     p.add_argument("--size", type=int, default=224, help="input image size")
     p.add_argument("--metrics", action="store_true",
                    help="time the metrics suite instead: each metric ÷ one forward and ÷ Quantus's time")
@@ -23,7 +24,8 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", type=int, default=4, help="with --sweep: images (sample photos)")
     p.add_argument("--metric", default=f"{SRG},{SPARSENESS}", help="with --sweep: metrics of the sweep")
     p.add_argument("--steps", type=int, default=10, help="with --sweep: flipping steps")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document: {\"bench\": ..., \"rows\": [one object per model]}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
