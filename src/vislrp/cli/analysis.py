@@ -31,7 +31,7 @@ def _flip_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=FLIP_MODES, default=DEFAULT_FILL,
                    help="what flipped pixels become (zero: model-input 0, the paper's choice)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random order")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the curve, its AOPC and timing as JSON")
 
 
 def cmd_flip(args: argparse.Namespace) -> int:
@@ -93,7 +93,7 @@ def _ablate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layer", type=int, required=True, help="conv layer index (see `vislrp layers`)")
     p.add_argument("--channels", required=True, help="comma-separated channel indices, e.g. 1,2,3")
     p.add_argument("--top", type=int, default=5, help="how many classes to print")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the top classes before and after as JSON")
 
 
 def _channels(text: str) -> list[int]:
@@ -142,7 +142,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 def _neurons_args(p: argparse.ArgumentParser) -> None:
     add_image_model_args(p)
     p.add_argument("--layer", type=int, required=True, help="conv layer index (see `vislrp layers`)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object per channel (pos, neg, activation)")
 
 
 def cmd_neurons(args: argparse.Namespace) -> int:

@@ -30,7 +30,8 @@ def _explain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heatmap", help="save the heatmap as PNG with a legend")
     p.add_argument("--cmap", default="red-blue", help="red-blue, purple-orange, cold-hot, colorblind")
     p.add_argument("--layers-out", help="directory for one heatmap PNG per layer")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON (target, top-5, relevance sum, warnings, accounting)")
 
 
 def _accounting_json(ex: Any) -> dict[str, Any]:

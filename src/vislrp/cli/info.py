@@ -9,14 +9,15 @@ from .common import Command, add_model_args, lrp_model, no_arguments, open_sessi
 
 
 def _json_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
 
 
 def cmd_models(args: argparse.Namespace) -> int:
     from ..zoo import DEFAULT_MODEL, list_models
 
     for info in list_models():
-        mark = " (default)" if info.name == DEFAULT_MODEL else ""
+        # the default is marked once: the zoo's description may already say so
+        mark = " (default)" if info.name == DEFAULT_MODEL and "default" not in info.description else ""
         print(f"{info.name:20s} {info.description}{mark}")
     print("any FX-traceable CNN: --model package.module:factory --weights FILE")
     return 0
@@ -68,7 +69,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _layers_args(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the layer table as JSON (index, kind, name, shape)")
 
 
 def cmd_layers(args: argparse.Namespace) -> int:

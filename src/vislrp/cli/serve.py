@@ -12,8 +12,9 @@ from .common import CliError, Command, add_model_args, default_data_dir
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; see docs/security.md)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default 8000)")
     p.add_argument("--data", default=default_data_dir(), help="directory for the model store and uploads")
     p.add_argument("--sample", default=None, help="sample photo loaded at start")
     p.add_argument("--memory-budget", default="2G",
@@ -42,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _doctor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=default_data_dir(), help="the data directory `vislrp serve` uses")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
