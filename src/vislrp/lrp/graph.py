@@ -121,7 +121,7 @@ def classify(node: fx.Node, gm: fx.GraphModule) -> LayerKind:
     if node.op == "call_function":
         function_kind = _FUNCTION_KINDS.get(node.target)  # type: ignore[arg-type]  # fx types targets as Target
         if function_kind is not None:
-            if kind.rule == "add" and sum(isinstance(a, fx.Node) for a in node.args) < 2:
+            if function_kind.rule == "add" and sum(isinstance(a, fx.Node) for a in node.args) < 2:
                 return LayerKind("Add", "pass")  # x + constant: relevance follows the tensor
             return function_kind
         name = getattr(node.target, "__name__", str(node.target))
