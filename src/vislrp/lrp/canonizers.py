@@ -50,7 +50,7 @@ def _attr(gm: fx.GraphModule, arg: object) -> torch.Tensor | None:
         value = gm
         for part in str(arg.target).split("."):
             value = getattr(value, part)
-        return value  # type: ignore[return-value]
+        return value  # type: ignore[return-value]  # an fx attribute is a tensor here
     raise ValueError("not a parameter")
 
 
@@ -122,7 +122,7 @@ def fold_batchnorm(gm: fx.GraphModule) -> None:
         w = layer.weight.detach().double()
         b = layer.bias.detach().double() if layer.bias is not None else torch.zeros(w.shape[0], dtype=w.dtype,
                                                                                       device=w.device)
-        var = bn.running_var.detach().double()  # type: ignore[union-attr]
+        var = bn.running_var.detach().double()  # type: ignore[union-attr]  # tracked BN layers have running stats
         mean = bn.running_mean.detach().double()
         g = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(var)
         beta = bn.bias.detach().double() if bn.bias is not None else torch.zeros_like(var)

@@ -73,7 +73,7 @@ def _transposed_1x1(w: torch.Tensor) -> torch.Tensor:
     wt = getattr(w, "_vislrp_t1x1", None)
     if wt is None:
         wt = w.transpose(0, 1).contiguous()
-        w._vislrp_t1x1 = wt  # type: ignore[attr-defined]
+        w._vislrp_t1x1 = wt  # type: ignore[attr-defined]  # cache on the weight tensor: same lifetime
     return wt
 
 
@@ -110,7 +110,7 @@ def _flipped_kernel(module: nn.Conv2d, w: torch.Tensor) -> tuple[torch.Tensor, t
     wt = getattr(w, "_vislrp_flipped", None)
     if wt is None:
         wt = flip_kernel(module, w)
-        w._vislrp_flipped = wt  # type: ignore[attr-defined]
+        w._vislrp_flipped = wt  # type: ignore[attr-defined]  # cache on the weight tensor: same lifetime
     return wt, padding
 
 
@@ -150,7 +150,7 @@ def maxpool_indices(layer: Layer, x: torch.Tensor) -> torch.Tensor:
     kwargs = dict(layer.node.kwargs)
     kwargs["return_indices"] = True
     _, idx = F.max_pool2d(x, *args, **kwargs)  # type: ignore[call-overload]  # fx arguments, as traced
-    return idx  # type: ignore[no-any-return]
+    return idx  # type: ignore[no-any-return]  # fx arguments make the call untyped
 
 
 def vjp(layer: Layer, env: dict[fx.Node, Any], inputs: list[torch.Tensor], grad: torch.Tensor
@@ -170,7 +170,7 @@ def vjp(layer: Layer, env: dict[fx.Node, Any], inputs: list[torch.Tensor], grad:
             assert layer.module is not None
             y = layer.module(*args, **kwargs)
         elif node.op == "call_function":
-            y = node.target(*args, **kwargs)  # type: ignore[operator]
+            y = node.target(*args, **kwargs)  # type: ignore[operator]  # an fx call_function target is callable
         else:
             y = getattr(args[0], str(node.target))(*args[1:], **kwargs)
         grads = torch.autograd.grad(y, leaves, grad, allow_unused=True)

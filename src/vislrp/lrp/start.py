@@ -107,7 +107,7 @@ def parse_start(spec: str | StartRule | None, n_classes: int | None = None) -> S
         elif sep:
             raise StartRuleError(f"start rule {name!r} takes no argument (got {spec!r})")
         else:
-            rule = StartRule(name)  # type: ignore[arg-type]
+            rule = StartRule(name)  # type: ignore[arg-type]  # name checked against START_RULES above
     if n_classes is not None:
         rule.check(n_classes)
     return rule

@@ -73,7 +73,7 @@ class RecommendError(ValueError):
 # ------------------------------------------------------------------------------------------- candidates
 def composite_candidates(graph: object) -> list[Candidate]:
     """Every composite of the registry, resolved for ``graph``, in registry order."""
-    return [Candidate("composite", name, c.resolve(graph)) for name, c in COMPOSITES.items()]  # type: ignore[arg-type]
+    return [Candidate("composite", name, c.resolve(graph)) for name, c in COMPOSITES.items()]  # type: ignore[arg-type]  # composites resolve to LRPModel; the registry's type is wider
 
 
 def sweep_candidates(summary: Path, graph: object, top: int = 3) -> list[Candidate]:
@@ -102,7 +102,7 @@ def sweep_candidates(summary: Path, graph: object, top: int = 3) -> list[Candida
         out = []
         for metric, best in data["best"].items():
             for k, b in enumerate((best or [])[:top], start=1):
-                model = space.design(graph, b["params"])  # type: ignore[arg-type]
+                model = space.design(graph, b["params"])  # type: ignore[arg-type]  # params as stored (JSON values), checked by design()
                 out.append(Candidate("sweep", f"{summary.name}: #{k} by {LABELS.get(metric, metric)}", model))
     except (SpaceError, KeyError, TypeError) as exc:
         raise RecommendError(f"{summary}: a best point cannot be rebuilt ({exc})") from None

@@ -139,7 +139,7 @@ def parse_axis(spec: str) -> Axis:
                 out.append(False)
             else:
                 raise SpaceError(f"--vary {name}: {t!r} is not a switch value (true/false, on/off, 1/0)")
-        return Axis(name, name, tuple(dict.fromkeys(out)))  # type: ignore[arg-type]
+        return Axis(name, name, tuple(dict.fromkeys(out)))  # type: ignore[arg-type]  # values deduplicated in order; Axis types them as floats
     if name == "composite":
         names = [t.strip() for t in text.split(",") if t.strip()]
         for n in names:

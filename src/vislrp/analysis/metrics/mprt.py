@@ -80,7 +80,7 @@ def mprt(graph: LayerGraph, model: LRPModel, xs: torch.Tensor, targets: Sequence
             progress(step + 1, len(chosen))
     out = []
     for i, (_, t) in enumerate(rows):
-        sims = [float(r["similarity"]) for r in per_image[i]]  # type: ignore[arg-type]
+        sims = [float(r["similarity"]) for r in per_image[i]]  # type: ignore[arg-type]  # per-image rows hold floats under 'similarity'
         out.append(MetricResult(metric=NAME, image=i, target=t, value=sum(sims) / len(sims),
                                 detail={"layers": per_image[i]}))
     return out

@@ -29,7 +29,7 @@ def table(composites: Sequence[str], fill: str, steps: int, patch: int, seed: in
     xs = torch.stack([session.load_input(f"sample:{p}") for p in photos])
     targets = [int(t) for t in session.engine.forward(xs).logits.argmax(1)]
     low, high = session.zoo.preprocess.bounds()
-    options = MetricOptions(fill=fill, steps=steps, patch=patch, seed=seed, noise=ROAD_NOISE)  # type: ignore[arg-type]
+    options = MetricOptions(fill=fill, steps=steps, patch=patch, seed=seed, noise=ROAD_NOISE)  # type: ignore[arg-type]  # fill is a FillMode string checked by MetricOptions
     lines = ["| composite | photo | target | SRG | AOPC MoRF | AOPC LeRF | AOPC random | MoRF > random |",
              "|---|---|---|---|---|---|---|---|"]
     summary = ["| composite | SRG > 0 | MoRF > random | mean SRG | mean AOPC MoRF / LeRF / random |",
