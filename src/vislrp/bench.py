@@ -146,11 +146,13 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
 
     def forward() -> torch.Tensor:
         with torch.no_grad():
-            return model(x)
+            out: torch.Tensor = model(x)
+            return out
 
     def gradient() -> torch.Tensor:
         xg = x.clone().requires_grad_(True)
         model(xg)[0, target].backward()
+        assert xg.grad is not None
         return xg.grad
 
     def explain() -> torch.Tensor:
@@ -210,7 +212,7 @@ def _reference_items(name: str, model: torch.nn.Module, x: torch.Tensor, target:
                 start = torch.zeros_like(out)
                 start[0, target] = out[0, target]
                 _, rel = attributor(x, start)
-            return rel
+            return rel  # type: ignore[no-any-return]  # zennit is untyped
         return fn
 
     def egb() -> Any:
@@ -235,7 +237,7 @@ def _captum_item(model: torch.nn.Module, x: torch.Tensor, target: int) -> list[I
         return [Item("captum_lrp", None, "captum's LRP has no rule for residual additions (ResNet)")]
 
     def fn() -> torch.Tensor:
-        return LRP(model).attribute(x, target=target)
+        return LRP(model).attribute(x, target=target)  # type: ignore[no-any-return]  # captum's return is a union
 
     return [Item("captum_lrp", fn)]
 
@@ -338,7 +340,8 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
 
     def forward() -> torch.Tensor:
         with torch.no_grad():
-            return gm(xb)
+            out: torch.Tensor = gm(xb)
+            return out
 
     ours: dict[str, Callable[[], Any]] = {
         "flip_curve": lambda: flip_curves(gm, xb, maps, [target], ["morf"], steps=steps, patch=1,
@@ -399,7 +402,8 @@ class _Grey(torch.nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.expand(-1, 3, -1, -1))
+        out: torch.Tensor = self.net(x.expand(-1, 3, -1, -1))
+        return out
 
 
 def _quantus_items(gm: torch.nn.Module, grey: torch.nn.Module, xb: torch.Tensor, xg: torch.Tensor,
@@ -413,9 +417,10 @@ def _quantus_items(gm: torch.nn.Module, grey: torch.nn.Module, xb: torch.Tensor,
              m.RANDOM_LOGIT, m.RELEVANCE_MASS, m.POINTING_GAME]
     try:
         import numpy as np
-        import quantus
+        import quantus as quantus_module
     except ImportError as exc:
         return [Item(f"quantus:{n}", None, f"quantus is not installed ({exc.name})") for n in names]
+    quantus: Any = quantus_module  # its metrics are not in its stubs' public names
     device = str(xb.device)
     hw = xb.shape[-1] * xb.shape[-2]
     x_np, a_np = xb.cpu().numpy(), maps[:, None].cpu().numpy()
@@ -519,7 +524,8 @@ def bench_sweep_model(name: str, runs: int, threads: int, points: int, images: i
 
     def forward() -> torch.Tensor:
         with torch.no_grad():
-            return gm(inputs.xs)
+            out: torch.Tensor = gm(inputs.xs)
+            return out
 
     items = [Item("forward", forward), Item("reexplain", reexplain)]
     _time_round_robin(items, runs, "cpu", f"{name} sweep units")

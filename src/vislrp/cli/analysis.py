@@ -124,15 +124,15 @@ def cmd_ablate(args: argparse.Namespace) -> int:
                 for s, c in zip(v, i, strict=True)]
 
     original = fwd.logits[0]
-    result = {"layer": layer.index, "layer_name": layer.name, "channels": channels,
-              "original": top(original), "ablated": top(logits)}
+    tops = {"original": top(original), "ablated": top(logits)}
+    result = {"layer": layer.index, "layer_name": layer.name, "channels": channels, **tops}
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"model {session.zoo.name}, layer {layer.index} ({layer.name}), ablated channels "
           f"{','.join(map(str, channels))} of {layer.shape[0]}")
     print(f"  {'original':40s}  ablated")
-    for a, b in zip(result["original"], result["ablated"], strict=True):
+    for a, b in zip(tops["original"], tops["ablated"], strict=True):
         before = float(original[b["index"]])
         print(f"  {a['index']:4d} {a['score']:8.3f} {a['label'][:24]:24s}  {b['index']:4d} {b['score']:8.3f} "
               f"({b['score'] - before:+.3f}) {b['label'][:24]}")

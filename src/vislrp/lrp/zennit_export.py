@@ -82,7 +82,8 @@ def _mbconv_forward(self: Any, inputs: torch.Tensor, drop_connect_rate: float | 
     args = self._block_args
     if self.id_skip and args.stride == 1 and args.input_filters == args.output_filters:
         x = self.canonizer_sum(torch.stack([x, inputs], dim=-1))
-    return x
+    out: torch.Tensor = x
+    return out
 
 
 def _canonizers(z: Any, model: nn.Module, graph: LayerGraph) -> list[Any]:
