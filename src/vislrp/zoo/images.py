@@ -116,7 +116,7 @@ def load_image(source: str | pathlib.Path | bytes) -> Image.Image:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLarge(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
         except UnidentifiedImageError as exc:
-            raise ImageError(f"{name} is not an image in a format Pillow recognises") from exc
+            raise ImageError(f"{name} is not an image in a readable format (PNG, JPEG, GIF, BMP, TIFF or WebP)") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageError(f"{name} is not a readable image: {exc}") from exc
         width, height = image.size
