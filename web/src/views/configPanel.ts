@@ -27,6 +27,14 @@ function tex(el: HTMLElement, latex: string, display = false): void {
   katex.render(latex, el, { throwOnError: false, displayMode: display });
 }
 
+/** Which history step a key press asks for: Ctrl/Cmd+Z undo, Ctrl/Cmd+Shift+Z or Ctrl/Cmd+Y redo. */
+function historyKey(e: KeyboardEvent): "undo" | "redo" | null {
+  if (!(e.ctrlKey || e.metaKey) || e.altKey) return null;
+  const key = e.key.toLowerCase();
+  if (key === "y" || (key === "z" && e.shiftKey)) return "redo";
+  return key === "z" ? "undo" : null;
+}
+
 interface Controls {
   slider: HTMLInputElement;
   box: HTMLInputElement;
@@ -152,7 +160,30 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
         const slider = h("input", { type: "range", min: p.minimum, max: p.maximum, step: sliderStep(p), "data-testid": `slider-${name}` });
         const box = h("input", { type: "number", min: p.minimum, max: p.maximum, step: "any", "data-testid": `value-${name}`, class: "value" });
         slider.addEventListener("input", () => setParam(info, name, Number(slider.value), `slider-${name}`));
-        box.addEventListener("change", () => setParam(info, name, box.value.trim() === "" ? NaN : Number(box.value)));
+        box.addEventListener("input", () => (box.dataset.typing = "1"));
+        box.addEventListener("change", () => {
+          delete box.dataset.typing;
+          setParam(info, name, box.value.trim() === "" ? NaN : Number(box.value));
+        });
+        // Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y in the box: the designer's undo and redo, never the browser's own
+        // input undo (which would show a value the model does not have and commit it on blur). Typing not
+        // yet committed is undone first: the box goes back to the model's value.
+        box.addEventListener("keydown", (e) => {
+          const key = historyKey(e);
+          if (!key) return;
+          e.preventDefault();
+          e.stopPropagation();
+          if (box.dataset.typing && key === "undo") {
+            delete box.dataset.typing;
+            errBox!.hidden = true;
+            update(store.get());
+          } else if (key === "undo") actions.undo();
+          else actions.redo();
+        });
+        // The browser's undo from elsewhere (the Edit menu, a gesture) must not change the box behind the model's back.
+        box.addEventListener("beforeinput", (e) => {
+          if (e.inputType === "historyUndo" || e.inputType === "historyRedo") e.preventDefault();
+        });
         const sym = h("span", { class: "sym", title: p.description });
         tex(sym, p.latex);
         fs.append(h("div", { class: "param" }, sym, h("span", { class: "min" }, formatNumber(p.minimum)), slider, h("span", { class: "max" }, formatNumber(p.maximum)), box));
@@ -196,7 +227,8 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
       const v = ruleOf(seg)[name];
       if (document.activeElement !== c.slider) c.slider.value = String(v);
       // Significant digits, not decimals: ε = 1e-6 shows "1e-6", never "0.000001" cut to "0.000".
-      if (document.activeElement !== c.box) c.box.value = formatInput(v);
+      // A box is left alone only while the user types in it (an undo from the box shows the undone value).
+      if (!(document.activeElement === c.box && c.box.dataset.typing)) c.box.value = formatInput(v);
     }
     for (const [name, b] of presetButtons) b.classList.toggle("selected", seg.preset === name);
     const latex = ruleLatex(ruleOf(seg));
@@ -253,14 +285,14 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
 
   // Ctrl+Z / Ctrl+Shift+Z (and Ctrl+Y) undo and redo edits of the active model, except in a text box,
   // which keeps its own undo.
+  // (The parameter value boxes handle these keys themselves, above.)
   document.addEventListener("keydown", (e) => {
-    if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
-    const key = e.key.toLowerCase();
-    if (key !== "z" && key !== "y") return;
+    const key = historyKey(e);
+    if (!key || e.defaultPrevented) return;
     const t = e.target as HTMLElement | null;
     if (t && (t.isContentEditable || t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && !["range", "checkbox", "radio", "button"].includes((t as HTMLInputElement).type)))) return;
     e.preventDefault();
-    if (key === "y" || e.shiftKey) actions.redo();
+    if (key === "redo") actions.redo();
     else actions.undo();
   });
 }
