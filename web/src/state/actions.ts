@@ -110,14 +110,19 @@ export class Actions {
     );
   }
 
-  /** Delete a stored upload (the current image stays on screen until another is picked). */
+  /** Delete a stored upload; when it is the image on screen, the page goes back to the default sample, so no
+   * photo, heatmap or caption of a deleted upload stays shown. */
   async deletePhoto(photoId: string): Promise<void> {
     try {
       await this.api.call(() => this.api.client.DELETE("/api/photos/{photo_id}", { params: { path: { photo_id: photoId } } }));
-      const image = this.store.get().image;
-      if (image?.photo_id === photoId) this.store.set({ image: { ...image, photo_id: null } });
+      const { image, info } = this.store.get();
+      const shown = image?.photo_id === photoId;
       await this.refreshPhotos();
-      this.store.set({ notice: "Photo deleted from the store" });
+      if (shown) {
+        this.store.set({ image: { ...image, photo_id: null } });
+        if (info?.default_sample) await this.loadSample(info.default_sample);
+      }
+      this.store.set({ notice: shown ? `Photo deleted from the store; showing the sample ${info?.default_sample ?? ""}` : "Photo deleted from the store" });
     } catch (err) {
       this.report(err);
     }
