@@ -19,8 +19,14 @@ export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: Jo
   root.append(network, weights, file, load, badge);
   let nets: Networks | null = null;
 
-  function fillWeights(): void {
-    const chosen = weights.value;
+  /** The weights the loaded `net` runs with, if it is the active network. */
+  function activeWeights(net: string): string | null {
+    const active = nets?.loaded.find((n) => n.active);
+    return active && active.network === net ? active.weights : null;
+  }
+
+  /** The weights choices for the picked network; `chosen` stays picked where it is one of them. */
+  function fillWeights(chosen = weights.value): void {
     clear(weights);
     weights.append(h("option", { value: "default" }, "pretrained"), h("option", { value: "none" }, "random (none)"));
     for (const u of nets?.uploads ?? []) if (u.network === network.value) weights.append(h("option", { value: `upload:${u.id}` }, `file: ${u.filename}`));
@@ -40,7 +46,9 @@ export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: Jo
     badge.hidden = !active?.random_weights;
   }
 
-  network.addEventListener("change", fillWeights);
+  // Another network starts from the weights it runs with when active, else from pretrained: a "random (none)"
+  // picked for one network is not carried over to the next.
+  network.addEventListener("change", () => fillWeights(activeWeights(network.value) ?? "default"));
   weights.addEventListener("change", () => {
     file.hidden = weights.value !== "file";
   });
@@ -70,6 +78,8 @@ export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: Jo
       store.set({ notice: loaded.random_weights ? `${loaded.network} loaded with random weights: its predictions and heatmaps are not meaningful` : `${loaded.network} loaded` });
     } catch (err) {
       actions.reportError(err);
+      // The picker goes back to what is loaded: the failed choice is not what the page runs.
+      await refresh().catch(() => undefined);
     }
   }
 
