@@ -5,7 +5,7 @@ import type { components } from "../api/schema";
 import { labelOf, regionFills, regionModes } from "../lib/brush";
 import { clone } from "../lib/segments";
 import { type Actions } from "./actions";
-import type { JobActions } from "./jobs";
+import { JobCancelled, type JobActions } from "./jobs";
 import type { BrushSettings, FlipRow, State } from "./store";
 
 const MAX_MAPS = 16;
@@ -35,7 +35,7 @@ export class AnalysisActions {
       if (imageChanged || s.classIndex !== p.classIndex || s.explainModel !== p.explainModel) {
         const size = s.image?.size ?? 224;
         const rows = imageChanged ? [this.newRow(size)] : s.flipRows.map((r) => ({ ...r, result: null }));
-        store.set({ flipRows: rows, flipCurve: null, neurons: null, neuronMaps: null, ablation: null, ablationCurve: null });
+        store.set({ flipRows: rows, flipCurve: null, flipCurveStale: null, neurons: null, neuronMaps: null, ablation: null, ablationCurve: null });
         for (const r of rows) if (r.mask.some((v) => v)) this.scheduleFlip(r.id, 0);
         if (s.ablationLayer != null && s.explainModel) void this.loadNeurons(s.ablationLayer, imageChanged);
       }
@@ -188,8 +188,11 @@ export class AnalysisActions {
     try {
       const body = { image_id: ctx.imageId, class_index: ctx.classIndex, model: clone(model), orders: ["morf", "lerf", "random"] as ("morf" | "lerf" | "random")[], steps, patch, mode, seed: 0, noise: 0.01 };
       const flipCurve = await this.jobs.run("flip-curve", body, "flip curves");
-      this.store.set({ flipCurve });
+      this.store.set({ flipCurve, flipCurveStale: null });
     } catch (err) {
+      // The curves on screen stay, but the controls now describe the run that did not finish: say so.
+      const what = `${steps} steps, ${patch === 1 ? "pixels" : `${patch}×${patch} patches`}, fill ${mode}`;
+      if (this.store.get().flipCurve) this.store.set({ flipCurveStale: `${err instanceof JobCancelled ? "cancelled" : "failed"}: the run with ${what}` });
       this.base.reportError(err);
     }
   }

@@ -84,6 +84,8 @@ export interface State {
   flipMode: FlipMode | null;
   flipBrush: number;
   flipCurve: CurveResponse | null;
+  /** Why the shown flip curves no longer match the controls (a later run was cancelled or failed); null when current. */
+  flipCurveStale: string | null;
   ablationLayer: number | null;
   neurons: NeuronsResponse | null;
   neuronSelection: number[];
@@ -119,6 +121,7 @@ export const initialState: State = {
   flipMode: null,
   flipBrush: 8,
   flipCurve: null,
+  flipCurveStale: null,
   ablationLayer: null,
   neurons: null,
   neuronSelection: [],

@@ -105,6 +105,10 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
   function renderCurve(s: State): void {
     const c = s.flipCurve;
     clear(curveInfo);
+    const stale = !!c && !!s.flipCurveStale;
+    curveBox.classList.toggle("stale", stale);
+    if (stale) curveBox.dataset.stale = "1";
+    else delete curveBox.dataset.stale;
     if (!c) {
       curveSvg.selectAll("*").remove();
       delete curveBox.dataset.ready;
@@ -120,6 +124,11 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
       },
       { width: 330, height: 210 },
     );
+    if (stale)
+      curveInfo.append(
+        h("div", { class: "stale-note", "data-testid": "curve-stale", role: "status" },
+          `stale: these curves are from the run with ${c.steps} steps, ${c.patch === 1 ? "pixels" : `${c.patch}×${c.patch} patches`}, fill ${c.mode}; ${s.flipCurveStale}`),
+      );
     for (const cv of c.curves) {
       const sw = h("span", { class: "swatch" });
       sw.style.background = ORDER_COLORS[cv.order];
@@ -146,7 +155,7 @@ export function mountFlipView(root: HTMLElement, actions: Actions, analysis: Ana
       source.textContent = s.explain && s.image ? `${s.image.source} · “${s.explain.label}” · ${modelLabel(s, s.explainModel).text}` : "";
     }
     if (changed(s, p, "flipRows", "explain", "colormap", "info", "image")) renderRows(s);
-    if (changed(s, p, "flipCurve")) renderCurve(s);
+    if (changed(s, p, "flipCurve", "flipCurveStale")) renderCurve(s);
     if (changed(s, p, "info")) fillOptions(s);
     if (changed(s, p, "flipMode")) mode.value = s.flipMode ?? "";
     if (changed(s, p, "flipBrush")) {
