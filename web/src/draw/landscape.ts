@@ -80,6 +80,7 @@ function drawLine(svg: Svg, data: LandscapeData, config: LandscapeConfig): void 
     g.append("path").datum(pts).attr("fill", "none").attr("stroke", s.color).attr("stroke-width", s.width).attr("stroke-dasharray", s.dash).attr("d", line).attr("data-series", s.label);
     g.append("text").attr("x", w + 8).attr("y", 10 + k * 14).attr("fill", s.color).attr("font-size", 11).text(s.label);
   });
+  const best = bestPoint(data.points, data.higherIsBetter);
   g.selectAll("circle.landscape-cell")
     .data(pts)
     .join("circle")
@@ -88,13 +89,27 @@ function drawLine(svg: Svg, data: LandscapeData, config: LandscapeConfig): void 
     .attr("data-index", (p) => p.index)
     .attr("data-mean", (p) => (p.mean == null ? "" : String(p.mean)))
     .attr("cx", (p) => x(ticks[p.index]))
+    .attr("data-best", (p) => (p.index === best ? "1" : null))
     .attr("cy", (p) => (p.mean == null ? h : y(p.mean)))
-    .attr("r", 5)
+    .attr("r", (p) => (p.index === best ? 7 : 5))
     .attr("fill", "#222")
+    .attr("stroke", (p) => (p.index === best ? "#e15759" : "none"))
+    .attr("stroke-width", 3)
     .style("cursor", "pointer")
     .on("mouseenter", (_e, p) => config.onHover?.(p))
     .on("mouseleave", () => config.onHover?.(null))
     .on("click", (_e, p) => config.onClick?.(p));
+  const top = pts.find((p) => p.index === best);
+  if (top?.mean != null)
+    g.append("text")
+      .attr("class", "landscape-best")
+      .attr("data-testid", "landscape-best")
+      .attr("x", x(ticks[top.index]))
+      .attr("y", y(top.mean) - 10)
+      .attr("text-anchor", "middle")
+      .attr("font-size", 10)
+      .attr("fill", "#e15759")
+      .text("best");
 }
 
 function drawGrid(svg: Svg, data: LandscapeData, config: LandscapeConfig): void {

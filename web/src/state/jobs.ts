@@ -107,6 +107,8 @@ export class JobActions {
       const final = await this.follow(started.id);
       if (final.status === "done") {
         const full = await this.api.call(() => this.api.client.GET("/api/jobs/{job_id}", { params: { path: { job_id: started.id } } }));
+        // A finished job is a successful action: an old error banner no longer describes the page.
+        if (this.store.get().error) this.store.set({ error: null });
         return full.result as JobResults[K];
       }
       if (final.status === "cancelled") throw new JobCancelled(`${label}: cancelled`);

@@ -73,7 +73,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
       const prev = a.param.value;
       clear(a.param);
       if (k === 1) a.param.append(h("option", { value: "" }, "(none)"));
-      for (const p of info.params) a.param.append(h("option", { value: p.name }, p.name));
+      for (const p of info.params) a.param.append(h("option", { value: p.name, title: p.description }, p.symbol));
       if (Number(segment.value) < model.segments.length) a.param.append(h("option", { value: BOUNDARY }, `boundary B${segment.value}`));
       a.param.value = prev && [...a.param.options].some((o) => o.value === prev) ? prev : k === 0 ? info.params[0].name : "";
     });
@@ -102,6 +102,19 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
     return v === BOUNDARY ? `B${segment.value}` : `S${segment.value}.${v}`;
   }
 
+  /** An axis as the page writes it: "S1.gamma1p" → "S1 · γ1p" (the parameter's symbol from /api/info), "B1" → "boundary B1". */
+  function axisLabel(name: string): string {
+    const m = /^S(\d+)\.(.+)$/.exec(name);
+    if (!m) return name.startsWith("B") ? `boundary ${name}` : name;
+    const symbol = store.get().info?.params.find((p) => p.name === m[2])?.symbol ?? m[2];
+    return `S${m[1]} · ${symbol}`;
+  }
+
+  /** A point's parameters as the page writes them. */
+  function pointText(params: Record<string, number>, sep: string): string {
+    return Object.entries(params).map(([k, v]) => `${axisLabel(k)}${sep}${fmt(v)}`).join(", ");
+  }
+
   function ticks(a: S["LandscapeAxis"]): number[] {
     if (a.steps <= 1) return [a.start];
     const vals = d3.range(a.steps).map((i) => a.start + ((a.stop - a.start) * i) / (a.steps - 1));
@@ -117,7 +130,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
     drawLandscape(
       svg,
       {
-        axes: shown.req.axes.map((a) => a.name),
+        axes: shown.req.axes.map((a) => axisLabel(a.name)),
         ticks: shown.ticks,
         points: shown.points as LandscapePointData[],
         rowLabels: shown.labels,
@@ -129,7 +142,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
         height: shown.req.axes.length === 1 ? 300 : 340,
         onHover: (p) => {
           hover.textContent = p
-            ? `${Object.entries(p.params).map(([k, v]) => `${k} = ${fmt(v)}`).join(", ")} · mean ${p.mean == null ? "—" : fmt(p.mean)} · ` +
+            ? `${pointText(p.params, " = ")} · mean ${p.mean == null ? "—" : fmt(p.mean)} · ` +
               p.values.map((v, r) => `${shown?.labels[r] ?? `row ${r + 1}`}: ${v == null ? "—" : fmt(v)}`).join(", ")
             : "Hover a point for its values; click it to load it as the draft.";
         },
@@ -137,7 +150,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
           const full = shown?.points.find((q) => q.index === p.index);
           if (!full) return;
           actions.editActive(full.model, 0);
-          store.set({ notice: `Loaded the landscape point ${Object.entries(full.params).map(([k, v]) => `${k}=${fmt(v)}`).join(", ")} as the draft` });
+          store.set({ notice: `Loaded the landscape point ${pointText(full.params, " = ")} as the draft` });
         },
       },
     );

@@ -34,10 +34,21 @@ export function metricsControls(actions: Actions, metrics: MetricsActions): HTML
   fill.addEventListener("change", update);
   const run = h("button", { "data-testid": "run-metrics", title: "compute the picked metrics for every (model, row) as a job" }, "Σ Metrics");
   run.addEventListener("click", () => void metrics.run());
+  // The list shows five metrics at a time: once the defaults are picked, the first is scrolled into view so the
+  // preselection is seen (later scrolling is the user's).
+  let scrolled = false;
+  const reveal = () => {
+    const first = picker.selectedOptions[0];
+    if (scrolled || !first || !picker.isConnected || !picker.clientHeight) return;
+    const row = picker.scrollHeight / picker.options.length;
+    picker.scrollTop = Math.max(0, first.index * row - row);
+    scrolled = true;
+  };
   const refresh = () => {
     options();
     for (const opt of picker.options) if (opt.dataset.region) opt.disabled = !regionState.region;
     sync();
+    reveal();
     run.disabled = metrics.state.running || !metricsBody(actions.store.get(), metrics.state);
   };
   metrics.subscribe(refresh);
