@@ -91,7 +91,8 @@ def test_network_picker_after_a_failed_load(page: Page, server: ServerThread, mo
     expect(weights).to_have_value("default")
 
 
-def test_deleting_the_shown_upload_goes_back_to_the_default_sample(page: Page, server: ServerThread, tmp_path: Path) -> None:
+def test_deleting_the_shown_upload_goes_back_to_the_default_sample(page: Page, server: ServerThread,
+                                                                    tmp_path: Path) -> None:
     open_designer(page, server.url)
     upload_photo(page, tmp_path, "gone-soon.png")
     caption = page.get_by_test_id("image-caption")

@@ -116,7 +116,8 @@ def load_image(source: str | pathlib.Path | bytes) -> Image.Image:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLarge(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
         except UnidentifiedImageError as exc:
-            raise ImageError(f"{name} is not an image in a readable format (PNG, JPEG, GIF, BMP, TIFF or WebP)") from exc
+            raise ImageError(f"{name} is not an image in a readable format "
+                             "(PNG, JPEG, GIF, BMP, TIFF or WebP)") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageError(f"{name} is not a readable image: {exc}") from exc
         width, height = image.size
@@ -130,7 +131,7 @@ def load_image(source: str | pathlib.Path | bytes) -> Image.Image:
             raise ImageError(f"{name} has an empty size {width}x{height}")
         try:
             image.load()  # force a full decode so truncated files fail here, not later
-            image = ImageOps.exif_transpose(image)
+            image = ImageOps.exif_transpose(image)  # type: ignore[assignment]  # an Image, no longer the file's
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLarge(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
