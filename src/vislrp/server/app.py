@@ -4,7 +4,8 @@ and serves the front end."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -14,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.routing import Match, Mount
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Scope
 
 from vislrp.server.defaults import seed_models
@@ -36,6 +37,7 @@ from vislrp.server.routes import (
     neurons,
     photos,
 )
+from vislrp.server.routes.base import BODY_LIMIT_KEY, LONG_RUNNING_KEY, STREAMED, marked
 from vislrp.store.db import BUSY_TIMEOUT_S
 from vislrp.store.photos import PhotoStore
 from vislrp.zoo import DEFAULT_MODEL, DEFAULT_SAMPLE, MAX_BYTES, ZooModel, list_samples, load_model
@@ -137,6 +139,22 @@ def _add_front_end(app: FastAPI, static: Path) -> None:
         )
 
 
+def body_limits(routes: Sequence[BaseRoute]) -> dict[str, int | None]:
+    """Each route's own body cap (:func:`~vislrp.server.routes.base.body_limit`) by path; None where the route
+    streams its body and caps it itself."""
+    limits: dict[str, int | None] = {}
+    for route, cap in marked(routes, BODY_LIMIT_KEY):
+        if route.param_convertors:
+            raise ValueError(f"a body limit is looked up by exact path; {route.path} has parameters")
+        limits[route.path] = None if cap == STREAMED else int(cap)
+    return limits
+
+
+def long_paths(routes: Sequence[BaseRoute]) -> list[re.Pattern[str]]:
+    """The path patterns of the routes marked :data:`~vislrp.server.routes.base.LONG_RUNNING` (no quick requests)."""
+    return [route.path_regex for route, _ in marked(routes, LONG_RUNNING_KEY)]
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app: load the network, open (and seed) the model store, wire routes and static files."""
     zoo = settings.zoo_model or load_model(settings.model, settings.weights)
@@ -150,15 +168,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
 
-    # Outermost first: refuse foreign Host headers, then bodies over the cap, before anything is parsed.
-    app.add_middleware(
-        BodyLimit,
-        default=settings.max_json_bytes,
-        # Uploads stream to their routes, which cap them (images, weight files).
-        limits={"/api/flip": 8 << 20, "/api/models/import": 8 << 20, "/api/images": None,
-                "/api/networks/weights": None},
-    )
-    app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
     _add_error_handlers(app)
 
     # Several networks may be loaded; every route works on the active one (picked in the page).
@@ -172,20 +181,18 @@ def create_app(settings: Settings) -> FastAPI:
     runner = JobRunner(QuickGate())
     runner.on_cancel.append(lambda _job: manager.drop_workers())
     app.state.jobs = runner
-    app.add_middleware(QuickRequestMiddleware, gate=runner.gate)
 
     budget = MemoryBudget(settings.memory_budget)
     limit_malloc_arenas()
     budget.apply(manager.loaded())
     app.state.memory_budget = budget
-    app.add_middleware(ApplyBudget, apply=lambda: budget.apply(manager.loaded()))
 
     # Uploads are kept (bounded, deletable) so a reload or a restart does not lose them.
     photo_store = PhotoStore(Path(settings.data_dir) / "photos.sqlite3", busy_timeout_s=settings.store_busy_timeout_s)
 
     starters = [*flip.job_starters(manager), *neurons.job_starters(manager), *explain.job_starters(manager),
                 *metrics.job_starters(manager), *networks.job_starters(manager), *landscape.job_starters(manager)]
-    for router in (
+    routers = (
         networks.router(manager),
         jobs.router(runner, starters),
         photos.router(manager, photo_store),
@@ -196,10 +203,19 @@ def create_app(settings: Settings) -> FastAPI:
         neurons.router(manager),
         metrics.router(manager),
         models.router(manager),
-    ):
-        app.include_router(router)
+    )
+    for router in routers:
+        app.include_router(router)  # no prefix added: each route's path is the one its router gives
+
+    # Middleware, innermost first; what it treats apart is read off the routes' markers (routes.base). The routers'
+    # own routes are read, since the app may hold an included router as one lazy entry.
+    api_routes = [route for router in routers for route in router.routes]
+    app.add_middleware(BodyLimit, default=settings.max_json_bytes, limits=body_limits(api_routes))
+    app.add_middleware(HostCheck, allowed=settings.allowed_hosts)  # outside the body cap: refused before any read
+    app.add_middleware(QuickRequestMiddleware, gate=runner.gate, long_paths=long_paths(api_routes))
+    app.add_middleware(ApplyBudget, apply=lambda: budget.apply(manager.loaded()))
     _add_front_end(app, Path(settings.static_dir))
     return app
 
 
-__all__ = ["STATIC_DIR", "Settings", "create_app", "release"]
+__all__ = ["STATIC_DIR", "Settings", "body_limits", "create_app", "long_paths", "release"]

@@ -20,9 +20,10 @@ Why it is built this way:
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -84,21 +85,26 @@ class QuickGate:
                 self._cond.wait(PAUSE_POLL_S)
 
 
-LONG_PATHS = ("/api/jobs", "/api/flip/curve", "/api/neurons", "/api/ablate/curve", "/api/metrics",
-              "/api/networks/weights")
-"""API paths that are not quick requests: jobs themselves, the old synchronous long routes, uploads of weights."""
-
-
 class QuickRequestMiddleware:
-    """ASGI middleware: every API request except the long ones holds the gate while it runs."""
+    """ASGI middleware: every API request except the long ones holds the gate while it runs.
 
-    def __init__(self, app: ASGIApp, gate: QuickGate) -> None:
+    ``long_paths``: the patterns of the routes that are not quick requests (jobs themselves, the old synchronous
+    long routes, uploads of weights); the app reads them off the routes marked
+    :data:`~vislrp.server.routes.base.LONG_RUNNING`.
+    """
+
+    def __init__(self, app: ASGIApp, gate: QuickGate, long_paths: Sequence[re.Pattern[str]] = ()) -> None:
         self.app = app
         self.gate = gate
+        self.long_paths = tuple(long_paths)
+
+    def quick(self, path: str) -> bool:
+        """Whether a request for ``path`` is a quick API request."""
+        return path.startswith("/api/") and not any(p.match(path) for p in self.long_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith("/api/") or path.startswith(LONG_PATHS):
+        if not self.quick(path):
             await self.app(scope, receive, send)
             return
         self.gate.enter()

@@ -13,7 +13,7 @@ from vislrp.designs import check_design
 from vislrp.lrp import LRPModel
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JOB_CHUNK, JobStarter, Work
-from vislrp.server.routes.base import SEED_MAX, Out
+from vislrp.server.routes.base import LARGE_JSON_BYTES, LONG_RUNNING, SEED_MAX, Out, body_limit
 
 if TYPE_CHECKING:
     from vislrp.server.networks import NetworkManager
@@ -109,12 +109,12 @@ def router(networks: NetworkManager) -> APIRouter:
     """``POST /api/flip`` and ``POST /api/flip/curve`` on the active network."""
     api = APIRouter(prefix="/api", responses=API_ERRORS)
 
-    @api.post("/flip", response_model=FlipResponse)
+    @api.post("/flip", response_model=FlipResponse, openapi_extra=body_limit(LARGE_JSON_BYTES))
     async def flip(req: FlipRequest) -> FlipResponse:
         """The prediction with the masked pixels flipped; the new top-10 beside the original ranks."""
         return await run_in_threadpool(networks.active().analysis.flip, req)
 
-    @api.post("/flip/curve", response_model=CurveResponse)
+    @api.post("/flip/curve", response_model=CurveResponse, openapi_extra=LONG_RUNNING)
     async def flip_curve(req: CurveRequest) -> CurveResponse:
         """MoRF / LeRF / random flipping curves of the model's heatmap, with AOPC; steps run batched."""
         return await run_in_threadpool(networks.active().analysis.curve, req)

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.server.errors import API_ERRORS, STORE_ERRORS, ApiError
-from vislrp.server.routes.base import Out
+from vislrp.server.routes.base import Out, body_limit
 from vislrp.server.upload import MULTIPART_OVERHEAD, UPLOAD_OPENAPI, file_from_body, read_capped
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def router(networks: NetworkManager, photos: PhotoStore, max_upload_bytes: int) 
     on the active network."""
     api = APIRouter(prefix="/api", responses=API_ERRORS)
 
-    @api.post("/images", response_model=ImageResponse, responses=STORE_ERRORS, openapi_extra=UPLOAD_OPENAPI)
+    @api.post("/images", response_model=ImageResponse, responses=STORE_ERRORS,
+              openapi_extra={**UPLOAD_OPENAPI, **body_limit(None)})
     async def upload_image(request: Request) -> ImageResponse:
         """Upload a photo (multipart field ``file``; a raw image body works too), kept in the photo store."""
         body = await read_capped(request, max_upload_bytes + MULTIPART_OVERHEAD)

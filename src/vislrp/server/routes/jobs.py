@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.server.errors import error_responses
 from vislrp.server.jobs import Job, JobKind, JobRunner, JobStarter, JobStatus
+from vislrp.server.routes.base import LONG_RUNNING
 from vislrp.server.routes.explain import CompareResponse
 from vislrp.server.routes.flip import CurveResponse
 from vislrp.server.routes.landscape import LandscapePoint, LandscapeResponse, RecommendResponse
@@ -77,7 +78,8 @@ def _add_start_route(api: APIRouter, runner: JobRunner, starter: JobStarter[Any]
     start.__name__ = f"start_{starter.kind.replace('-', '_')}_job"
     start.__annotations__ = {"req": starter.request, "return": JobOut}  # resolved here, not from a string
     api.add_api_route(f"/{starter.kind}", start, methods=["POST"], response_model=JobOut, status_code=202,
-                      summary=f"Start a {starter.kind} job", responses=error_responses(404, 422))
+                      summary=f"Start a {starter.kind} job", responses=error_responses(404, 422),
+                      openapi_extra=LONG_RUNNING)
 
 
 def router(runner: JobRunner, starters: Sequence[JobStarter[Any]]) -> APIRouter:
@@ -93,19 +95,20 @@ def router(runner: JobRunner, starters: Sequence[JobStarter[Any]]) -> APIRouter:
     for starter in starters:
         _add_start_route(api, runner, starter)
 
-    @api.get("/{job_id}", response_model=JobOut, responses=error_responses(404))
+    @api.get("/{job_id}", response_model=JobOut, responses=error_responses(404), openapi_extra=LONG_RUNNING)
     def get_job(job_id: str) -> JobOut:
         """The job's state, with its result once done."""
         return job_out(find(job_id))
 
-    @api.post("/{job_id}/cancel", response_model=JobOut, responses=error_responses(404))
+    @api.post("/{job_id}/cancel", response_model=JobOut, responses=error_responses(404),
+              openapi_extra=LONG_RUNNING)
     def cancel_job(job_id: str) -> JobOut:
         """Ask the job to stop; it stops at its next torch call (status ``cancelled``)."""
         return job_out(runner.cancel(find(job_id).id), with_result=False)
 
     @api.get("/{job_id}/events", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "JobOut per change"},
-                        **error_responses(404)})
+                        **error_responses(404)}, openapi_extra=LONG_RUNNING)
     def job_events(job_id: str) -> StreamingResponse:
         """Server-sent events (``event: progress``, data a JobOut without result) until the job ends."""
         job = find(job_id)

@@ -16,7 +16,7 @@ from vislrp.designs import check_design
 from vislrp.lrp import LRPModel
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JobContext, JobStarter, Work
-from vislrp.server.routes.base import SEED_MAX, Out
+from vislrp.server.routes.base import LONG_RUNNING, SEED_MAX, Out
 from vislrp.server.routes.flip import FillName, MaskData
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def router(networks: NetworkManager) -> APIRouter:
     """``POST /api/metrics`` on the active network."""
     api = APIRouter(prefix="/api", responses=API_ERRORS)
 
-    @api.post("/metrics", response_model=MetricsResponse)
+    @api.post("/metrics", response_model=MetricsResponse, openapi_extra=LONG_RUNNING)
     async def metrics(req: MetricsRequest) -> MetricsResponse:
         """Metrics (docs/metrics.md) of every (LRP model, row) cell, per-model means and a ranking per metric."""
         return await run_in_threadpool(networks.active().analysis.metrics, req)

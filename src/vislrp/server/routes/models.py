@@ -16,7 +16,7 @@ from vislrp.designs import check_design
 from vislrp.lrp import ConfigError, LRPModel, parse_model
 from vislrp.server.errors import API_ERRORS, STORE_ERRORS, ApiError
 from vislrp.server.guards import json_depth
-from vislrp.server.routes.base import Out
+from vislrp.server.routes.base import LARGE_JSON_BYTES, Out, body_limit
 from vislrp.store import INT64_MAX, StoredModel
 
 if TYPE_CHECKING:
@@ -85,7 +85,8 @@ def router(networks: NetworkManager) -> APIRouter:
         body = [s.model.model_dump(mode="json") for s in networks.active().store.list()]
         return JSONResponse(body, headers={"Content-Disposition": 'attachment; filename="lrp-models.json"'})
 
-    @api.post("/models/import", response_model=list[StoredModelOut], status_code=201)
+    @api.post("/models/import", response_model=list[StoredModelOut], status_code=201,
+              openapi_extra=body_limit(LARGE_JSON_BYTES))
     def import_models(req: ImportRequest) -> list[StoredModelOut]:
         """Import a JSON file's text: one LRP model or a list. Names already taken get a suffix."""
         depth = json_depth(req.content)

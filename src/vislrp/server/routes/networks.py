@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vislrp.server.errors import error_responses
 from vislrp.server.jobs import JobStarter, Work
+from vislrp.server.routes.base import LONG_RUNNING, body_limit
 from vislrp.server.upload import MULTIPART_OVERHEAD, UPLOAD_OPENAPI, file_from_body, read_capped
 from vislrp.zoo import WeightsError
 
@@ -81,7 +82,7 @@ def router(networks: NetworkManager) -> APIRouter:
         return networks.describe_all()
 
     @api.post("/weights", response_model=WeightsFileOut, status_code=201, responses=error_responses(400, 413, 422),
-              openapi_extra=UPLOAD_OPENAPI)
+              openapi_extra={**UPLOAD_OPENAPI, **LONG_RUNNING, **body_limit(None)})
     async def upload_weights(request: Request, network: str) -> WeightsFileOut:
         """Upload a state-dict file for ``network`` (multipart ``file`` or a raw body); it is checked, not run."""
         body = await read_capped(request, networks.max_weights_bytes + MULTIPART_OVERHEAD)

@@ -14,7 +14,7 @@ from vislrp.designs import check_design
 from vislrp.lrp import LRPModel
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JOB_CHUNK, JobContext, JobStarter, Work
-from vislrp.server.routes.base import SEED_MAX, Out
+from vislrp.server.routes.base import LONG_RUNNING, SEED_MAX, Out
 from vislrp.server.routes.explain import HeatmapData
 from vislrp.server.routes.flip import RankedPrediction
 from vislrp.server.routes.images import Prediction
@@ -116,12 +116,12 @@ def router(networks: NetworkManager) -> APIRouter:
     """``/api/neurons``, ``/api/neurons/maps``, ``/api/ablate`` and ``/api/ablate/curve`` on the active network."""
     api = APIRouter(prefix="/api", responses=API_ERRORS)
 
-    @api.post("/neurons", response_model=NeuronsResponse)
+    @api.post("/neurons", response_model=NeuronsResponse, openapi_extra=LONG_RUNNING)
     async def neurons(req: NeuronsRequest) -> NeuronsResponse:
         """Per channel of a conv layer: positive and negative relevance sums and mean activation."""
         return await run_in_threadpool(networks.active().analysis.neurons, req)
 
-    @api.post("/neurons/maps", response_model=NeuronMapsResponse)
+    @api.post("/neurons/maps", response_model=NeuronMapsResponse, openapi_extra=LONG_RUNNING)
     async def neuron_maps(req: NeuronMapsRequest) -> NeuronMapsResponse:
         """Relevance, activation and conditional input heatmap of each selected channel (one batched pass)."""
         return await run_in_threadpool(networks.active().analysis.neuron_maps, req)
@@ -131,7 +131,7 @@ def router(networks: NetworkManager) -> APIRouter:
         """The prediction with the chosen channels of a conv layer zeroed in the forward."""
         return await run_in_threadpool(networks.active().analysis.ablate, req)
 
-    @api.post("/ablate/curve", response_model=AblationCurveResponse)
+    @api.post("/ablate/curve", response_model=AblationCurveResponse, openapi_extra=LONG_RUNNING)
     async def ablate_curve(req: AblationCurveRequest) -> AblationCurveResponse:
         """The class logit after ablating the k most relevant channels vs k random ones, for each k."""
         return await run_in_threadpool(networks.active().analysis.ablation_curve, req)
