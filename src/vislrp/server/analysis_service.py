@@ -32,7 +32,7 @@ from vislrp.analysis.flow import Cell, FlowError, region_flow
 from vislrp.analysis.metrics.names import FAITHFULNESS_CORRELATION, REGION_PERTURBATION
 from vislrp.analysis.regions import flip_regions
 from vislrp.designs import check_design
-from vislrp.lrp import Explanation, LRPModel
+from vislrp.lrp import Explanation, LayerGraph, LRPModel
 from vislrp.lru import LRUCache
 from vislrp.server.errors import MaskError, MetricsError
 from vislrp.server.memory import tensors_bytes
@@ -121,11 +121,12 @@ class AnalysisService:
         self._explanations.max_bytes = value  # enforced when the next explanation comes in
 
     @property
-    def graph(self):  # type: ignore[no-untyped-def]
+    def graph(self) -> LayerGraph:
         return self.designer.graph
 
     def _predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.graph.gm(x)
+        logits: torch.Tensor = self.graph.gm(x)
+        return logits
 
     def _explanation(self, entry: ImageEntry, class_index: int, model: LRPModel) -> Explanation:
         """A full explanation (every layer kept), cached; call with the lock held."""
@@ -218,7 +219,7 @@ class AnalysisService:
                              noise=req.noise if req.mode == ROAD else 0.0)
                   for order in req.orders]
         elapsed = (time.perf_counter() - t0) * 1000
-        out = [CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]
+        out = [CurveOut(order=c.order, aopc=c.aopc, points=[  # type: ignore[arg-type]  # order: a checked Order string
             CurvePoint(fraction=f, logit=v, top1=t, top1_label=self.designer.label(t))
             for f, v, t in zip(c.fractions, c.logits, c.top1, strict=True)]) for c in curves]
         return CurveResponse(image_id=req.image_id, class_index=req.class_index,
@@ -381,8 +382,8 @@ class AnalysisService:
                 summary.append(MetricSummary(model_index=m_index, metric=name, mean=means[m_index],
                                                      count=len(values)))
             better = HIGHER_IS_BETTER[name]
-            ranked = sorted((i for i in means if means[i] is not None),
-                            key=lambda i: -means[i] if better else means[i])  # type: ignore[operator]
+            defined = {i: m for i, m in means.items() if m is not None}
+            ranked = sorted(defined, key=lambda i: -defined[i] if better else defined[i])
             ranked += [i for i in means if means[i] is None]
             infos.append(MetricInfo(name=name, higher_is_better=better, ranking=ranked))
         return MetricsResponse(cells=cells, summary=summary, metrics=infos,

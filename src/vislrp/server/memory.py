@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -73,12 +74,14 @@ class MemoryBudget:
         self.nbytes = int(nbytes)
 
     @staticmethod
-    def _parts(networks: Iterable[object]) -> tuple[list, list, list]:
-        services, analyses, engines = [], [], []
+    def _parts(networks: Iterable[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+        services: list[Any] = []
+        analyses: list[Any] = []
+        engines: list[Any] = []
         for net in networks:
-            services.append(net.service)  # type: ignore[attr-defined]
-            analyses.append(net.analysis)  # type: ignore[attr-defined]
-            engines.append((net.service.engine, net.service.lock))  # type: ignore[attr-defined]
+            services.append(net.service)
+            analyses.append(net.analysis)
+            engines.append((net.service.engine, net.service.lock))
             worker = getattr(net, "_worker", None)
             if worker is not None:
                 analyses.append(worker)

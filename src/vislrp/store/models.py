@@ -18,6 +18,7 @@ What the store guarantees, whatever its callers send:
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -233,7 +234,7 @@ class ModelStore(SqliteStore):
             n += 1
         return name
 
-    def seed_once(self, models: list[LRPModel]) -> bool:
+    def seed_once(self, models: builtins.list[LRPModel]) -> bool:
         """Store ``models`` the first time this network is seen; later starts keep the user's choices.
 
         One transaction: two servers starting together on one file seed once between them.

@@ -54,7 +54,7 @@ def job_out(job: Job, *, with_result: bool = True) -> JobOut:
     return JobOut(id=job.id, kind=job.kind, status=job.status, done=job.done, total=job.total, message=job.message,
                   elapsed_ms=job.elapsed_ms, error=job.error, error_status=job.error_status,
                   partial=list(job.partial) if job.partial is not None else None,
-                  result=job.result if with_result and job.status == "done" else None)  # type: ignore[arg-type]
+                  result=job.result if with_result and job.status == "done" else None)  # type: ignore[arg-type]  # validated by JobOut
 
 
 async def _events(job: Job) -> AsyncIterator[str]:

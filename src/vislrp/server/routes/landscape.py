@@ -208,8 +208,8 @@ def sweep_landscape(an: AnalysisService, req: LandscapeRequest,
     scored = [p for p in out if p.mean is not None]
     best = None
     if scored:
-        key = (lambda p: p.mean) if higher else (lambda p: -p.mean)  # type: ignore[operator]
-        best = max(scored, key=key).index  # type: ignore[arg-type]
+        means = {p.index: p.mean for p in scored if p.mean is not None}
+        best = max(means, key=lambda i: means[i] if higher else -means[i])
     return LandscapeResponse(axes=[a.name for a in req.axes], metric=req.metric, higher_is_better=higher,
                              shape=shape, points=out, best=best, elapsed_ms=(time.perf_counter() - t0) * 1000)
 
