@@ -23,8 +23,12 @@ test-fast: setup
 		--ignore=tests/server/test_fuzz_compute.py --ignore=tests/lrp/test_random_designs.py \
 		--ignore=tests/sweep/test_ray_executor.py
 
-lint: setup
+# ruff, mypy (strict on lrp/, analysis/, sweep/; see pyproject.toml) and the front end's strict tsc.
+lint:
+	bash scripts/setup.sh --test
 	.venv/bin/ruff check src tests
+	.venv/bin/python -m mypy
+	cd web && npx tsc --noEmit
 
 bench: setup
 	.venv/bin/vislrp bench --model vgg16 resnet50
