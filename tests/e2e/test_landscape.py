@@ -48,7 +48,7 @@ def test_two_axis_landscape_streams_and_loads_the_best_point(page: Page, server:
     best_cell = view.locator(f"[data-testid=landscape-cell][data-index='{best}']")
     expect(best_cell).to_have_attribute("data-best", "1")
     best_cell.hover()
-    expect(view.get_by_test_id("landscape-hover")).to_contain_text("S1.gamma1p")
+    expect(view.get_by_test_id("landscape-hover")).to_contain_text("S1 · γ1p")  # the symbol /api/info gives
     gammas, epsilons = np.linspace(0, 1, 4), np.linspace(0, 0.5, 3)
     with page.expect_request(lambda r: r.url.endswith("/api/explain") and r.method == "POST") as req:
         best_cell.click()
@@ -72,4 +72,4 @@ def test_one_axis_landscape_draws_a_line_per_row_and_the_mean(page: Page, server
     expect(view.locator("path[data-series='mean']")).to_have_count(1)
     page.screenshot(path=str(tmp_path / "line.png"), clip=view.bounding_box())
     view.get_by_test_id("landscape-cell").nth(2).hover()
-    expect(view.get_by_test_id("landscape-hover")).to_contain_text("S1.gamma1p = 0.333")
+    expect(view.get_by_test_id("landscape-hover")).to_contain_text("S1 · γ1p = 0.333")
