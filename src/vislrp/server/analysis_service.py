@@ -166,6 +166,14 @@ class AnalysisService:
         """:meth:`entry` of every row, in order."""
         return [self.entry(r.image_id, r.class_index) for r in rows]
 
+    def grid_entries(self, rows: Iterable[Row], models: Iterable[LRPModel]) -> list[ImageEntry]:
+        """The rows' entries, once every design of a (design × row) grid is known to fit the network: what a
+        comparison or metrics request checks before any work (and before a job is queued)."""
+        entries = self.entries(rows)
+        for model in models:
+            check_design(model, self.graph)
+        return entries
+
     # ------------------------------------------------------------------ V5
     def flip(self, req: FlipRequest) -> FlipResponse:
         entry = self.entry(req.image_id, req.class_index)
@@ -334,9 +342,7 @@ class AnalysisService:
         )
 
         t0 = time.perf_counter()
-        entries = self.entries(req.rows)
-        for model in req.models:
-            check_design(model, self.graph)
+        entries = self.grid_entries(req.rows, req.models)
         size = (int(entries[0].x.shape[1]), int(entries[0].x.shape[2]))
         needs = [m for m in req.metrics if m in NEEDS_REGION]
         if needs and req.mask is None:

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from vislrp.designs import check_design
 from vislrp.lrp import LRPModel, RuleParams
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JobContext, JobStarter, Work
@@ -198,9 +197,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
     def compare(req: CompareRequest) -> Work:
         net = networks.active()
         an = net.worker()
-        an.entries(req.rows)
-        for m in req.models:
-            check_design(m, an.graph)
+        an.grid_entries(req.rows, req.models)
 
         def work(ctx: JobContext) -> BaseModel:
             return an.designer.compare(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} heatmaps"))

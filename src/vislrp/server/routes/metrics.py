@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from vislrp.analysis.flip import DEFAULT_FILL
 from vislrp.analysis.metrics import METRIC_NAMES, REGION_FREE
 from vislrp.analysis.metrics.names import COMPLEXITY, SPARSENESS
-from vislrp.designs import check_design
 from vislrp.lrp import LRPModel
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JobContext, JobStarter, Work
@@ -118,9 +117,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
     def metrics(req: MetricsRequest) -> Work:
         net = networks.active()
         an = net.worker()
-        an.entries(req.rows)
-        for m in req.models:
-            check_design(m, an.graph)
+        an.grid_entries(req.rows, req.models)
 
         def work(ctx: JobContext) -> BaseModel:
             return an.metrics(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} metric runs"))
