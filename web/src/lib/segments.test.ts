@@ -9,9 +9,13 @@ import {
   ruleChange,
   ruleOf,
   ruleSummary,
+  partDefaults,
   sameModel,
+  setPart,
   setRule,
+  splitAt,
   splitSegment,
+  withPartDefaults,
 } from "./segments";
 
 const LRP0: RuleParams = { alpha: 1, beta: 0, epsilon: 0, theta0: 0, theta1: 1, gamma0: 0, gamma1: 1, gamma1p: 0, gamma1n: 0, gamma2: 0 };
@@ -27,20 +31,29 @@ function model(): LRPModel {
     name: "EpsilonGammaBox",
     include_bias: true,
     input_rule: { kind: "zbox", low: null, high: null },
+    version: 2,
     segments: [
-      { start: 0, end: 9, preset: "gamma", rule: { ...GAMMA } },
-      { start: 10, end: 19, preset: "gamma", rule: { ...GAMMA } },
-      { start: 20, end: 24, preset: "epsilon", rule: { ...EPS } },
+      seg(0, 9, { preset: "gamma", rule: { ...GAMMA } }),
+      seg(10, 19, { preset: "gamma", rule: { ...GAMMA } }),
+      seg(20, 24, { preset: "epsilon", rule: { ...EPS } }),
     ],
   };
+}
+
+/** The fields contract version 2 adds to every segment, at their defaults. */
+const CP = { attention: "cp", layernorm: "constant-std" } as const;
+
+/** A segment as the contract requires it (attention and LayerNorm rules at their defaults unless given). */
+function seg(start: number, end: number, extra: Partial<Segment> = {}): Segment {
+  return { start, end, ...CP, ...extra };
 }
 
 const ranges = (m: LRPModel) => m.segments.map((s) => [s.start, s.end]);
 
 describe("ruleOf and clone", () => {
   it("fills an omitted rule with LRP-0 and keeps given values", () => {
-    expect(ruleOf({ start: 0, end: 3 })).toEqual(LRP0);
-    expect(ruleOf({ start: 0, end: 3, rule: { ...LRP0, beta: 1 } }).beta).toBe(1);
+    expect(ruleOf(seg(0, 3))).toEqual(LRP0);
+    expect(ruleOf(seg(0, 3, { rule: { ...LRP0, beta: 1 } })).beta).toBe(1);
   });
 
   it("copies deeply", () => {
@@ -81,13 +94,13 @@ describe("segment edits", () => {
     expect(ranges(removeSegment(model(), 0))).toEqual([[0, 19], [20, 24]]);
     const first = removeSegment(model(), 0);
     expect(first.segments[0].preset).toBe("gamma"); // the second segment (γ) now starts at 0
-    const one: LRPModel = { ...model(), segments: [{ start: 0, end: 24 }] };
+    const one: LRPModel = { ...model(), segments: [seg(0, 24)] };
     expect(ranges(removeSegment(one, 0))).toEqual([[0, 24]]);
   });
 
   it("sets a rule and its preset on one segment only", () => {
     const out = setRule(model(), 1, { ...LRP0, epsilon: 0.25 }, "epsilon");
-    expect(out.segments[1]).toEqual({ start: 10, end: 19, preset: "epsilon", rule: { ...LRP0, epsilon: 0.25 } });
+    expect(out.segments[1]).toEqual({ start: 10, end: 19, ...CP, preset: "epsilon", rule: { ...LRP0, epsilon: 0.25 } });
     expect(out.segments[0].rule).toEqual(GAMMA);
   });
 });
@@ -116,47 +129,48 @@ describe("sameModel", () => {
   it("ignores key order and sees a change of 1e-6", () => {
     const m = model();
     const reordered = JSON.parse(
-      '{"segments":[{"rule":{"epsilon":1e-6,"gamma1p":0.25,"alpha":1,"beta":0,"theta0":0,"theta1":1,"gamma0":0,"gamma1":1,"gamma1n":0,"gamma2":0},"preset":"gamma","end":9,"start":0},' +
-        '{"end":19,"start":10,"preset":"gamma","rule":{"alpha":1,"beta":0,"epsilon":1e-6,"theta0":0,"theta1":1,"gamma0":0,"gamma1":1,"gamma1p":0.25,"gamma1n":0,"gamma2":0}},' +
-        '{"start":20,"end":24,"preset":"epsilon","rule":{"alpha":1,"beta":0,"epsilon":1e-6,"theta0":0,"theta1":1,"gamma0":0,"gamma1":1,"gamma1p":0,"gamma1n":0,"gamma2":0}}],' +
-        '"input_rule":{"high":null,"kind":"zbox","low":null},"include_bias":true,"name":"EpsilonGammaBox"}',
+      '{"segments":[{"rule":{"epsilon":1e-6,"gamma1p":0.25,"alpha":1,"beta":0,"theta0":0,"theta1":1,"gamma0":0,"gamma1":1,"gamma1n":0,"gamma2":0},"preset":"gamma","layernorm":"constant-std","end":9,"start":0,"attention":"cp"},' +
+        '{"attention":"cp","end":19,"start":10,"layernorm":"constant-std","preset":"gamma","rule":{"alpha":1,"beta":0,"epsilon":1e-6,"theta0":0,"theta1":1,"gamma0":0,"gamma1":1,"gamma1p":0.25,"gamma1n":0,"gamma2":0}},' +
+        '{"start":20,"end":24,"layernorm":"constant-std","attention":"cp","preset":"epsilon","rule":{"alpha":1,"beta":0,"epsilon":1e-6,"theta0":0,"theta1":1,"gamma0":0,"gamma1":1,"gamma1p":0,"gamma1n":0,"gamma2":0}}],' +
+        '"input_rule":{"high":null,"kind":"zbox","low":null},"include_bias":true,"version":2,"name":"EpsilonGammaBox"}',
     ) as LRPModel;
     expect(sameModel(m, reordered)).toBe(true);
     expect(sameModel(m, setRule(m, 2, { ...EPS, epsilon: 0 }, "custom"))).toBe(false);
+    expect(sameModel(m, setPart(m, 2, "attention", "attnlrp"))).toBe(false);
   });
 });
 
 describe("ruleSummary", () => {
   it("uses the preset's label", () => {
-    expect(ruleSummary({ start: 0, end: 1, preset: "gamma", rule: GAMMA }, label)).toBe("LRP-γ");
+    expect(ruleSummary(seg(0, 1, { preset: "gamma", rule: GAMMA }), label)).toBe("LRP-γ");
   });
 
   it("lists a custom rule's parameters away from LRP-0 with significant digits (issue 18: not ε=0)", () => {
-    const seg: Segment = { start: 0, end: 1, preset: "custom", rule: { ...GAMMA, gamma1p: 0.5 } };
-    expect(ruleSummary(seg, label)).toBe("custom (γ1p=0.5, ε=1e-6)");
-    expect(ruleSummary({ start: 0, end: 1, preset: "custom", rule: { ...LRP0, theta0: 1, theta1: 0, epsilon: 2.5e-4 } }, label)).toBe(
+    const custom = seg(0, 1, { preset: "custom", rule: { ...GAMMA, gamma1p: 0.5 } });
+    expect(ruleSummary(custom, label)).toBe("custom (γ1p=0.5, ε=1e-6)");
+    expect(ruleSummary(seg(0, 1, { preset: "custom", rule: { ...LRP0, theta0: 1, theta1: 0, epsilon: 2.5e-4 } }), label)).toBe(
       "custom (θ0=1, θ1=0, ε=2.5e-4)",
     );
-    expect(ruleSummary({ start: 0, end: 1, preset: "custom", rule: LRP0 }, label)).toBe("custom (LRP-0)");
-    expect(ruleSummary({ start: 0, end: 1 }, label)).toBe("custom (LRP-0)");
+    expect(ruleSummary(seg(0, 1, { preset: "custom", rule: LRP0 }), label)).toBe("custom (LRP-0)");
+    expect(ruleSummary(seg(0, 1), label)).toBe("custom (LRP-0)");
   });
 });
 
 describe("ruleChange", () => {
-  const seg = (rule: RuleParams, preset = "custom"): Segment => ({ start: 0, end: 9, preset, rule });
+  const rseg = (rule: RuleParams, preset = "custom"): Segment => seg(0, 9, { preset, rule });
 
   it("lists only the parameters whose numbers changed", () => {
-    expect(ruleChange(seg({ ...GAMMA, gamma1p: 0.5 }), seg(GAMMA, "gamma"), label)).toBe("custom (γ1p=0.5)");
-    expect(ruleChange(seg({ ...GAMMA, gamma1p: 0.5, alpha: 2 }), seg(GAMMA, "gamma"), label)).toBe("custom (α=2, γ1p=0.5)");
+    expect(ruleChange(rseg({ ...GAMMA, gamma1p: 0.5 }), rseg(GAMMA, "gamma"), label)).toBe("custom (γ1p=0.5)");
+    expect(ruleChange(rseg({ ...GAMMA, gamma1p: 0.5, alpha: 2 }), rseg(GAMMA, "gamma"), label)).toBe("custom (α=2, γ1p=0.5)");
   });
 
   it("lists ε 1e-6 → 0 as a change, and writes it apart from the old value", () => {
-    expect(ruleChange(seg({ ...GAMMA, epsilon: 0 }), seg(GAMMA, "gamma"), label)).toBe("custom (ε=0)");
-    expect(ruleChange(seg({ ...GAMMA, epsilon: 1.00001e-6 }), seg(GAMMA, "gamma"), label)).toBe("custom (ε=1.00001e-6)");
+    expect(ruleChange(rseg({ ...GAMMA, epsilon: 0 }), rseg(GAMMA, "gamma"), label)).toBe("custom (ε=0)");
+    expect(ruleChange(rseg({ ...GAMMA, epsilon: 1.00001e-6 }), rseg(GAMMA, "gamma"), label)).toBe("custom (ε=1.00001e-6)");
   });
 
   it("uses the new preset's label when there is one", () => {
-    expect(ruleChange(seg({ ...LRP0, epsilon: 0.25 }, "epsilon"), seg(GAMMA, "gamma"), label)).toBe("LRP-ε");
+    expect(ruleChange(rseg({ ...LRP0, epsilon: 0.25 }, "epsilon"), rseg(GAMMA, "gamma"), label)).toBe("LRP-ε");
   });
 });
 
@@ -194,5 +208,80 @@ describe("draftChanges", () => {
   it("says 'edited' for a change it has no words for", () => {
     const draft: LRPModel = { ...model(), input_rule: { kind: "zbox", low: 0, high: 1 } };
     expect(draftChanges(draft, model(), label)).toBe("edited");
+  });
+});
+
+describe("attention and LayerNorm rules of a segment (contract version 2)", () => {
+  const attn = (m: LRPModel) => m.segments.map((s) => [s.attention, s.layernorm]);
+
+  it("a split copies the parent's attention and LayerNorm rules into both halves", () => {
+    const m = setPart(setPart(model(), 1, "attention", "attnlrp"), 1, "layernorm", "identity");
+    const out = splitSegment(m, 1);
+    expect(ranges(out)).toEqual([[0, 9], [10, 14], [15, 19], [20, 24]]);
+    expect(attn(out)).toEqual([["cp", "constant-std"], ["attnlrp", "identity"], ["attnlrp", "identity"], ["cp", "constant-std"]]);
+    expect(out.segments[2].preset).toBe("gamma");
+  });
+
+  it("splitAt starts a new segment at a given layer (a block boundary), a copy of the one it came from", () => {
+    const m = setPart(model(), 1, "attention", "attnlrp");
+    const out = splitAt(m, 13);
+    expect(ranges(out)).toEqual([[0, 9], [10, 12], [13, 19], [20, 24]]);
+    expect(attn(out)[2]).toEqual(["attnlrp", "constant-std"]);
+    expect(out.segments[2].rule).toEqual(GAMMA);
+    out.segments[2].rule!.gamma1p = 1;
+    expect(out.segments[1].rule!.gamma1p).toBe(0.25);
+    expect(ranges(splitAt(m, 10))).toEqual(ranges(m)); // a segment already starts there
+    expect(ranges(splitAt(m, 99))).toEqual(ranges(m)); // no segment holds it
+  });
+
+  it("a merge keeps the left segment's rules", () => {
+    const m = setPart(setPart(model(), 0, "attention", "attnlrp"), 1, "layernorm", "identity");
+    const out = removeSegment(m, 1); // segment 1's layers go to segment 0
+    expect(ranges(out)).toEqual([[0, 19], [20, 24]]);
+    expect(attn(out)).toEqual([["attnlrp", "constant-std"], ["cp", "constant-std"]]);
+  });
+
+  it("a preset or slider edit leaves the attention and LayerNorm rules alone", () => {
+    const m = setPart(model(), 2, "attention", "attnlrp");
+    expect(setRule(m, 2, LRP0, "lrp-0").segments[2].attention).toBe("attnlrp");
+  });
+
+  it("setPart changes one field of one segment", () => {
+    const out = setPart(model(), 2, "layernorm", "identity");
+    expect(attn(out)).toEqual([["cp", "constant-std"], ["cp", "constant-std"], ["cp", "identity"]]);
+    expect(model().segments[2].layernorm).toBe("constant-std");
+  });
+
+  it("defaults come from the default model's segment holding the layer", () => {
+    const defaults = setPart(model(), 2, "attention", "attnlrp");
+    expect(partDefaults(defaults, 3)).toEqual(CP);
+    expect(partDefaults(defaults, 22)).toEqual({ attention: "attnlrp", layernorm: "constant-std" });
+    expect(partDefaults(defaults, 99)).toEqual(CP); // past the end: the first segment's
+  });
+
+  it("a JSON import without the fields gets the defaults; given fields stay; other JSON is left to the server", () => {
+    const defaults = setPart(model(), 2, "attention", "attnlrp");
+    const old = { name: "v1", include_bias: true, segments: [{ start: 0, end: 19, preset: "gamma" }, { start: 20, end: 24, layernorm: "identity" }] };
+    expect(withPartDefaults(old, defaults)).toEqual({
+      name: "v1",
+      include_bias: true,
+      segments: [
+        { start: 0, end: 19, preset: "gamma", attention: "cp", layernorm: "constant-std" },
+        { start: 20, end: 24, attention: "attnlrp", layernorm: "identity" },
+      ],
+    });
+    expect(withPartDefaults([old, old], defaults)).toEqual([withPartDefaults(old, defaults), withPartDefaults(old, defaults)]);
+    expect(withPartDefaults({ name: "no segments" }, defaults)).toEqual({ name: "no segments" });
+    expect(withPartDefaults(42, defaults)).toBe(42);
+    expect(withPartDefaults({ segments: [null, "x"] }, defaults)).toEqual({ segments: [null, "x"] });
+  });
+
+  it("the draft label names a changed attention or LayerNorm rule", () => {
+    const partLabel = (part: string, name: string) => `${part === "attention" ? "attention" : "LayerNorm"} ${name === "attnlrp" ? "AttnLRP" : name}`;
+    const draft = setPart(model(), 1, "attention", "attnlrp");
+    expect(draftChanges(draft, model(), label, partLabel)).toBe("S2 attention AttnLRP");
+    const both = setRule(setPart(draft, 1, "layernorm", "identity"), 1, { ...GAMMA, gamma1p: 0.5 }, "custom");
+    expect(draftChanges(both, model(), label, partLabel)).toBe("S2 custom (γ1p=0.5), attention AttnLRP, LayerNorm identity");
+    expect(draftChanges(draft, model(), label)).toBe("S2 attention attnlrp");
   });
 });

@@ -39,14 +39,25 @@ export function moveBoundary(m: LRPModel, k: number, start: number): LRPModel {
   return out;
 }
 
-/** Split segment k in the middle (both halves keep its rule). Needs at least two layers. */
+/** Split segment k in the middle (both halves keep its rule, attention and LayerNorm rules). Needs at least two layers. */
 export function splitSegment(m: LRPModel, k: number): LRPModel {
+  const seg = m.segments[k];
+  if (!seg || seg.end <= seg.start) return clone(m);
+  return splitAt(m, Math.floor((seg.start + seg.end + 1) / 2));
+}
+
+/**
+ * Split the segment holding layer `start` so that a new segment begins there (e.g. at a transformer
+ * block's first layer); the new segment is a copy of the one it came from. Unchanged when a segment
+ * already starts at `start` or no segment holds it.
+ */
+export function splitAt(m: LRPModel, start: number): LRPModel {
   const out = clone(m);
+  const k = out.segments.findIndex((s) => s.start < start && start <= s.end);
+  if (k < 0) return out;
   const seg = out.segments[k];
-  if (!seg || seg.end <= seg.start) return out;
-  const mid = Math.floor((seg.start + seg.end + 1) / 2);
-  const second: Segment = { ...clone({ ...m, segments: [seg] }).segments[0], start: mid };
-  seg.end = mid - 1;
+  const second: Segment = { ...clone({ ...m, segments: [seg] }).segments[0], start };
+  seg.end = start - 1;
   out.segments.splice(k + 1, 0, second);
   return out;
 }
@@ -66,6 +77,46 @@ export function setRule(m: LRPModel, k: number, rule: RuleParams, preset: string
   const out = clone(m);
   out.segments[k] = { ...out.segments[k], rule: { ...rule }, preset };
   return out;
+}
+
+/** The rules a segment gives a transformer's parts (contract version 2): attention products and softmax, LayerNorm. */
+export type SegmentParts = Pick<Segment, "attention" | "layernorm">;
+export type PartName = keyof SegmentParts;
+export const PART_NAMES: readonly PartName[] = ["attention", "layernorm"];
+
+/** Set segment k's attention or LayerNorm rule (the other fields stay). */
+export function setPart<P extends PartName>(m: LRPModel, k: number, part: P, value: SegmentParts[P]): LRPModel {
+  const out = clone(m);
+  out.segments[k] = { ...out.segments[k], [part]: value };
+  return out;
+}
+
+/**
+ * The attention and LayerNorm rules a new segment starting at layer `start` gets: those of the designer's
+ * default model (/api/info's default_model) for that layer, the one place the defaults come from.
+ */
+export function partDefaults(defaults: LRPModel, start = 0): SegmentParts {
+  const seg = defaults.segments.find((s) => s.start <= start && start <= s.end) ?? defaults.segments[0];
+  return { attention: seg.attention, layernorm: seg.layernorm };
+}
+
+/**
+ * An LRP model read from JSON (an import file, possibly written before contract version 2) with every
+ * segment's missing attention or LayerNorm rule taken from the default model; anything that is not a
+ * model (or a list of models) comes back unchanged, for the server to judge.
+ */
+export function withPartDefaults(data: unknown, defaults: LRPModel): unknown {
+  if (Array.isArray(data)) return data.map((d) => withPartDefaults(d, defaults));
+  if (!data || typeof data !== "object") return data;
+  const model = data as { segments?: unknown };
+  if (!Array.isArray(model.segments)) return data;
+  const segments = model.segments.map((seg: unknown) => {
+    if (!seg || typeof seg !== "object") return seg;
+    const s = seg as Record<string, unknown>;
+    const fill = partDefaults(defaults, typeof s.start === "number" ? s.start : 0);
+    return { ...s, attention: s.attention ?? fill.attention, layernorm: s.layernorm ?? fill.layernorm };
+  });
+  return { ...model, segments };
 }
 
 /** Equal as JSON whatever the key order (a draft's keys may come in another order than the server's). */
@@ -106,19 +157,26 @@ export function ruleChange(seg: Segment, old: Segment, label: (preset: string | 
 
 /**
  * How a draft differs from the saved model, in words, or null when it does not: the changed segments
- * with their rules (all segments when the boundaries moved), and changed bias or input-rule switches.
+ * with their rules (all segments when the boundaries moved), changed attention or LayerNorm rules (named
+ * by `partLabel`, e.g. "attention AttnLRP"), and changed bias or input-rule switches.
  */
-export function draftChanges(draft: LRPModel, saved: LRPModel | undefined, label: (preset: string | null | undefined) => string): string | null {
+export function draftChanges(
+  draft: LRPModel,
+  saved: LRPModel | undefined,
+  label: (preset: string | null | undefined) => string,
+  partLabel: (part: PartName, name: string) => string = (part, name) => `${part} ${name}`,
+): string | null {
   if (!saved || sameModel(draft, saved)) return null;
   const parts: string[] = [];
   const bounds = (m: LRPModel) => m.segments.map((s) => `${s.start}-${s.end}`).join(",");
   const moved = bounds(draft) !== bounds(saved);
   draft.segments.forEach((seg, k) => {
     const old = saved.segments[k];
-    const same = !moved && old && PARAM_ORDER.every((p) => ruleOf(old)[p] === ruleOf(seg)[p]);
-    if (same) return;
-    const rule = moved || !old ? ruleSummary(seg, label) : ruleChange(seg, old, label);
-    parts.push(`S${k + 1}${moved ? ` ${seg.start}–${seg.end}` : ""} ${rule}`);
+    const sameRule = !moved && old && PARAM_ORDER.every((p) => ruleOf(old)[p] === ruleOf(seg)[p]);
+    const changedParts = old && !moved ? PART_NAMES.filter((p) => seg[p] !== old[p]).map((p) => partLabel(p, seg[p])) : [];
+    if (sameRule && !changedParts.length) return;
+    const rule = sameRule ? [] : [moved || !old ? ruleSummary(seg, label) : ruleChange(seg, old, label)];
+    parts.push(`S${k + 1}${moved ? ` ${seg.start}–${seg.end}` : ""} ${[...rule, ...changedParts].join(", ")}`);
   });
   if (draft.include_bias !== saved.include_bias) parts.push(draft.include_bias ? "bias on" : "bias off");
   if (!!draft.input_rule !== !!saved.input_rule) parts.push(draft.input_rule ? "ZBox on" : "ZBox off");

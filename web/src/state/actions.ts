@@ -1,7 +1,7 @@
 // Everything the views can ask for. Actions call the API service and write results into the store.
 import type { LRPModel, StoredModel } from "../api/types";
 import { ApiService, StaleResponse } from "../services/api";
-import { clone, sameModel } from "../lib/segments";
+import { clone, sameModel, withPartDefaults } from "../lib/segments";
 import { activeModel, modelById, type DraftHistory, type State, type Store } from "./store";
 import type { JobActions } from "./jobs";
 
@@ -14,6 +14,22 @@ interface TabImage {
 }
 
 type TabState = Pick<State, "activeId" | "colormap" | "compareIds" | "sharedScale" | "compareLogit"> & { image?: TabImage };
+
+/**
+ * An import file's text with the attention and LayerNorm rules that a model written before contract
+ * version 2 lacks taken from the designer's default model; text that is not JSON goes as it is, so the
+ * server words the error.
+ */
+function withDefaultParts(content: string, defaults: LRPModel | undefined): string {
+  if (!defaults) return content;
+  let data: unknown;
+  try {
+    data = JSON.parse(content);
+  } catch {
+    return content;
+  }
+  return JSON.stringify(withPartDefaults(data, defaults));
+}
 
 export class Actions {
   private explainTimer: number | undefined;
@@ -326,7 +342,7 @@ export class Actions {
   async importFile(file: File): Promise<void> {
     this.store.set({ error: null });
     try {
-      const content = await file.text();
+      const content = withDefaultParts(await file.text(), this.store.get().info?.default_model);
       const added = await this.api.call(() => this.api.client.POST("/api/models/import", { body: { content } }));
       await this.refreshModels();
       this.store.set({ notice: `Imported ${added.map((m) => `“${m.model.name}”`).join(", ")}` });

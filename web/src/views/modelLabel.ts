@@ -2,6 +2,7 @@
 // "•" and the rules that differ from the saved model (captions and column headers show the draft).
 import type { LRPModel } from "../api/types";
 import { presetLabel } from "../draw/segmentBars";
+import { partLabel } from "../lib/layers";
 import { draftChanges } from "../lib/segments";
 import type { State } from "../state/store";
 
@@ -18,7 +19,8 @@ export function modelLabel(s: State, model: LRPModel | null | undefined): ModelL
   if (!model) return { name: "", draft: null, text: "" };
   // Names are unique in the store, and a rename renames the draft too.
   const saved = s.models.find((m) => m.model.name === model.name)?.model;
-  const draft = s.info ? draftChanges(model, saved, (p) => presetLabel(p, s.info!.presets)) : null;
+  const info = s.info;
+  const draft = info ? draftChanges(model, saved, (p) => presetLabel(p, info.presets), (part, name) => partLabel(info, part, name)) : null;
   const name = model.name + (draft ? " •" : "");
   return { name, draft, text: draft ? `${name} (draft: ${draft})` : name };
 }
