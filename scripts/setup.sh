@@ -21,6 +21,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     # everything else), so every machine resolves the same set. zennit comes with the test extra in the same
     # resolve, so it cannot swap the torch build.
     .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+    # LXT, the transformer reference of the tests, without its heavy requirements (see pyproject's test extra)
+    .venv/bin/python -m pip install -q --no-deps -c constraints.txt lxt
     echo "$digest" > "$stamp"
 fi
 

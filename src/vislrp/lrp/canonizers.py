@@ -6,6 +6,7 @@ copies first), so nothing here can leak into the caller's model.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -220,3 +221,106 @@ def fold_batchnorm_modules(model: nn.Module) -> nn.Module:
                     setattr(parent, name, nn.Identity())
                     previous = None
     return model
+
+
+class AttentionError(ValueError):
+    """A ``MultiheadAttention`` call that :func:`split_attention` cannot write out as explicit layers."""
+
+
+def split_attention(gm: fx.GraphModule) -> None:
+    """Write each self-attention ``nn.MultiheadAttention`` call out as the layers LRP rules need.
+
+    ``y, _ = mha(x, x, x)`` becomes::
+
+        q, k, v = q_proj(x), k_proj(x), v_proj(x)          # Linear layers (the in-projection, split)
+        q_h = q.unflatten(-1, (H, d)).transpose(1, 2) * d**-0.5   # (B, H, T, d)
+        scores = q_h @ k_h.transpose(-2, -1)                 # bilinear product (B, H, T, T)
+        A = softmax(scores, -1)                              # Softmax layer
+        o = A @ v_h                                          # bilinear product (B, H, T, d): axis 1 = heads
+        y = out_proj(o.transpose(1, 2).flatten(2))           # Linear layer
+
+    so the projections take the unified formula like any linear layer, the two products and the softmax
+    get the transformer rules (:mod:`vislrp.lrp.tokens`), and the heads are the channel axis of ``o``.
+    The arithmetic is the module's own (eval mode: no dropout); the rewritten graph's output matches it to
+    float rounding.
+    """
+    graph = gm.graph
+    for node in list(graph.nodes):
+        if node.op != "call_module":
+            continue
+        module = gm.get_submodule(str(node.target))
+        if not isinstance(module, nn.MultiheadAttention):
+            continue
+        _check_attention(node, module)
+        x = node.args[0]
+        assert isinstance(x, fx.Node)
+        heads, dim = module.num_heads, module.embed_dim
+        head_dim = dim // heads
+        base = str(node.target)
+        assert module.in_proj_weight is not None
+        w_q, w_k, w_v = module.in_proj_weight.detach().chunk(3)
+        b_q, b_k, b_v = (module.in_proj_bias.detach().chunk(3) if module.in_proj_bias is not None
+                         else (None, None, None))
+        for name, w, b in (("q_proj", w_q, b_q), ("k_proj", w_k, b_k), ("v_proj", w_v, b_v)):
+            linear = nn.Linear(dim, dim, bias=b is not None).to(w)
+            with torch.no_grad():
+                linear.weight.copy_(w)
+                if b is not None:
+                    linear.bias.copy_(b)
+            linear.requires_grad_(False)
+            module.add_module(name, linear)
+        out_proj = nn.Linear(dim, dim, bias=module.out_proj.bias is not None).to(module.out_proj.weight)
+        out_proj.load_state_dict(module.out_proj.state_dict())  # a plain Linear (not the quantizable subclass)
+        out_proj.requires_grad_(False)
+        module.out_proj = out_proj  # type: ignore[assignment]  # a Linear subclass in torch's annotation
+
+        def named(n: fx.Node, label: str, base: str = base) -> fx.Node:
+            n.meta["vislrp_name"] = f"{base}.{label}"
+            return n
+
+        with graph.inserting_before(node):
+            q = named(graph.call_module(f"{base}.q_proj", (x,)), "q_proj")
+            k = named(graph.call_module(f"{base}.k_proj", (x,)), "k_proj")
+            v = named(graph.call_module(f"{base}.v_proj", (x,)), "v_proj")
+            split = {p: named(graph.call_method("unflatten", (t, -1, (heads, head_dim))), f"{p}_split")
+                     for p, t in (("q", q), ("k", k), ("v", v))}
+            q_h = named(graph.call_method("transpose", (split["q"], 1, 2)), "q_heads")
+            q_s = named(graph.call_function(operator.mul, (q_h, float(head_dim) ** -0.5)), "q_scaled")
+            k_t = named(graph.call_method("permute", (split["k"], 0, 2, 3, 1)), "k_heads")
+            v_h = named(graph.call_method("transpose", (split["v"], 1, 2)), "v_heads")
+            scores = named(graph.call_function(torch.matmul, (q_s, k_t)), "scores")
+            attn = named(graph.call_function(F.softmax, (scores,), {"dim": -1}), "softmax")
+            heads_out = named(graph.call_function(torch.matmul, (attn, v_h)), "heads")
+            tokens_first = named(graph.call_method("transpose", (heads_out, 1, 2)), "heads_t")
+            merged = named(graph.call_method("flatten", (tokens_first, 2)), "merge_heads")
+            out = named(graph.call_module(f"{base}.out_proj", (merged,)), "out_proj")
+        for user in list(node.users):
+            if user.op == "call_function" and user.target is operator.getitem and user.args[1] == 0:
+                user.replace_all_uses_with(out)
+            graph.erase_node(user)
+        graph.erase_node(node)
+    gm.recompile()
+
+
+def _check_attention(node: fx.Node, module: nn.MultiheadAttention) -> None:
+    """Only what :func:`split_attention` writes out exactly: batch-first self-attention without masks."""
+    name = str(node.target)
+    args = list(node.args) + [None] * (3 - len(node.args))
+    query, key, value = (node.kwargs.get(k, a) for k, a in zip(("query", "key", "value"), args[:3], strict=True))
+    problems = []
+    if not (isinstance(query, fx.Node) and query is key is value):
+        problems.append("it is not self-attention (query, key and value are different tensors)")
+    if not module.batch_first:
+        problems.append("it is not batch_first")
+    if not module._qkv_same_embed_dim or module.bias_k is not None or module.add_zero_attn:
+        problems.append("it has separate q/k/v projections, bias_k/bias_v or add_zero_attn")
+    extra = [a for a in node.args[3:] if a is not None]
+    masks = [k for k in ("key_padding_mask", "attn_mask") if node.kwargs.get(k) is not None]
+    if extra or masks or node.kwargs.get("is_causal"):
+        problems.append("it is called with a mask")
+    bad_users = [u for u in node.users if not (u.op == "call_function" and u.target is operator.getitem
+                                                and (u.args[1] == 0 or not u.users))]
+    if bad_users:
+        problems.append("its attention weights are used")
+    if problems:
+        raise AttentionError(f"MultiheadAttention {name!r} cannot be explained: {'; '.join(problems)}")

@@ -14,7 +14,7 @@ from typing import Literal
 
 from .config import LRPModel, Segment, ZBoxRule
 from .graph import LayerGraph
-from .rules import PRESETS, RuleParams
+from .rules import PRESETS, AttentionRule, LayerNormRule, RuleParams
 
 ZENNIT_EPSILON = 1e-6
 """zennit's default ε and stabiliser, which its composites use everywhere."""
@@ -48,6 +48,22 @@ class Composite:
     include_bias: bool = True
     zennit: str | None = None
     """The zennit composite this one reproduces, if any."""
+    attention: AttentionRule = "cp"
+    """The rule of attention products and softmax in every segment (transformers only)."""
+    layernorm: LayerNormRule = "constant-std"
+    """The rule of LayerNorm layers in every segment (transformers only)."""
+    reproduces: str | None = None
+    """The reference implementation whose relevance this composite equals (tested), if any besides zennit."""
+
+    @property
+    def for_transformers(self) -> bool:
+        """Composites named after a transformer method (CP-LRP, AttnLRP); they also run on CNNs, where they are
+        plain LRP-0 or γ everywhere, but are offered (seeded, recommended) only for transformers."""
+        return self.name.startswith((CP_LRP, ATTNLRP))
+
+    def fits(self, graph: LayerGraph) -> bool:
+        """Whether the designer and the recommendations offer this composite for ``graph``."""
+        return not self.for_transformers or is_transformer(graph)
 
     def resolve(self, graph: LayerGraph, *, name: str | None = None) -> LRPModel:
         """Segments for ``graph``: contiguous runs of layers that take the same rule."""
@@ -72,7 +88,8 @@ class Composite:
         for i in range(1, graph.n_layers + 1):
             if i == graph.n_layers or filled[i] != filled[start]:
                 segments.append(Segment(start=start, end=i - 1, preset=filled[start].preset,
-                                        rule=filled[start].params))
+                                        rule=filled[start].params, attention=self.attention,
+                                        layernorm=self.layernorm))
                 start = i
         input_rule = ZBoxRule() if self.first == "zbox" and graph.first_weighted is not None else None
         return LRPModel(name=name or self.label, include_bias=self.include_bias, input_rule=input_rule,
@@ -119,12 +136,59 @@ COMPOSITES: dict[str, Composite] = {
     )
 }
 
+CP_LRP = "cp-lrp"
+ATTNLRP = "attnlrp"
+
+_LRP0 = RuleChoice.of("lrp-0")
+_GAMMA_TOKENS = RuleChoice.of("gamma")
+
+
+def _transformer(name: str, label: str, description: str, rule: RuleChoice, attention: AttentionRule, *,
+                 reproduces: str | None = None) -> Composite:
+    return Composite(name, label, description, rule, rule, None, True, None, attention, "constant-std", reproduces)
+
+
+COMPOSITES.update({
+    c.name: c
+    for c in (
+        _transformer(CP_LRP, "CP-LRP (LRP-0 · σ constant · attention weights constant)",
+                     "Ali et al. 2022: LRP-0 on every conv and linear layer (bias included), LayerNorm with its "
+                     "standard deviation held constant, GELU passing relevance unchanged, attention weights held "
+                     "constant so relevance flows through the values. Equals LXT 2.1's cp_LRP patches for "
+                     "torchvision's vision transformer (gradient × input); not autoLRP's CP-LRP preset, whose "
+                     "rules differ in detail", _LRP0, "cp", reproduces="LXT 2.1 cp_LRP (vision_transformer)"),
+        _transformer(ATTNLRP, "AttnLRP (LRP-0 · σ constant · uniform products · softmax rule)",
+                     "Achtibat et al. 2024: as CP-LRP outside attention; inside it the uniform rule splits each "
+                     "matrix product (A·v, q·kᵀ) in half and the softmax takes its own rule x ⊙ (R − s·ΣR). Equals "
+                     "gradient × input with LXT 2.1's divide_gradient on the attention inputs (q, k by 4, v by 2)",
+                     _LRP0, "attnlrp", reproduces="LXT 2.1 AttnLRP rules (divide_gradient, identity_rule_implicit)"),
+        _transformer(f"{CP_LRP}-gamma", "CP-LRP γ (γ 0.25 on conv and linear layers)",
+                     "CP-LRP with the generalised γ rule (γ = 0.25) on every conv and linear layer, which "
+                     "sharpens transformer maps as LXT recommends tuning γ there", _GAMMA_TOKENS, "cp"),
+        _transformer(f"{ATTNLRP}-gamma", "AttnLRP γ (γ 0.25 on conv and linear layers)",
+                     "AttnLRP with the generalised γ rule (γ = 0.25) on every conv and linear layer",
+                     _GAMMA_TOKENS, "attnlrp"),
+    )
+})
+
 DEFAULT_COMPOSITE = EPSILON_GAMMA_BOX
 """What ``explain`` and the designer start from when no LRP model is given."""
 
 
 class UnknownCompositeError(ValueError):
     """A composite name the registry does not define."""
+
+
+def is_transformer(graph: LayerGraph) -> bool:
+    """A network with attention (softmax, products of activations) or LayerNorm layers."""
+    return any(layer.rule in ("softmax", "bilinear", "layernorm") for layer in graph.layers)
+
+
+def composites_for(graph: LayerGraph) -> list[Composite]:
+    """The composites offered for ``graph``, the default first: the CNN ones everywhere, CP-LRP and AttnLRP
+    only where there is attention or LayerNorm."""
+    ordered = [COMPOSITES[DEFAULT_COMPOSITE]] + [c for n, c in COMPOSITES.items() if n != DEFAULT_COMPOSITE]
+    return [c for c in ordered if c.fits(graph)]
 
 
 def get_composite(name: str) -> Composite:

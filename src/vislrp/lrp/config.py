@@ -2,9 +2,12 @@
 
 This JSON shape is what the CLI reads, what the designer saves, imports and exports::
 
-    {"name": "Config-4", "include_bias": false, "input_rule": null,
+    {"version": 2, "name": "Config-4", "include_bias": false, "input_rule": null,
      "segments": [{"start": 0, "end": 9, "preset": "gamma", "rule": {"gamma1p": 0.25}},
-                  {"start": 10, "end": 39, "rule": {}}]}
+                  {"start": 10, "end": 39, "rule": {}, "attention": "attnlrp", "layernorm": "constant-std"}]}
+
+``attention`` and ``layernorm`` (version 2) choose the rules of a segment's transformer parts
+(:data:`vislrp.lrp.rules.ATTENTION_RULES`, :data:`vislrp.lrp.rules.LAYERNORM_RULES`).
 
 Structural checks (types, NaN, ranges, order) happen on construction; checks that need the network
 (every layer covered, indices in range) happen in :meth:`LRPModel.check_layers`.
@@ -20,7 +23,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .rules import PRESETS, RuleParams, get_preset
+from .rules import PRESETS, AttentionRule, LayerNormRule, RuleParams, get_preset
+
+CONTRACT_VERSION = 2
+"""The LRP-model JSON contract's version; models written by older versions still load."""
 
 
 class ConfigError(ValueError):
@@ -36,6 +42,10 @@ class Segment(BaseModel):
     end: int = Field(ge=0)
     preset: str | None = None
     rule: RuleParams = Field(default_factory=RuleParams)
+    attention: AttentionRule = "cp"
+    """Rule of the segment's attention products and softmax (transformers; ignored elsewhere)."""
+    layernorm: LayerNormRule = "constant-std"
+    """Rule of the segment's LayerNorm layers (transformers; ignored elsewhere)."""
 
     @field_validator("preset")
     @classmethod
@@ -104,6 +114,9 @@ class LRPModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    version: int = Field(default=CONTRACT_VERSION, ge=1, le=CONTRACT_VERSION)
+    """1: the CNN contract; 2 adds each segment's ``attention`` and ``layernorm`` rules (defaults fill them in,
+    so version-1 JSON loads unchanged)."""
     name: str = Field(min_length=1, max_length=200)
     include_bias: bool = False
     input_rule: ZBoxRule | None = None
@@ -144,9 +157,13 @@ class LRPModel(BaseModel):
 
     def rule_for(self, layer_index: int) -> RuleParams:
         """The rule of the segment that holds this layer."""
+        return self.segment_for(layer_index).rule
+
+    def segment_for(self, layer_index: int) -> Segment:
+        """The segment that holds this layer."""
         for seg in self.segments:
             if seg.start <= layer_index <= seg.end:
-                return seg.rule
+                return seg
         raise ConfigError(f"layer {layer_index} is not covered by any segment")
 
     @classmethod

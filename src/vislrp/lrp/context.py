@@ -24,7 +24,13 @@ class Ctx:
         self._cache: dict[tuple[int, str], torch.Tensor] = {}
 
     def rows(self, t: torch.Tensor, layer: Layer, name: str, *, cache: bool = True) -> torch.Tensor:
-        """The tensor's image rows, one per relevance row (a broadcast view when all rows share one image)."""
+        """The tensor's image rows, one per relevance row (a broadcast view when all rows share one image).
+
+        A tensor with one row while the forward has several is a constant (a position embedding): every
+        relevance row sees that row.
+        """
+        if t.shape[0] == 1 and self.fwd.batch > 1:
+            return t.expand(self.n_rows, *t.shape[1:]) if self.n_rows > 1 else t
         if self.single is not None:
             one = t[self.single:self.single + 1]
             return one.expand(self.n_rows, *t.shape[1:]) if self.n_rows > 1 else one

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,11 +18,11 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
+from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 from . import canonizers
 
-RuleKind = Literal["weighted", "pass", "reshape", "route", "norm", "add"]
+RuleKind = Literal["weighted", "pass", "reshape", "route", "norm", "add", "layernorm", "softmax", "bilinear"]
 
 
 class UnsupportedLayerError(ValueError):
@@ -58,6 +59,8 @@ _MODULE_KINDS: tuple[tuple[type[nn.Module] | tuple[type[nn.Module], ...], LayerK
     (nn.Flatten, LayerKind("Flatten", "reshape")),
     (nn.Unflatten, LayerKind("Reshape", "reshape")),
     ((nn.ZeroPad2d, nn.ConstantPad2d, nn.ZeroPad1d, nn.ConstantPad1d), LayerKind("Pad", "route")),
+    (nn.LayerNorm, LayerKind("LayerNorm", "layernorm")),
+    (nn.Softmax, LayerKind("Softmax", "softmax")),
 )
 
 _FUNCTION_KINDS: dict[Callable[..., Any], LayerKind] = {
@@ -88,6 +91,14 @@ _FUNCTION_KINDS: dict[Callable[..., Any], LayerKind] = {
     F.adaptive_avg_pool1d: LayerKind("AvgPool", "norm"),
     torch.mean: LayerKind("AvgPool", "norm"),
     F.pad: LayerKind("Pad", "route"),
+    F.softmax: LayerKind("Softmax", "softmax"),
+    torch.softmax: LayerKind("Softmax", "softmax"),
+    torch.matmul: LayerKind("MatMul", "bilinear"),
+    operator.matmul: LayerKind("MatMul", "bilinear"),
+    torch.bmm: LayerKind("MatMul", "bilinear"),
+    operator.mul: LayerKind("Scale", "pass"),
+    torch.mul: LayerKind("Scale", "pass"),
+    F.layer_norm: LayerKind("LayerNorm", "layernorm"),
 }
 
 _METHOD_KINDS: dict[str, LayerKind] = {
@@ -104,11 +115,21 @@ _METHOD_KINDS: dict[str, LayerKind] = {
     "mean": LayerKind("AvgPool", "norm"),
     "permute": LayerKind("Reshape", "route"),
     "transpose": LayerKind("Reshape", "route"),
+    "unflatten": LayerKind("Reshape", "reshape"),
+    "expand": LayerKind("Expand", "route"),
+    "softmax": LayerKind("Softmax", "softmax"),
+    "mul": LayerKind("Scale", "pass"),
+    "matmul": LayerKind("MatMul", "bilinear"),
 }
 
 
-def classify(node: fx.Node, gm: fx.GraphModule) -> LayerKind:
-    """The kind and relevance rule of a tensor-producing node, or UnsupportedLayerError."""
+def classify(node: fx.Node, gm: fx.GraphModule, constants: frozenset[fx.Node] | set[fx.Node] = frozenset()
+             ) -> LayerKind:
+    """The kind and relevance rule of a tensor-producing node, or UnsupportedLayerError.
+
+    ``constants`` are the nodes that do not depend on the input (parameters such as a class token); a
+    product with one of them is a scaling, a product of two activations has no rule here.
+    """
     if node.op == "call_module":
         module = gm.get_submodule(str(node.target))
         for types, kind in _MODULE_KINDS:
@@ -123,15 +144,49 @@ def classify(node: fx.Node, gm: fx.GraphModule) -> LayerKind:
         if function_kind is not None:
             if function_kind.rule == "add" and sum(isinstance(a, fx.Node) for a in node.args) < 2:
                 return LayerKind("Add", "pass")  # x + constant: relevance follows the tensor
+            _check_scale(node, function_kind, constants)
             return function_kind
         name = getattr(node.target, "__name__", str(node.target))
         raise UnsupportedLayerError(f"no LRP rule for function {name!r} at node {node.name!r}")
     if node.op == "call_method":
         method_kind = _METHOD_KINDS.get(str(node.target))
         if method_kind is not None:
+            _check_scale(node, method_kind, constants)
             return method_kind
         raise UnsupportedLayerError(f"no LRP rule for tensor method {node.target!r} at node {node.name!r}")
     raise UnsupportedLayerError(f"unexpected node {node.name!r} ({node.op})")
+
+
+def _check_scale(node: fx.Node, kind: LayerKind, constants: frozenset[fx.Node] | set[fx.Node]) -> None:
+    if kind.kind == "Scale" and sum(isinstance(a, fx.Node) and a not in constants for a in node.args) > 1:
+        raise UnsupportedLayerError(f"no LRP rule for the element-wise product of two activations at node "
+                                    f"{node.name!r} (gating); only products with a constant are supported")
+
+
+def _constants(gm: fx.GraphModule) -> set[fx.Node]:
+    """Tensor nodes that do not depend on the input: parameters (get_attr) and what is computed from them
+    alone (a class token expanded to the batch). They are not layers; relevance that reaches them is
+    absorbed, like the relevance a bias takes, and the accounting says so."""
+    live: set[fx.Node] = set()
+    constants: set[fx.Node] = set()
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            live.add(node)
+        elif node.op == "get_attr":
+            constants.add(node)
+        elif node.op in ("call_module", "call_function", "call_method"):
+            if not isinstance(node.meta.get("tensor_meta"), TensorMetadata):
+                continue  # sizes and tuples: not tensors (x.shape[0] reads the input but carries no relevance)
+            tensors = [n for n in node.all_input_nodes if n in live or n in constants]
+            if any(n in live for n in tensors):
+                live.add(node)
+            elif tensors:
+                constants.add(node)
+    return constants
+
+
+_BLOCK = re.compile(r"(?:^|\.)(?:encoder_layer_|(?:layers|blocks|layer|h)\.)(\d+)(?:\.|#|$)")
+"""A transformer block in a module path: torchvision's ``encoder_layer_3``, timm's ``blocks.3``, HF's ``layer.3``."""
 
 
 @dataclass(eq=False)
@@ -149,8 +204,40 @@ class Layer:
     pad: tuple[int, ...] | None = None
     """Zero padding that the traced model applies just before this conv, as F.pad takes it."""
 
+    @property
+    def block(self) -> int | None:
+        """The index of the repeated block (a transformer's encoder block) the layer belongs to, read off its
+        module path (``encoder.layers.encoder_layer_3.mlp.0`` → 3); None outside such blocks."""
+        match = _BLOCK.search(self.name)
+        return int(match.group(1)) if match else None
+
     def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "name": self.name, "kind": self.kind, "shape": list(self.shape)}
+        return {"index": self.index, "name": self.name, "kind": self.kind, "shape": list(self.shape),
+                "block": self.block}
+
+
+@dataclass(frozen=True)
+class TokenGrid:
+    """How a transformer's token axis maps onto the image: ``prefix`` tokens (the class token) and then the
+    patches row by row, ``height`` × ``width`` of them."""
+
+    height: int
+    width: int
+    prefix: int
+
+    @property
+    def tokens(self) -> int:
+        return self.height * self.width + self.prefix
+
+    def token_axis(self, shape: tuple[int, ...]) -> int | None:
+        """The first axis of a layer's output (without the batch) that runs over the tokens, if any."""
+        if len(shape) < 2:
+            return None
+        return next((i for i, n in enumerate(shape) if n == self.tokens), None)
+
+
+_MAX_PREFIX = 8
+"""Tokens in front of the patches that a token grid allows (a class token, register tokens)."""
 
 
 @dataclass(eq=False)
@@ -163,6 +250,8 @@ class LayerGraph:
     output_node: fx.Node
     input_shape: tuple[int, ...]
     folded_bn: bool
+    constants: frozenset[fx.Node] = frozenset()
+    """Nodes that do not depend on the input (class token, position embedding): relevance there is absorbed."""
 
     @property
     def nonnegative(self) -> set[fx.Node]:
@@ -175,6 +264,25 @@ class LayerGraph:
                                             and all(n in cached for n in layer.inputs)):
                     cached.add(layer.node)
             self.__dict__["_nonneg"] = cached
+        return cached
+
+    @property
+    def token_grid(self) -> TokenGrid | None:
+        """The patch grid of a vision transformer: the first conv's (h, w) output grid when a later layer has
+        h·w tokens (plus up to a few in front) on an axis of its own; None for CNNs."""
+        if "_grid" not in self.__dict__:
+            grid = None
+            for i, layer in enumerate(self.layers):
+                if layer.kind != "Conv" or len(layer.shape) != 3:
+                    continue
+                n = layer.shape[1] * layer.shape[2]
+                for later in self.layers[i + 1:]:
+                    if len(later.shape) == 2 and n <= later.shape[0] <= n + _MAX_PREFIX and n > 1:
+                        grid = TokenGrid(layer.shape[1], layer.shape[2], later.shape[0] - n)
+                        break
+                break
+            self.__dict__["_grid"] = grid
+        cached: TokenGrid | None = self.__dict__["_grid"]
         return cached
 
     @property
@@ -220,6 +328,11 @@ def build_graph(model: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), 
     dtype = param.dtype if param is not None else torch.float32
 
     canonizers.make_pure(gm)
+    gm.graph.eliminate_dead_code()
+    try:
+        canonizers.split_attention(gm)
+    except canonizers.AttentionError as exc:
+        raise UnsupportedLayerError(str(exc)) from None
     canonizers.functional_to_modules(gm)
     if fold_bn:
         canonizers.fold_batchnorm(gm)
@@ -240,6 +353,7 @@ def build_graph(model: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), 
     input_node = placeholders[0]
 
     pads = canonizers.conv_pads(gm)
+    constants = _constants(gm)
     layers: list[Layer] = []
     seen_targets: dict[str, int] = {}
     for node in gm.graph.nodes:
@@ -248,15 +362,17 @@ def build_graph(model: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), 
         meta = node.meta.get("tensor_meta")
         if not hasattr(meta, "shape"):
             continue  # sizes, tuples and other non-tensor values are evaluated but not layers
-        if node in pads.skipped:
+        if node in pads.skipped or node in constants:
             continue
-        kind = classify(node, gm)
+        kind = classify(node, gm, constants)
         module = gm.get_submodule(str(node.target)) if node.op == "call_module" else None
         inputs = tuple(n for n in node.all_input_nodes if hasattr(n.meta.get("tensor_meta"), "shape"))
+        if kind.rule == "pass":  # the input that relevance follows comes first, a constant factor after it
+            inputs = tuple(sorted(inputs, key=lambda n: n in constants))
         pad = pads.pads.get(node)
         if pad is not None:
             inputs = (pads.sources[node],)
-        base = str(node.target) if node.op == "call_module" else _scoped_name(node)
+        base = node.meta.get("vislrp_name") or (str(node.target) if node.op == "call_module" else _scoped_name(node))
         count = seen_targets.get(base, 0)
         seen_targets[base] = count + 1
         name = base if count == 0 else f"{base}#{count + 1}"
@@ -264,7 +380,7 @@ def build_graph(model: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), 
                             module, pad))
     if not layers or layers[-1].node is not out_arg:
         raise TraceError("the model's output must be produced by its last layer")
-    return LayerGraph(gm, layers, input_node, out_arg, tuple(input_shape), fold_bn)
+    return LayerGraph(gm, layers, input_node, out_arg, tuple(input_shape), fold_bn, frozenset(constants))
 
 
 def _scoped_name(node: fx.Node) -> str:

@@ -114,8 +114,11 @@ def _flipped_kernel(module: nn.Conv2d, w: torch.Tensor) -> tuple[torch.Tensor, t
     return wt, padding
 
 
-def bias_view(bias: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """A per-channel bias shaped to broadcast over a layer output."""
+def bias_view(bias: torch.Tensor, out: torch.Tensor, module: nn.Module | None = None) -> torch.Tensor:
+    """A per-channel bias shaped to broadcast over a layer output: along axis 1 of a conv's output, along the
+    last axis of a linear layer's (which may carry tokens before it)."""
+    if isinstance(module, nn.Linear):
+        return bias.view(*([1] * (out.dim() - 1)), -1)
     return bias.view(1, -1, *([1] * (out.dim() - 2)))
 
 

@@ -28,6 +28,7 @@ from .kernels import digest, row_sums
 from .numerics import RESCALE_LIMIT
 from .result import Explanation, Forward, LayerFlow, LayerNote
 from .start import StartRule, parse_start
+from .tokens import TOKEN_RULES
 from .weighted import WeightedRules
 
 __all__ = ["Engine", "Explanation", "Forward"]
@@ -208,17 +209,28 @@ class Engine:
                     r, bias = self.rules.relevance(layer, ctx, rel, rule, model.include_bias)
                     outs = [r]
                     created = incoming * (1.0 - rule.alpha + rule.beta)
+                elif layer.rule in TOKEN_RULES:
+                    res = TOKEN_RULES[layer.rule](layer, ctx, rel, model.segment_for(layer.index), model.include_bias,
+                                                  graph.constants)
+                    outs, bias, created = res.outs, res.bias, res.rule
                 else:
                     outs = FIXED_RULES[layer.rule](layer, ctx, rel, rule.epsilon)
                 outs, peak = _finite(outs, layer, notes)
-                outgoing = sum((row_sums(o) for o in outs if o is not None), torch.zeros_like(incoming))
+                outgoing = torch.zeros_like(incoming)
+                for node, out in zip(layer.inputs, outs, strict=True):
+                    if out is None:
+                        continue
+                    if node in graph.constants:  # a class token, a position embedding: absorbed like a bias
+                        bias = row_sums(out) if bias is None else bias + row_sums(out)
+                    else:
+                        outgoing = outgoing + row_sums(out)
                 in_flight = in_flight - incoming + outgoing
                 if filtered is not None:  # what the neuron filter removed counts as the rule's doing
                     incoming = incoming + filtered
                     created = filtered if created is None else created + filtered
                 flow[layer.index] = LayerFlow(incoming, outgoing, bias, created, in_flight)
                 for node, out in zip(layer.inputs, outs, strict=True):
-                    if out is None:
+                    if out is None or node in graph.constants:
                         continue
                     prev = relevance.get(node)
                     relevance[node] = out if prev is None else prev + out
@@ -228,7 +240,8 @@ class Engine:
         if inp is None:
             inp = torch.zeros((len(rows), *fwd.x.shape[1:]), dtype=fwd.x.dtype, device=fwd.x.device)
         self._enforce_budget()
-        return Explanation(rows, inp, kept, start, fwd, model, flow, notes, [la.name for la in graph.layers])
+        return Explanation(rows, inp, kept, start, fwd, model, flow, notes, [la.name for la in graph.layers],
+                           graph.token_grid)
 
     def _zbox_bounds(self, rule: ZBoxRule, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         def as_tensor(value: float | list[float] | None, default: torch.Tensor | None, which: str) -> torch.Tensor:

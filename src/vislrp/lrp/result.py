@@ -10,6 +10,7 @@ from torch import fx
 
 from .cache import BoundedCache
 from .config import LRPModel
+from .graph import TokenGrid
 from .kernels import nbytes
 
 EXPLOSION_FACTOR = 1e3
@@ -124,18 +125,45 @@ class Explanation:
     flow: list[LayerFlow | None] = field(default_factory=list, repr=False)
     notes: list[LayerNote] = field(default_factory=list, repr=False)
     layer_names: list[str] = field(default_factory=list, repr=False)
+    token_grid: TokenGrid | None = field(default=None, repr=False)
+    """A vision transformer's patch grid: token layers are shown on it."""
 
     def heatmap(self, row: int = 0) -> torch.Tensor:
         """Input heatmap (H, W): relevance summed over the colour channels, so it still sums to the total."""
         return self.input_relevance[row].sum(0)
 
     def layer_heatmap(self, index: int, row: int = 0) -> torch.Tensor | None:
-        """The layer relevance map of section 3.3: the mean over channels, (H, W); a vector for linear layers."""
+        """The layer relevance map of section 3.3: the mean over channels, (H, W); a vector for linear layers.
+
+        A transformer's token layer (tokens on some axis) shows each patch token's relevance, summed over its
+        features (and heads), on the patch grid (h, w); :meth:`prefix_relevance` has the class token's.
+        """
+        tokens = self.token_relevance(index, row)
+        if tokens is not None:
+            grid = self.token_grid
+            assert grid is not None
+            return tokens[grid.prefix:].reshape(grid.height, grid.width)
         rel = self.layer_relevance[index]
         if rel is None:
             return None
         r = rel[row]
         return r.mean(0) if r.dim() >= 2 else r
+
+    def token_relevance(self, index: int, row: int = 0) -> torch.Tensor | None:
+        """Per token ΣR of a transformer's token layer (class token first), or None for other layers."""
+        rel = self.layer_relevance[index]
+        if rel is None or self.token_grid is None:
+            return None
+        r = rel[row]
+        axis = self.token_grid.token_axis(tuple(r.shape))
+        if axis is None:
+            return None
+        return r.movedim(axis, 0).reshape(r.shape[axis], -1).sum(1)
+
+    def prefix_relevance(self, index: int, row: int = 0) -> torch.Tensor | None:
+        """ΣR of the tokens in front of the patches (the class token) at a token layer."""
+        tokens = self.token_relevance(index, row)
+        return None if tokens is None or self.token_grid is None else tokens[: self.token_grid.prefix]
 
     def channel_scores(self, index: int, row: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel positive and negative relevance sums of a layer's output."""

@@ -231,3 +231,52 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise UnknownPresetError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}") from None
+
+
+# ---------------------------------------------------------------------------------------------- transformers
+
+AttentionRule = Literal["cp", "attnlrp"]
+LayerNormRule = Literal["constant-std", "identity"]
+
+
+@dataclass(frozen=True)
+class RuleOption:
+    """One rule choice for a transformer part (attention, LayerNorm), as the rule panel and the CLI show it."""
+
+    name: str
+    label: str
+    reference: str
+    latex: str
+    description: str
+
+
+ATTENTION_RULES: dict[str, RuleOption] = {
+    o.name: o
+    for o in (
+        RuleOption("cp", "CP-LRP", "Ali et al. 2022",
+                   r"R_{v_j} = \sum_i \frac{A_{ij} v_j}{\sum_{j'} A_{ij'} v_{j'}} R_{o_i}",
+                   "attention weights A held constant: all relevance of a head's output flows through the "
+                   "values; queries, keys and the softmax get none"),
+        RuleOption("attnlrp", "AttnLRP", "Achtibat et al. 2024",
+                   r"R_{A} = \tfrac12 A \odot (S v^\top),\; R_{v} = \tfrac12 v \odot (A^\top S),\; "
+                   r"R_{x_i} = x_i (R_i - s_i \textstyle\sum_j R_j)",
+                   "uniform rule on both matrix products (each factor gets half of the relevance, S = R / "
+                   "(A v)), and the softmax rule x ⊙ (R − s·ΣR) on the attention scores"),
+    )
+}
+"""Rules for a matrix product of two activations (a head's A·v and q·kᵀ) and, through it, the softmax."""
+
+LAYERNORM_RULES: dict[str, RuleOption] = {
+    o.name: o
+    for o in (
+        RuleOption("constant-std", "σ constant", "Ali et al. 2022; Achtibat et al. 2024",
+                   r"R_i = \frac{x_i}{\sigma}\Big(w_i s_i - \tfrac1D \textstyle\sum_j w_j s_j\Big),\; "
+                   r"s_j = \frac{R_j}{y_j \pm \varepsilon}",
+                   "the standard deviation taken as a constant, so LayerNorm is linear (centre, scale, shift) "
+                   "and relevance follows the segment's ε rule through it; the shift β takes its share like "
+                   "a bias"),
+        RuleOption("identity", "identity", "Achtibat et al. 2024 (identity rule)", r"R_i = R_i",
+                   "relevance passes each feature unchanged"),
+    )
+}
+"""Rules for LayerNorm layers."""

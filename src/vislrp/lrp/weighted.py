@@ -117,7 +117,7 @@ class WeightedRules:
         else:
             z = self._z(layer, module, ctx.fwd, acts, rule, polarity, coef, bias, split)
         s = safe_divide(rel, ctx.rows(z, layer, f"z{polarity}", cache=False), rule.epsilon)
-        absorbed = _bias_share(s, bias) if bias is not None else None
+        absorbed = _bias_share(s, bias, module) if bias is not None else None
         pos, neg = (coef, 0.0) if polarity > 0 else (0.0, coef)
         if not split:
             back = self._transposed(layer, module, shape, (rule.gamma0, rule.gamma1, pos, neg, rule.gamma2), s)
@@ -180,7 +180,7 @@ class WeightedRules:
             out: torch.Tensor = fwd.env[layer.node]
             return out
         z = self._basis(layer, module, fwd, acts, (rule.theta0, rule.theta1), "w")
-        return z + bias_view(module.bias, z) if with_bias and module.bias is not None else z
+        return z + bias_view(module.bias, z, module) if with_bias and module.bias is not None else z
 
     def _z(self, layer: Layer, module: Weighted, fwd: Forward, acts: torch.Tensor, rule: RuleParams, polarity: int,
            coef: float, bias: torch.Tensor | None, split: bool) -> torch.Tensor:
@@ -219,7 +219,7 @@ class WeightedRules:
         if z is None:  # every weight term is zero: only the bias is left to divide by
             z = torch.zeros_like(fwd.env[layer.node])
         if bias is not None:
-            z = z + bias_view(bias, z)
+            z = z + bias_view(bias, z, module)
         return z
 
     def _basis(self, layer: Layer, module: Weighted, fwd: Forward, acts: torch.Tensor, theta: tuple[float, float],
@@ -230,7 +230,7 @@ class WeightedRules:
             return hit
         if basis == "w" and theta == (0.0, 1.0) and self.reuse_forward:
             out = fwd.env[layer.node]
-            value = out - bias_view(module.bias, out) if module.bias is not None else out
+            value = out - bias_view(module.bias, out, module) if module.bias is not None else out
         elif basis in ("contrib+", "contrib-"):
             w_pos = self.weight(layer, 0.0, 0.0, 1.0, 0.0, 0.0)
             w_neg = self.weight(layer, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -350,9 +350,12 @@ def _rank(k: Key) -> int:
     return 1 if k[0] in ("w", "wt") and tuple(k[2:]) in _BASIS_COEFS else 0
 
 
-def _bias_share(s: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def _bias_share(s: torch.Tensor, bias: torch.Tensor, module: Weighted) -> torch.Tensor:
     """Σ_j s_j·b_j per row: what the bias terms took (one pass over s, no product tensor)."""
-    per_channel = s.reshape(s.shape[0], s.shape[1], -1).sum(2).to(torch.float64)
+    if isinstance(module, nn.Linear):  # channels last; tokens, if any, in between
+        per_channel = s.reshape(s.shape[0], -1, s.shape[-1]).sum(1).to(torch.float64)
+    else:
+        per_channel = s.reshape(s.shape[0], s.shape[1], -1).sum(2).to(torch.float64)
     return per_channel @ bias.to(torch.float64)
 
 

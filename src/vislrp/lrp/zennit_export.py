@@ -106,6 +106,17 @@ def _canonizers(z: Any, model: nn.Module, graph: LayerGraph) -> list[Any]:
     return [z.canonizers.SequentialMergeBatchNorm()]
 
 
+def _refuse_transformer(graph: LayerGraph) -> None:
+    """zennit 0.5 has no rules for a transformer's LayerNorm, softmax and attention products (its request for
+    vision-transformer rules, chr5tphr/zennit#184, is open): say so instead of exporting half a design."""
+    parts = [layer for layer in graph.layers if layer.rule in ("layernorm", "softmax", "bilinear")]
+    if parts:
+        kinds = sorted({layer.kind for layer in parts})
+        raise ConfigError(f"zennit has no rules for {', '.join(kinds)} layers ({len(parts)} in this network, the first "
+                          f"{parts[0].name!r}): a transformer design cannot be exported to zennit. vislrp computes it "
+                          f"(CP-LRP and AttnLRP equal LXT 2.1's); for code outside vislrp use LXT")
+
+
 def to_zennit(design: LRPModel | Composite, model: nn.Module, *, input_shape: tuple[int, ...] = (3, 224, 224),
               bounds: tuple[torch.Tensor, torch.Tensor] | None = None) -> Any:
     """A zennit composite that computes ``design`` on ``model`` (register it with ``zennit``'s attributors).
@@ -115,6 +126,7 @@ def to_zennit(design: LRPModel | Composite, model: nn.Module, *, input_shape: tu
     """
     z = _zennit()
     graph = build_graph(model, input_shape)
+    _refuse_transformer(graph)
     lrp = design.resolve(graph) if isinstance(design, Composite) else design
     lrp.check_layers(graph.n_layers, graph.input_shape[0])
     zero = None if lrp.include_bias else ["bias"]
@@ -173,6 +185,7 @@ def zennit_code(design: LRPModel, graph: LayerGraph,
     another network whose segments do not cover these layers).
     """
     design.check_layers(graph.n_layers, in_channels=int(graph.input_shape[0]))
+    _refuse_transformer(graph)
     zero = "None" if design.include_bias else "['bias']"
     first = graph.first_weighted if design.input_rule is not None else None
     lines = ["import torch",

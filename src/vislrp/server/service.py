@@ -207,8 +207,8 @@ class DesignerService:
     def _intermediate(self, ex: Explanation, model: LRPModel) -> list[SegmentMap]:
         """Per segment, the relevance that leaves it towards the input: the output of layer start-1.
 
-        Spatial layers become (H, W) channel means; layers without spatial extent (linear, pooled to
-        1x1) become per-channel vectors.
+        Spatial layers become (H, W) channel means; a transformer's token layers the patch tokens' relevance
+        on the patch grid; layers without spatial extent (linear, pooled to 1x1) become per-channel vectors.
         """
         out = []
         for k, seg in enumerate(model.segments):
@@ -224,7 +224,10 @@ class DesignerService:
             data = None
             if rel is not None:
                 r = rel[0]
-                if r.dim() >= 3 and r[0].numel() > 1:
+                on_grid = ex.layer_heatmap(idx) if ex.token_relevance(idx) is not None else None
+                if on_grid is not None:  # a transformer's tokens, shown on the patch grid
+                    data = encode(_shrink(on_grid), "map")
+                elif r.dim() >= 3 and r[0].numel() > 1:
                     data = encode(_shrink(r.mean(0).reshape(r.shape[-2], r.shape[-1])), "map")
                 else:
                     data = encode(r.reshape(r.shape[0], -1).sum(1) if r.dim() >= 2 else r, "vector")

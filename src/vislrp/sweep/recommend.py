@@ -23,7 +23,7 @@ import torch
 
 from ..analysis.metrics import COMPARATIVES, HIGHER_IS_BETTER, LABELS, MetricContext, MetricOptions, evaluate
 from ..lrp import LRPModel, parse_model
-from ..lrp.composites import COMPOSITES, DEFAULT_COMPOSITE
+from ..lrp.composites import COMPOSITES, DEFAULT_COMPOSITE, composites_for
 from ..session import Session
 from .space import Space, SpaceError, parse_axis
 
@@ -72,8 +72,9 @@ class RecommendError(ValueError):
 
 # ------------------------------------------------------------------------------------------- candidates
 def composite_candidates(graph: object) -> list[Candidate]:
-    """Every composite of the registry, resolved for ``graph``, in registry order."""
-    return [Candidate("composite", name, c.resolve(graph)) for name, c in COMPOSITES.items()]  # type: ignore[arg-type]  # composites resolve to LRPModel; the registry's type is wider
+    """Every composite of the registry offered for ``graph`` (:func:`composites_for`), in registry order."""
+    offered = {c.name for c in composites_for(graph)}  # type: ignore[arg-type]  # callers pass a LayerGraph
+    return [Candidate("composite", name, c.resolve(graph)) for name, c in COMPOSITES.items() if name in offered]  # type: ignore[arg-type]  # composites resolve to LRPModel; the registry's type is wider
 
 
 def sweep_candidates(summary: Path, graph: object, top: int = 3) -> list[Candidate]:

@@ -13,7 +13,7 @@ from pydantic.dataclasses import dataclass as api_dataclass
 from vislrp.analysis import FILLS
 from vislrp.analysis.metrics import METRICS, MetricKind
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, LRPModel
-from vislrp.lrp.rules import ParamSpec, Preset
+from vislrp.lrp.rules import ATTENTION_RULES, LAYERNORM_RULES, ParamSpec, Preset, RuleOption
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server.defaults import default_model
 from vislrp.server.errors import API_ERRORS
@@ -34,6 +34,8 @@ class LayerInfo(Out):
     name: str
     kind: str
     shape: list[int]
+    block: int | None = None
+    """The transformer block the layer belongs to (None outside blocks, and for CNNs)."""
 
 
 @api_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -44,6 +46,20 @@ class ParamInfo(ParamSpec):
 @api_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class PresetInfo(Preset):
     """A rule of Table 1: exactly the fields of :class:`vislrp.lrp.rules.Preset`."""
+
+
+@api_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class RuleOptionInfo(RuleOption):
+    """A rule choice of a transformer part: exactly the fields of :class:`vislrp.lrp.rules.RuleOption`."""
+
+
+class TokenGridInfo(Out):
+    """A vision transformer's patch grid: token layers' maps are ``height`` × ``width``; ``prefix`` tokens (the
+    class token) come first and are not on the grid."""
+
+    height: int
+    width: int
+    prefix: int
 
 
 class GuideInfo(Out):
@@ -114,6 +130,12 @@ class InfoResponse(Out):
     metrics: list[MetricDescription] = Field(description="every metric, in the order of docs/metrics.md")
     fills: list[FillInfo]
     defaults: DesignerDefaults
+    attention_rules: list[RuleOptionInfo] = Field(
+        description="the rules a segment can give attention products and softmax (Segment.attention)")
+    layernorm_rules: list[RuleOptionInfo] = Field(
+        description="the rules a segment can give LayerNorm layers (Segment.layernorm)")
+    token_grid: TokenGridInfo | None = Field(
+        default=None, description="the patch grid of a vision transformer; null for CNNs")
 
 
 def _default(model: type[BaseModel], name: str) -> Any:
@@ -132,6 +154,7 @@ DEFAULTS = DesignerDefaults(
 
 def describe(service: DesignerService, zoo: ZooModel, *, default_sample: str, max_upload_bytes: int) -> InfoResponse:
     """The info of one loaded network (computed once per network: the colour maps' tables are not small)."""
+    grid = service.graph.token_grid
     return InfoResponse(
         network=zoo.name,
         weights=zoo.weights,
@@ -154,6 +177,9 @@ def describe(service: DesignerService, zoo: ZooModel, *, default_sample: str, ma
                                    flipping=m.flipping) for m in METRICS.values()],
         fills=[FillInfo(**dataclasses.asdict(f)) for f in FILLS.values()],
         defaults=DEFAULTS,
+        attention_rules=[RuleOptionInfo(**dataclasses.asdict(o)) for o in ATTENTION_RULES.values()],
+        layernorm_rules=[RuleOptionInfo(**dataclasses.asdict(o)) for o in LAYERNORM_RULES.values()],
+        token_grid=(None if grid is None else TokenGridInfo(height=grid.height, width=grid.width, prefix=grid.prefix)),
     )
 
 
