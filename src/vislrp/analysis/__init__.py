@@ -9,6 +9,8 @@ from .ablation import (
     ablation_curve,
     check_channels,
     conv_layer,
+    is_heads_layer,
+    unit_layer,
 )
 from .batching import DEFAULT_BATCHER, AdaptiveBatcher
 from .curves import (
@@ -41,7 +43,7 @@ from .flip import (
     predict_batched,
 )
 from .imputation import road_impute
-from .neurons import ChannelMaps, NeuronRow, channel_maps, neuron_table
+from .neurons import ChannelMaps, NeuronRow, channel_maps, neuron_table, unit_maps
 
 __all__ = [
     "DEFAULT_BATCHER",
@@ -77,6 +79,7 @@ __all__ = [
     "flip_curve",
     "flip_curves",
     "flipped_images",
+    "is_heads_layer",
     "masked_logits",
     "neuron_table",
     "predict_batched",
@@ -84,4 +87,6 @@ __all__ = [
     "road_impute",
     "step_counts",
     "step_masks",
+    "unit_layer",
+    "unit_maps",
 ]

@@ -1,5 +1,9 @@
 """Neuron ablation: zero chosen channels of one layer in the forward pass and see the new prediction.
 
+The units are axis 0 of the layer's output: a conv layer's channels, or a vision transformer's attention
+heads (the product A·v of a multi-head attention, written out as the layer ``….heads`` with output
+(heads, tokens, head dim); see :func:`unit_layer`).
+
 The intervention sits on the layer's graph *node*, not its module: a module called twice in the
 graph (EfficientNet's shared ReLU6) is two layers, and only the chosen call is changed. A batch of
 ablation settings (one channel mask per row) runs as one batched forward.
@@ -28,16 +32,41 @@ class ChannelError(ValueError):
     """A channel index outside the layer's channels."""
 
 
-def conv_layer(graph: LayerGraph, index: int) -> Layer:
-    """The layer ``index`` if it is a conv layer with a spatial (C, H, W) output, else a clear error."""
+HEADS_NAME = "heads"
+"""The last part of the name the engine gives a multi-head attention's A·v product
+(:func:`vislrp.lrp.canonizers.split_attention`), whose output axis 0 runs over the heads."""
+
+
+def is_heads_layer(layer: Layer) -> bool:
+    """True for a multi-head attention's A·v product: a MatMul named ``….heads`` with a (heads, tokens, head dim)
+    output."""
+    return layer.kind == "MatMul" and len(layer.shape) == 3 and layer.name.rsplit(".", 1)[-1] == HEADS_NAME
+
+
+def unit_layer(graph: LayerGraph, index: int) -> Layer:
+    """The layer ``index`` if its output has units to inspect and ablate on axis 0: a conv layer with a spatial
+    (C, H, W) output (channels) or an attention heads layer (heads, :func:`is_heads_layer`); else a clear error."""
     if not 0 <= index < graph.n_layers:
         raise LayerChoiceError(f"layer {index} does not exist (0..{graph.n_layers - 1})")
     layer = graph.layers[index]
-    if layer.kind != "Conv" or len(layer.shape) != 3:
+    if not ((layer.kind == "Conv" and len(layer.shape) == 3) or is_heads_layer(layer)):
         convs = [lay.index for lay in graph.layers if lay.kind == "Conv"]
-        hint = f" (conv layers: {convs[0]}..{convs[-1]})" if convs else ""
-        raise LayerChoiceError(f"layer {index} ({layer.name}, {layer.kind}) is not a conv layer{hint}")
+        heads = [lay.index for lay in graph.layers if is_heads_layer(lay)]
+        hints = ([f"conv layers: {convs[0]}..{convs[-1]}"] if convs else []) + (
+            [f"attention heads layers: {', '.join(map(str, heads))}"] if heads else [])
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        what = "a conv layer or an attention heads layer" if heads else "a conv layer"
+        raise LayerChoiceError(f"layer {index} ({layer.name}, {layer.kind}) is not {what}{hint}")
     return layer
+
+
+conv_layer = unit_layer
+"""The former name of :func:`unit_layer` (conv layers were the only units before transformers)."""
+
+
+def _per_unit(keep: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Masks ``keep`` (K, units) shaped to multiply a batch of a layer's outputs ``like`` (B, units, ...)."""
+    return keep.reshape(*keep.shape, *([1] * (like.dim() - 2))).to(like)
 
 
 def check_channels(layer: Layer, channels: Sequence[int]) -> list[int]:
@@ -50,7 +79,7 @@ def check_channels(layer: Layer, channels: Sequence[int]) -> list[int]:
 
 
 class _MaskedInterpreter(fx.Interpreter):
-    """Runs the graph, multiplying one node's output by a per-row channel mask (B, C, 1, 1)."""
+    """Runs the graph, multiplying one node's output by a per-row unit mask (B, C) along its axis 1."""
 
     def __init__(self, gm: fx.GraphModule, node: fx.Node, keep: torch.Tensor) -> None:
         super().__init__(gm, garbage_collect_values=True)
@@ -60,7 +89,7 @@ class _MaskedInterpreter(fx.Interpreter):
     def run_node(self, n: fx.Node) -> Any:
         out = super().run_node(n)
         if n is self.node:
-            out = out * self.keep.to(out)
+            out = out * _per_unit(self.keep, out)
         return out
 
 
@@ -74,7 +103,7 @@ def ablated_logits(graph: LayerGraph, x: torch.Tensor, layer_index: int, keep: t
     them), the forward starts at the ablated layer: only the layers after it run again. ``progress``
     is told (rows done, rows in all) after each chunk.
     """
-    layer = conv_layer(graph, layer_index)
+    layer = unit_layer(graph, layer_index)
     if keep.dim() != 2 or keep.shape[1] != layer.shape[0]:
         raise ValueError(f"keep must be (K, {layer.shape[0]}), got {tuple(keep.shape)}")
     param = next(graph.gm.parameters(), None)
@@ -90,10 +119,10 @@ def ablated_logits(graph: LayerGraph, x: torch.Tensor, layer_index: int, keep: t
             rows = unique[i: i + chunk]
             if env is not None:
                 act = env[layer.node]
-                outs.append(run_from(graph, env, layer.node, act * rows[:, :, None, None].to(act)))
+                outs.append(run_from(graph, env, layer.node, act * _per_unit(rows, act)))
             else:
                 batch = x.unsqueeze(0).expand(rows.shape[0], *x.shape)
-                outs.append(_MaskedInterpreter(graph.gm, layer.node, rows[:, :, None, None]).run(batch))
+                outs.append(_MaskedInterpreter(graph.gm, layer.node, rows).run(batch))
             if progress is not None:
                 progress(min(i + chunk, unique.shape[0]), unique.shape[0])
     if env is not None and full:
@@ -103,7 +132,7 @@ def ablated_logits(graph: LayerGraph, x: torch.Tensor, layer_index: int, keep: t
 
 def ablate(graph: LayerGraph, x: torch.Tensor, layer_index: int, channels: Sequence[int]) -> torch.Tensor:
     """Logits (classes,) of ``x`` with the outputs of ``channels`` of layer ``layer_index`` set to zero."""
-    layer = conv_layer(graph, layer_index)
+    layer = unit_layer(graph, layer_index)
     chosen = check_channels(layer, channels)
     keep = torch.ones((1, layer.shape[0]))
     keep[0, chosen] = 0
@@ -132,7 +161,7 @@ def ablation_curve(graph: LayerGraph, x: torch.Tensor, layer_index: int, relevan
     The random sets are nested (the first k of one seeded permutation), like the top-k sets. Both
     curves, every k, run as one batch of 2·len(ks) ablation settings.
     """
-    layer = conv_layer(graph, layer_index)
+    layer = unit_layer(graph, layer_index)
     n = layer.shape[0]
     if relevance.shape != (n,):
         raise ValueError(f"relevance must have one score per channel ({n}), got {tuple(relevance.shape)}")

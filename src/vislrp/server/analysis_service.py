@@ -22,10 +22,10 @@ from vislrp.analysis import (
     ablation_curve,
     channel_maps,
     check_channels,
-    conv_layer,
     flip,
     flip_curve,
     neuron_table,
+    unit_layer,
 )
 from vislrp.analysis.flip import DEFAULT_CHUNK, ROAD
 from vislrp.analysis.flow import Cell, FlowError, region_flow
@@ -237,7 +237,7 @@ class AnalysisService:
     # ------------------------------------------------------------------ V6
     def neurons(self, req: NeuronsRequest) -> NeuronsResponse:
         entry = self.entry(req.image_id, req.class_index)
-        layer = conv_layer(self.graph, req.layer_index)
+        layer = unit_layer(self.graph, req.layer_index)
         check_design(req.model, self.graph)
         t0 = time.perf_counter()
         with self.designer.lock:
@@ -252,7 +252,7 @@ class AnalysisService:
     def neuron_maps(self, req: NeuronMapsRequest, progress: Progress | None = None,
                     chunk: int | None = None) -> NeuronMapsResponse:
         entry = self.entry(req.image_id, req.class_index)
-        check_channels(conv_layer(self.graph, req.layer_index), req.channels)
+        check_channels(unit_layer(self.graph, req.layer_index), req.channels)
         check_design(req.model, self.graph)
         t0 = time.perf_counter()
         with self.designer.lock:
@@ -268,7 +268,7 @@ class AnalysisService:
 
     def ablate(self, req: AblateRequest) -> AblateResponse:
         entry = self.entry(req.image_id, req.class_index)
-        layer = conv_layer(self.graph, req.layer_index)
+        layer = unit_layer(self.graph, req.layer_index)
         chosen = check_channels(layer, req.channels)
         keep = torch.ones((1, layer.shape[0]))
         keep[0, chosen] = 0
@@ -287,7 +287,7 @@ class AnalysisService:
                        chunk: int = DEFAULT_CHUNK) -> AblationCurveResponse:
         """The forwards start at the ablated layer from the cached activations of the image's forward."""
         entry = self.entry(req.image_id, req.class_index)
-        layer = conv_layer(self.graph, req.layer_index)
+        layer = unit_layer(self.graph, req.layer_index)
         check_design(req.model, self.graph)
         n = layer.shape[0]
         ks = req.ks if req.ks is not None else sorted({round(n * t / 11) for t in range(12)})

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from vislrp.analysis import check_channels, conv_layer
+from vislrp.analysis import check_channels, unit_layer
 from vislrp.designs import check_design
 from vislrp.lrp import LRPModel
 from vislrp.server.errors import API_ERRORS
@@ -147,7 +147,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         net = networks.active()
         an = net.worker()
         an.entry(req.image_id, req.class_index)
-        conv_layer(an.graph, req.layer_index)
+        unit_layer(an.graph, req.layer_index)
         check_design(req.model, an.graph)
 
         def work(ctx: JobContext) -> BaseModel:
@@ -159,7 +159,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         net = networks.active()
         an = net.worker()
         an.entry(req.image_id, req.class_index)
-        check_channels(conv_layer(an.graph, req.layer_index), req.channels)
+        check_channels(unit_layer(an.graph, req.layer_index), req.channels)
         check_design(req.model, an.graph)
         return lambda ctx: an.neuron_maps(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} channels"),
                                           chunk=MAPS_CHUNK)
@@ -168,7 +168,7 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         net = networks.active()
         an = net.worker()
         an.entry(req.image_id, req.class_index)
-        conv_layer(an.graph, req.layer_index)
+        unit_layer(an.graph, req.layer_index)
         check_design(req.model, an.graph)
         return lambda ctx: an.ablation_curve(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} ablations"),
                                              chunk=JOB_CHUNK)
