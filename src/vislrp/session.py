@@ -18,6 +18,7 @@ from .lrp.composites import default_model
 from .zoo import ImageError, ZooModel, load_image, load_model, load_sample
 
 SAMPLE_PREFIX = "sample:"
+DIGITS_PREFIX = "digits:"  # digits:I, test digit I of scikit-learn's 8x8 digits (zoo.images.load_sample)
 
 
 @dataclass(eq=False)
@@ -27,10 +28,13 @@ class Session:
     engine: Engine
 
     def load_input(self, spec: str | Path) -> torch.Tensor:
-        """Model input (3,H,W) from an image file, a preprocessed ``.npy`` array or ``sample:NAME``."""
+        """Model input (3,H,W) from an image file, a preprocessed ``.npy`` array, ``sample:NAME`` or
+        ``digits:I`` (test digit I, as ``sample:digits:I``)."""
         text = str(spec)
         if text.startswith(SAMPLE_PREFIX):
             return self.zoo.preprocess(load_sample(text.removeprefix(SAMPLE_PREFIX)))
+        if text.startswith(DIGITS_PREFIX):
+            return self.zoo.preprocess(load_sample(text))
         path = Path(text)
         if path.suffix.lower() == ".npy":
             return load_array(path, self.graph.input_shape)

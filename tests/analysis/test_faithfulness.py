@@ -22,7 +22,7 @@ def test_morf_beats_lerf_everywhere_and_random_on_average() -> None:
     model = s.default_lrp_model()
     black = s.zoo.preprocess.bounds()[0]
     results: dict[str, dict[str, float]] = {}
-    for name in list_samples():
+    for name in list_samples(digits=False):
         fwd = s.engine.forward(s.load_input(f"sample:{name}"))
         target = fwd.topk(1)[0][0]
         heatmap = s.engine.explain(fwd, model, target, keep_layers=False).heatmap(0)

@@ -88,7 +88,7 @@ def cmd_flip(args: argparse.Namespace) -> int:
 
 
 def _ablate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", help="image file, preprocessed .npy (3,H,W) float32, or sample:NAME")
+    p.add_argument("image", help="image file, preprocessed .npy (3,H,W) float32, sample:NAME or digits:I")
     add_model_args(p)
     p.add_argument("--layer", type=int, required=True, help="conv layer index (see `vislrp layers`)")
     p.add_argument("--channels", required=True, help="comma-separated channel indices, e.g. 1,2,3")

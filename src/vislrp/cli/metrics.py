@@ -29,7 +29,7 @@ METRICS_GROUP = 8
 
 
 def _metrics_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", nargs="+", help="image files, folders of images, preprocessed .npy, or sample:NAME")
+    p.add_argument("image", nargs="+", help="image files, folders of images, preprocessed .npy, sample:NAME, digits:I")
     add_model_args(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--composite", help="a named composite (see `vislrp composites`); default: the default composite")

@@ -78,7 +78,8 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
                    "include_bias=true,false, zbox=on,off, composite=NAME,NAME; repeatable")
     p.add_argument("--random", type=int, default=None, metavar="N",
                    help="N random points instead of the grid (drawn with --seed)")
-    p.add_argument("--images", nargs="+", required=True, help="image files, folders, .npy inputs or sample:NAME")
+    p.add_argument("--images", nargs="+", required=True,
+                   help="image files, folders, .npy inputs, sample:NAME or digits:I")
     add_metric_args(p)
     add_start_arg(p)
     p.add_argument("--out", required=True, help="result table, .csv or .parquet; rows already there are skipped")
@@ -139,7 +140,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- batch
 def _batch_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", nargs="+", help="image files, folders, .npy inputs or sample:NAME")
+    p.add_argument("image", nargs="+", help="image files, folders, .npy inputs, sample:NAME or digits:I")
     add_model_args(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--composite", help="a named composite (default: the default composite)")
@@ -185,7 +186,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- recommend
 def _recommend_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--images", nargs="+", required=True, help="image files, folders, .npy inputs or sample:NAME")
+    p.add_argument("--images", nargs="+", required=True,
+                   help="image files, folders, .npy inputs, sample:NAME or digits:I")
     add_model_args(p)
     add_metric_args(p)
     p.add_argument("--from-sweep", action="append", default=[], metavar="TABLE",

@@ -1,4 +1,5 @@
-"""Loading user images safely, and a gallery of sample photos that ship with installed packages.
+"""Loading user images safely, a gallery of sample photos that ship with installed packages, and the test
+images of scikit-learn's 8×8 digits (``digits:I``) for the digits networks trained here.
 
 Users upload arbitrary files, so every failure mode (missing, huge, not an image, truncated, decompression
 bomb) becomes one ``ImageError`` whose message names the problem instead of a PIL traceback.
@@ -6,9 +7,11 @@ bomb) becomes one ``ImageError`` whose message names the problem instead of a PI
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import io
 import pathlib
+import re
 import warnings
 from collections.abc import Callable
 
@@ -178,6 +181,18 @@ SAMPLES: dict[str, str] = {
     "grace_hopper": "Rear Admiral Grace Hopper in uniform (matplotlib)",
 }
 
+DIGITS_PREFIX = "digits:"
+"""``digits:I``: test image I of scikit-learn's 8×8 digits, split as the digits networks were trained."""
+
+N_DIGITS_TEST = 360
+"""Test images of the split (20 % of 1797): ``digits:0`` … ``digits:359``."""
+
+N_DIGITS_LISTED = 10
+"""How many of them ``list_samples`` names (``digits:0`` … ``digits:9``), so pickers show a few."""
+
+SAMPLES.update({f"{DIGITS_PREFIX}{i}": f"handwritten digit, test image {i} of scikit-learn's 8×8 digits "
+                f"({DIGITS_PREFIX}0 … {DIGITS_PREFIX}{N_DIGITS_TEST - 1})" for i in range(N_DIGITS_LISTED)})
+
 
 def _sample_path(name: str) -> pathlib.Path | None:
     try:
@@ -187,13 +202,51 @@ def _sample_path(name: str) -> pathlib.Path | None:
     return path if path.is_file() else None
 
 
-def list_samples() -> list[str]:
-    """Names of the sample photos present in this installation, default first."""
-    return [name for name in SAMPLES if _sample_path(name) is not None]
+def list_samples(*, digits: bool = True) -> list[str]:
+    """Names of the samples present in this installation: the photos, default first, then ``digits:0`` …
+    ``digits:9`` (all 360 test digits load; ``digits=False`` lists the photos only)."""
+    return [name for name in SAMPLES
+            if (digits if name.startswith(DIGITS_PREFIX) else _sample_path(name) is not None)]
+
+
+@functools.lru_cache(maxsize=1)
+def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's 8×8 digits (values 0..16) split as the digits networks were trained and tested:
+    ``train_test_split(images, target, test_size=0.2, random_state=0, stratify=target)``, i.e.
+    ``(x_train, x_test, y_train, y_test)``. Read-only arrays (cached); the data ship with scikit-learn."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    parts = train_test_split(data.images, data.target, test_size=0.2, random_state=0, stratify=data.target)
+    for part in parts:
+        part.setflags(write=False)
+    x_train, x_test, y_train, y_test = parts
+    return x_train, x_test, y_train, y_test
+
+
+def digit_image(pixels: np.ndarray) -> Image.Image:
+    """One 8×8 digit of values 0..16 as an 8×8 RGB image (grey replicated), 0..16 scaled to 0..255."""
+    values = np.asarray(pixels, dtype=np.float64)
+    if values.shape != (8, 8):
+        raise ImageError(f"a digit is 8×8 pixels, got shape {values.shape}")
+    grey = np.clip(np.rint(values * (255.0 / 16.0)), 0, 255).astype(np.uint8)
+    return Image.fromarray(grey, mode="L").convert("RGB")
+
+
+def _load_digit(name: str) -> Image.Image:
+    index = name.removeprefix(DIGITS_PREFIX)
+    if not re.fullmatch(r"[0-9]+", index) or int(index) >= N_DIGITS_TEST:
+        raise UnknownSampleError(
+            f"unknown sample {name!r}: {DIGITS_PREFIX}I takes a test image index I from 0 to {N_DIGITS_TEST - 1}"
+        )
+    return digit_image(digits_split()[1][int(index)])
 
 
 def load_sample(name: str = DEFAULT_SAMPLE) -> Image.Image:
-    """Load a sample photo by name as RGB."""
+    """Load a sample photo by name, or ``digits:I`` (test digit I, 8×8), as RGB."""
+    if name.startswith(DIGITS_PREFIX):
+        return _load_digit(name)
     if name not in SAMPLES:
         raise UnknownSampleError(f"unknown sample {name!r}; available: {', '.join(list_samples())}")
     path = _sample_path(name)

@@ -76,3 +76,7 @@ IMAGENET = Preprocess(256, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 TF_LITE = Preprocess(256, 224, (127 / 255, 127 / 255, 127 / 255), (128 / 255, 128 / 255, 128 / 255))
 """EfficientNet-Lite: TensorFlow-style ``(x - 127) / 128`` on 0..255 pixels."""
+
+DIGITS = Preprocess(32, 32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+"""The digits networks trained here (``digits_cnn``, ``digits_vit``): scikit-learn's 8×8 digits as 8-bit
+grey, resized to 32×32 (bilinear), replicated to RGB and mapped from [0, 1] to [-1, 1]."""

@@ -25,7 +25,7 @@ from .suite import ROAD_NOISE, MetricContext, MetricOptions, evaluate
 def table(composites: Sequence[str], fill: str, steps: int, patch: int, seed: int = 0) -> str:
     """Markdown rows: composite, photo, target, SRG, AOPC MoRF / LeRF / random, MoRF > random."""
     session = open_session("efficientnet_lite0")
-    photos = list_samples()
+    photos = list_samples(digits=False)  # the photos: the digits are for the digits networks
     xs = torch.stack([session.load_input(f"sample:{p}") for p in photos])
     targets = [int(t) for t in session.engine.forward(xs).logits.argmax(1)]
     low, high = session.zoo.preprocess.bounds()
