@@ -6,7 +6,8 @@
 #   1. copy the repository's files (tracked and untracked-but-not-ignored: no node_modules, no built
 #      static/, no .venv) to a temporary directory, so the shared checkout is never touched;
 #   2. `pip wheel --no-deps` there: setup.py's build_py runs `npm ci && npm run build` into
-#      src/vislrp/server/static; the wheel must hold vislrp/server/static/index.html and the assets it names;
+#      src/vislrp/server/static; the wheel must hold vislrp/server/static/index.html and the assets it names,
+#      and the digits networks' weights (vislrp/zoo/weights/);
 #   3. a new venv, the wheel installed with `-c constraints.txt` and PATH = that venv's bin/ only
 #      (`command -v npm` / `node` must fail there);
 #   4. `vislrp serve` from that venv on a free port on 127.0.0.1 with a temporary data directory and HOME:
@@ -88,6 +89,9 @@ if not scripts:
 missing = [s for s in scripts if f"vislrp/server/static/{s}" not in names]
 if missing:
     sys.exit(f"index.html names scripts the wheel lacks: {missing}")
+weights = [f"vislrp/zoo/weights/{n}" for n in ("digits_cnn.pt", "digits_vit.pt", "digits.json")]
+if any(w not in names for w in weights):
+    sys.exit(f"the wheel lacks the digits networks' weights: {[w for w in weights if w not in names]}")
 print(f"  wheel: {index} with {', '.join(scripts)}; {sum(n.startswith('vislrp/server/static/') for n in names)} "
       "static files")
 EOF
@@ -118,6 +122,11 @@ if venv not in where.parents:
     sys.exit(f"vislrp is imported from {where}, not from the clean venv")
 if not (where.parent / "server" / "static" / "index.html").is_file():
     sys.exit("the installed package has no server/static/index.html")
+from vislrp.zoo import load_model
+
+digits = load_model("digits_cnn")  # the committed weights, read from the installed package
+if len(digits.labels) != 10:
+    sys.exit("digits_cnn from the installed package does not have 10 classes")
 print(f"  clean venv: vislrp from {where.parent}; torch {md.version('torch')}, "
       f"torchvision {md.version('torchvision')}")
 EOF

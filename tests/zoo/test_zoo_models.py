@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torchvision
 
 from vislrp.zoo import (
     DEFAULT_MODEL,
@@ -19,7 +20,7 @@ from vislrp.zoo import (
     load_model,
     load_sample,
 )
-from vislrp.zoo.preprocessing import IMAGENET, TF_LITE
+from vislrp.zoo.preprocessing import DIGITS, IMAGENET, TF_LITE
 
 CAT_CLASSES = set(range(281, 288))  # tabby, tiger cat, Persian, Siamese, Egyptian cat, cougar, lynx
 
@@ -53,8 +54,21 @@ def test_lite0_recognises_espresso(lite0: ZooModel) -> None:
 def test_registry_lists_default_first() -> None:
     names = [info.name for info in list_models()]
     assert names[0] == DEFAULT_MODEL
-    assert {"vgg16", "alexnet", "resnet18", "resnet34", "resnet50"} <= set(names)
-    assert {info.preprocess for info in list_models() if info.name != DEFAULT_MODEL} == {IMAGENET}
+    imagenet = ["vgg16", "alexnet", "resnet18", "resnet34", "resnet50", "vit_b_16", "vit_b_32"]
+    assert names == [DEFAULT_MODEL, *imagenet, "digits_cnn", "digits_vit"]
+    infos = {info.name: info for info in list_models()}
+    assert {infos[name].preprocess for name in imagenet} == {IMAGENET}
+    assert {infos[name].preprocess for name in ("digits_cnn", "digits_vit")} == {DIGITS}
+    assert all(infos[name].test_accuracy is None for name in [DEFAULT_MODEL, *imagenet])
+
+
+def test_vit_b_16_with_random_weights() -> None:
+    zoo = load_model("vit_b_16", "none")
+    assert type(zoo.module) is torchvision.models.VisionTransformer
+    assert zoo.preprocess is IMAGENET and zoo.input_size == 224 and zoo.labels == imagenet_labels()
+    with torch.no_grad():
+        logits = zoo.module(torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0)))
+    assert logits.shape == (1, 1000) and bool(torch.isfinite(logits).all())
 
 
 def test_random_weights_are_deterministic_per_seed() -> None:

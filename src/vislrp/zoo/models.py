@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import json
 import pathlib
 import pickle
 from collections.abc import Callable, Mapping
@@ -20,11 +21,15 @@ import torchvision
 from PIL import Image
 
 from vislrp.zoo.labels import imagenet_labels
-from vislrp.zoo.preprocessing import IMAGENET, TF_LITE, Preprocess
+from vislrp.zoo.preprocessing import DIGITS, IMAGENET, TF_LITE, Preprocess
 
 DEFAULT_MODEL = "efficientnet_lite0"
 DEFAULT_WEIGHTS = "default"
 NO_WEIGHTS = "none"
+
+WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / "weights"
+"""Weights trained here and shipped in the package: ``digits_cnn.pt``, ``digits_vit.pt`` and ``digits.json``
+(their seeds, test accuracies and architectures), written by ``scripts/train_digits.py``."""
 
 
 class UnknownModelError(ValueError):
@@ -43,6 +48,9 @@ class ModelInfo:
     description: str
     preprocess: Preprocess
     input_size: int
+    test_accuracy: float | None = None
+    """Measured accuracy of the default weights on the model's own test set, where vislrp knows it (the
+    digits networks trained here: on the 360 test digits); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -89,20 +97,32 @@ Builder = Callable[[str, int], torch.nn.Module]
 class _Entry:
     info: ModelInfo
     builder: Builder
+    labels: Callable[[], list[str]]
 
 
 _REGISTRY: dict[str, _Entry] = {}
 
 
 def register(
-    name: str, description: str, preprocess: Preprocess, input_size: int = 224
+    name: str,
+    description: str,
+    preprocess: Preprocess,
+    input_size: int = 224,
+    *,
+    labels: Callable[[], list[str]] = imagenet_labels,
+    test_accuracy: float | None = None,
 ) -> Callable[[Builder], Builder]:
-    """Decorator adding a builder to the registry; duplicate names are a programming error."""
+    """Decorator adding a builder to the registry; duplicate names are a programming error.
+
+    ``labels`` gives the class names (ImageNet's by default); ``test_accuracy`` is what the default
+    weights measured on the model's test set, where known.
+    """
 
     def decorate(builder: Builder) -> Builder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = _Entry(ModelInfo(name, description, preprocess, input_size), builder)
+        info = ModelInfo(name, description, preprocess, input_size, test_accuracy)
+        _REGISTRY[name] = _Entry(info, builder, labels)
         return builder
 
     return decorate
@@ -245,12 +265,91 @@ _TORCHVISION: list[tuple[str, str, Callable[..., torch.nn.Module], Any]] = [
     ("resnet18", "ResNet-18 (torchvision)", torchvision.models.resnet18, torchvision.models.ResNet18_Weights),
     ("resnet34", "ResNet-34 (torchvision)", torchvision.models.resnet34, torchvision.models.ResNet34_Weights),
     ("resnet50", "ResNet-50 (torchvision)", torchvision.models.resnet50, torchvision.models.ResNet50_Weights),
+    ("vit_b_16", "ViT-B/16 vision transformer (torchvision)", torchvision.models.vit_b_16,
+     torchvision.models.ViT_B_16_Weights),
+    ("vit_b_32", "ViT-B/32 vision transformer (torchvision)", torchvision.models.vit_b_32,
+     torchvision.models.ViT_B_32_Weights),
 ]
 
 for _name, _description, _factory, _enum in _TORCHVISION:
     register(_name, f"{_description}; ImageNet weights are downloaded once and cached", IMAGENET)(
         _torchvision_builder(_factory, _enum.IMAGENET1K_V1)
     )
+
+
+# ---------------------------------------------------------------------------------------------- digits
+
+DIGIT_LABELS = [str(i) for i in range(10)]
+
+DIGITS_CNN_ARGS: dict[str, Any] = {"channels": [16, 32, 64], "hidden": 64, "num_classes": 10}
+"""``digits_cnn``: three 3×3 Conv/ReLU/MaxPool blocks (32 → 16 → 8 → 4 px), then Linear/ReLU/Linear."""
+
+DIGITS_VIT_ARGS: dict[str, Any] = {"image_size": 32, "patch_size": 4, "num_layers": 3, "num_heads": 4,
+                                   "hidden_dim": 64, "mlp_dim": 128, "num_classes": 10}
+"""``digits_vit``: torchvision's ``VisionTransformer`` as it is, small (dropout 0, its default)."""
+
+
+def make_digits_cnn(channels: list[int], hidden: int, num_classes: int) -> torch.nn.Module:
+    """The digits CNN: Conv2d/ReLU/MaxPool2d blocks and Linear layers only (FX-traceable)."""
+    layers: list[torch.nn.Module] = []
+    in_channels, side = 3, DIGITS.crop
+    for out_channels in channels:
+        layers += [torch.nn.Conv2d(in_channels, out_channels, 3, padding=1), torch.nn.ReLU(),
+                   torch.nn.MaxPool2d(2)]
+        in_channels, side = out_channels, side // 2
+    layers += [torch.nn.Flatten(), torch.nn.Linear(in_channels * side * side, hidden), torch.nn.ReLU(),
+               torch.nn.Linear(hidden, num_classes)]
+    return torch.nn.Sequential(*layers)
+
+
+def make_digits_vit(**args: Any) -> torch.nn.Module:
+    """The digits ViT: ``torchvision.models.VisionTransformer(**args)``, neither subclassed nor changed."""
+    module: torch.nn.Module = torchvision.models.VisionTransformer(**args)
+    return module
+
+
+def _digits_record(name: str) -> Mapping[str, Any] | None:
+    """The network's entry of weights/digits.json (seed, test accuracy, epochs, ...), None if absent."""
+    try:
+        record = json.loads((WEIGHTS_DIR / "digits.json").read_text(encoding="utf-8"))[name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _test_accuracy(name: str) -> float | None:
+    record = _digits_record(name)
+    value = record.get("test_accuracy") if record else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _digits_builder(name: str, make: Callable[[], torch.nn.Module]) -> Builder:
+    def build(weights: str, seed: int) -> torch.nn.Module:
+        module = _seeded(seed, make)
+        if weights == DEFAULT_WEIGHTS:
+            path = WEIGHTS_DIR / f"{name}.pt"
+            if not path.is_file():
+                raise WeightsError(f"the {name} weights file is missing from the package: {path}; "
+                                   "train it with `python scripts/train_digits.py`, or use `--weights none`")
+            _apply_state_dict(module, _read_state_dict(path), str(path))
+        elif weights != NO_WEIGHTS:
+            _apply_state_dict(module, _read_state_dict(weights), weights)
+        return module
+
+    return build
+
+
+register(
+    "digits_cnn",
+    "small CNN trained here on scikit-learn's 8×8 digits (32×32 input; works offline)",
+    DIGITS, 32, labels=lambda: list(DIGIT_LABELS), test_accuracy=_test_accuracy("digits_cnn"),
+)(_digits_builder("digits_cnn", lambda: make_digits_cnn(**DIGITS_CNN_ARGS)))
+
+register(
+    "digits_vit",
+    "small vision transformer (torchvision ViT) trained here on scikit-learn's 8×8 digits (32×32 input; works offline)",
+    DIGITS, 32, labels=lambda: list(DIGIT_LABELS), test_accuracy=_test_accuracy("digits_vit"),
+)(_digits_builder("digits_vit", lambda: make_digits_vit(**DIGITS_VIT_ARGS)))
 
 
 # ---------------------------------------------------------------------------------------------- user CNNs
@@ -323,7 +422,7 @@ def load_model(name: str = DEFAULT_MODEL, weights: str = DEFAULT_WEIGHTS, *, see
         entry = _REGISTRY[name]
         module = entry.builder(weights, seed)
         info = entry.info
-        labels = imagenet_labels()
+        labels = entry.labels()
     elif _is_import_spec(name):
         info = ModelInfo(name, "user model", IMAGENET, 224)
         module = _build_custom(name, weights, seed)
