@@ -29,6 +29,35 @@ def test_models_and_presets(capsys: pytest.CaptureFixture[str]) -> None:
     assert presets["flat"]["rule"]["gamma0"] == 1 and presets["w-square"]["rule"]["gamma2"] == 1
 
 
+def test_models_json_gives_test_accuracies(capsys: pytest.CaptureFixture[str]) -> None:
+    from vislrp.zoo.models import WEIGHTS_DIR
+
+    recorded = json.loads((WEIGHTS_DIR / "digits.json").read_text())
+    code, out, _ = run(capsys, "models", "--json")
+    assert code == 0
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert all(set(row) == {"name", "description", "input_size", "test_accuracy", "default"} for row in rows.values())
+    assert [name for name, row in rows.items() if row["default"]] == ["efficientnet_lite0"]
+    assert {"digits_cnn", "digits_vit", "vit_b_16", "vit_b_32"} <= set(rows)
+    for name in ("digits_cnn", "digits_vit"):
+        assert rows[name]["test_accuracy"] == recorded[name]["test_accuracy"] >= 0.95
+        assert rows[name]["input_size"] == 32
+    assert rows["vit_b_16"]["test_accuracy"] is None and rows["efficientnet_lite0"]["test_accuracy"] is None
+    code, out, _ = run(capsys, "models")
+    assert code == 0 and f"test accuracy {recorded['digits_vit']['test_accuracy']:.4f}" in out
+
+
+def test_explain_a_test_digit(capsys: pytest.CaptureFixture[str]) -> None:
+    from vislrp.zoo.images import digits_split
+
+    code, out, err = run(capsys, "explain", "digits:3", "--model", "digits_cnn", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["target"] == int(digits_split()[3][3]) and result["label"] == str(result["target"])
+    code, _, err = run(capsys, "explain", "digits:360", "--model", "digits_cnn")
+    assert code == 2 and "0 to 359" in err and "Traceback" not in err
+
+
 def test_layers_json_on_a_custom_model(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(TESTS / "lrp"))
     code, out, err = run(capsys, "layers", "--model", "lrp_nets:factory", "--weights", "none", "--json")

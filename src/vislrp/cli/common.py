@@ -30,10 +30,6 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-def no_arguments(p: argparse.ArgumentParser) -> None:
-    """For commands that take no options (``models``)."""
-
-
 def default_data_dir() -> str:
     """The designer's data directory: $VISLRP_DATA, else ~/.local/share/vislrp (``serve`` and ``doctor`` agree)."""
     return os.environ.get("VISLRP_DATA", str(Path.home() / ".local/share/vislrp"))
@@ -53,7 +49,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 def add_image_model_args(p: argparse.ArgumentParser) -> None:
     """Image, network, LRP model and target: what an analysis of one heatmap starts from."""
-    p.add_argument("image", help="image file, preprocessed .npy (3,H,W) float32, or sample:NAME")
+    p.add_argument("image", help="image file, preprocessed .npy (3,H,W) float32, sample:NAME, or digits:I "
+                   "(test digit I of 0..359, for digits_cnn / digits_vit)")
     add_model_args(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--config", help="LRP model JSON file")
@@ -171,11 +168,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def image_specs(items: Sequence[str]) -> list[str]:
-    """Expand folders (their image files, sorted); keep files and sample:NAME as given."""
+    """Expand folders (their image files, sorted); keep files, sample:NAME and digits:I as given."""
     specs: list[str] = []
     for item in items:
         path = Path(item)
-        if not item.startswith("sample:") and path.is_dir():
+        if not item.startswith(("sample:", "digits:")) and path.is_dir():
             found = sorted(str(f) for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
                 raise CliError(f"folder {item} holds no image files ({', '.join(IMAGE_SUFFIXES)})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import Command, add_model_args, lrp_model, no_arguments, open_session
+from .common import Command, add_model_args, lrp_model, open_session
 
 
 def _json_flag(p: argparse.ArgumentParser) -> None:
@@ -15,10 +15,16 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
 def cmd_models(args: argparse.Namespace) -> int:
     from ..zoo import DEFAULT_MODEL, list_models
 
+    if args.json:
+        print(json.dumps([{"name": info.name, "description": info.description, "input_size": info.input_size,
+                           "test_accuracy": info.test_accuracy, "default": info.name == DEFAULT_MODEL}
+                          for info in list_models()], ensure_ascii=False))
+        return 0
     for info in list_models():
         # the default is marked once: the zoo's description may already say so
         mark = " (default)" if info.name == DEFAULT_MODEL and "default" not in info.description else ""
-        print(f"{info.name:20s} {info.description}{mark}")
+        accuracy = f" [test accuracy {info.test_accuracy:.4f}]" if info.test_accuracy is not None else ""
+        print(f"{info.name:20s} {info.description}{mark}{accuracy}")
     print("any FX-traceable CNN: --model package.module:factory --weights FILE")
     return 0
 
@@ -84,7 +90,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 COMMANDS = (
-    Command("models", "list the model zoo", no_arguments, cmd_models),
+    Command("models", "list the model zoo (with each network's test accuracy where known)", _json_flag,
+            cmd_models),
     Command("presets", "list the rule presets of the paper's Table 1", _json_flag, cmd_presets),
     Command("composites", "list the named composites (rules by layer kind)", _json_flag, cmd_composites),
     Command("export", "print a design as code for another library (zennit)", _export_args, cmd_export),
