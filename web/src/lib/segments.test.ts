@@ -284,4 +284,12 @@ describe("attention and LayerNorm rules of a segment (contract version 2)", () =
     expect(draftChanges(both, model(), label, partLabel)).toBe("S2 custom (γ1p=0.5), attention AttnLRP, LayerNorm identity");
     expect(draftChanges(draft, model(), label)).toBe("S2 attention attnlrp");
   });
+
+  it("after a split, names the attention rule that differs from the saved segment holding the same layers", () => {
+    const partLabel = (_: string, name: string) => `attention ${name}`;
+    const draft = setPart(splitAt(model(), 15), 2, "attention", "attnlrp");
+    expect(draftChanges(draft, model(), label, partLabel)).toBe(
+      "S1 0–9 LRP-γ · S2 10–14 LRP-γ · S3 15–19 LRP-γ, attention attnlrp · S4 20–24 LRP-ε",
+    );
+  });
 });

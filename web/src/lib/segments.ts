@@ -158,7 +158,8 @@ export function ruleChange(seg: Segment, old: Segment, label: (preset: string | 
 /**
  * How a draft differs from the saved model, in words, or null when it does not: the changed segments
  * with their rules (all segments when the boundaries moved), changed attention or LayerNorm rules (named
- * by `partLabel`, e.g. "attention AttnLRP"), and changed bias or input-rule switches.
+ * by `partLabel`, e.g. "attention AttnLRP"; after a boundary move, against the saved segment that held the
+ * segment's first layer), and changed bias or input-rule switches.
  */
 export function draftChanges(
   draft: LRPModel,
@@ -173,7 +174,9 @@ export function draftChanges(
   draft.segments.forEach((seg, k) => {
     const old = saved.segments[k];
     const sameRule = !moved && old && PARAM_ORDER.every((p) => ruleOf(old)[p] === ruleOf(seg)[p]);
-    const changedParts = old && !moved ? PART_NAMES.filter((p) => seg[p] !== old[p]).map((p) => partLabel(p, seg[p])) : [];
+    // Attention and LayerNorm rules against the saved segment that held this segment's first layer.
+    const ref = moved ? saved.segments.find((x) => x.start <= seg.start && seg.start <= x.end) : old;
+    const changedParts = ref ? PART_NAMES.filter((p) => seg[p] !== ref[p]).map((p) => partLabel(p, seg[p])) : [];
     if (sameRule && !changedParts.length) return;
     const rule = sameRule ? [] : [moved || !old ? ruleSummary(seg, label) : ruleChange(seg, old, label)];
     parts.push(`S${k + 1}${moved ? ` ${seg.start}–${seg.end}` : ""} ${[...rule, ...changedParts].join(", ")}`);
