@@ -1,8 +1,11 @@
 // The segment ruler: every layer as a cell labelled by kind, segments as coloured bands above, and a
 // handle on each boundary between two segments: a grip above the bands (so even a one-layer segment's
-// band stays clickable) that can be dragged, or focused (Tab) and moved with the arrow keys.
+// band stays clickable) that can be dragged, or focused (Tab) and moved with the arrow keys. A
+// transformer's encoder blocks get a labelled band each under the layers ("block 0", …), with dashed
+// lines at their edges; clicking one (or Enter on it) starts a segment at the block's first layer.
 import * as d3 from "d3";
 import type { LayerInfo, LRPModel, PresetInfo } from "../api/types";
+import { blocksOf } from "../lib/layers";
 import { presetLabel } from "./segmentBars";
 import { KIND_SHORT, kindColor, segmentColor } from "./theme";
 import type { Svg } from "./types";
@@ -20,6 +23,8 @@ export interface RulerConfig {
   /** Segment k+1 should start at `start` (called when a drag ends). */
   onMove: (k: number, start: number) => void;
   onHover: (layer: LayerInfo | null, event?: MouseEvent) => void;
+  /** A segment should start at this layer (a block's first layer was clicked); only transformers call it. */
+  onSplitAt?: (start: number) => void;
 }
 
 const GRIP_H = 12;
@@ -28,6 +33,8 @@ const BAND_H = 22;
 const CELL_Y = BAND_Y + BAND_H + 4;
 const CELL_H = 40;
 const MARGIN = 6;
+const BLOCK_GAP = 2;
+const BLOCK_H = 15;
 
 export function drawRuler(svg: Svg, data: RulerData, config: RulerConfig): void {
   const n = data.layers.length;
@@ -35,8 +42,11 @@ export function drawRuler(svg: Svg, data: RulerData, config: RulerConfig): void 
   const cw = (w - 2 * MARGIN) / Math.max(1, n);
   const x = (i: number) => MARGIN + i * cw;
   const layerAt = (px: number) => Math.round((px - MARGIN) / cw);
+  const blocks = blocksOf(data.layers);
+  // Tick numbers go under the block bands when there are blocks; a CNN's ruler keeps its height.
+  const tickY = CELL_Y + CELL_H + (blocks.length ? BLOCK_GAP + BLOCK_H : 0) + 13;
   svg.selectAll("*").remove();
-  svg.attr("width", w).attr("height", CELL_Y + CELL_H + 18).attr("class", "ruler");
+  svg.attr("width", w).attr("height", tickY + 5).attr("class", "ruler");
 
   const segs = data.model.segments;
   const bands = svg
@@ -112,9 +122,67 @@ export function drawRuler(svg: Svg, data: RulerData, config: RulerConfig): void 
     .join("text")
     .attr("class", "tick")
     .attr("x", (i) => x(i) + cw / 2)
-    .attr("y", CELL_Y + CELL_H + 13)
+    .attr("y", tickY)
     .attr("text-anchor", "middle")
     .text((i) => i);
+
+  if (blocks.length) {
+    const blockY = CELL_Y + CELL_H + BLOCK_GAP;
+    const startsAt = (start: number) => segs.some((s) => s.start === start);
+    const band = svg
+      .append("g")
+      .selectAll("g")
+      .data(blocks)
+      .join("g")
+      .attr("class", (b) => `block${b.block % 2 ? " odd" : ""}`)
+      .attr("data-testid", "ruler-block")
+      .attr("data-block", (b) => b.block)
+      .attr("data-start", (b) => b.start)
+      .attr("data-end", (b) => b.end)
+      .attr("tabindex", 0)
+      .attr("role", "button")
+      .attr("aria-label", (b) =>
+        `encoder block ${b.block}, layers ${b.start} to ${b.end}${startsAt(b.start) ? ", a segment starts here" : ", press Enter to start a segment here"}`)
+      .on("click", (_, b) => config.onSplitAt?.(b.start))
+      .on("keydown", (event: KeyboardEvent, b) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          config.onSplitAt?.(b.start);
+        }
+      });
+    band
+      .append("rect")
+      .attr("x", (b) => x(b.start))
+      .attr("y", blockY)
+      .attr("width", (b) => Math.max(1, x(b.end + 1) - x(b.start) - 0.5))
+      .attr("height", BLOCK_H);
+    band
+      .append("text")
+      .attr("x", (b) => (x(b.start) + x(b.end + 1)) / 2)
+      .attr("y", blockY + 11)
+      .attr("text-anchor", "middle")
+      .text((b) => {
+        const width = x(b.end + 1) - x(b.start);
+        const full = `block ${b.block}`;
+        return width > full.length * 6 ? full : width > 14 ? `b${b.block}` : "";
+      });
+    band
+      .append("title")
+      .text((b) => `encoder block ${b.block}: layers ${b.start}–${b.end}${startsAt(b.start) ? " (a segment starts here)" : " · click to start a segment at its first layer"}`);
+    // Block edges across the layer cells, so a boundary handle can be put on one by eye.
+    const edges = [...new Set(blocks.flatMap((b) => [b.start, b.end + 1]))];
+    svg
+      .append("g")
+      .selectAll("line")
+      .data(edges)
+      .join("line")
+      .attr("class", "block-edge")
+      .attr("x1", (i) => x(i))
+      .attr("x2", (i) => x(i))
+      .attr("y1", CELL_Y)
+      .attr("y2", blockY + BLOCK_H);
+  }
+  const blockStart = new Map(blocks.map((b) => [b.start, b.block]));
 
   const handles = svg
     .append("g")
@@ -146,7 +214,7 @@ export function drawRuler(svg: Svg, data: RulerData, config: RulerConfig): void 
     const start = Math.max(lo, Math.min(hi, to[event.key]));
     if (start !== cur) config.onMove(k, start);
   });
-  const readout = svg.append("text").attr("class", "drag-readout").attr("y", CELL_Y + CELL_H + 13);
+  const readout = svg.append("text").attr("class", "drag-readout").attr("y", tickY);
 
   const drag = d3
     .drag<SVGGElement, number>()
@@ -157,7 +225,8 @@ export function drawRuler(svg: Svg, data: RulerData, config: RulerConfig): void 
     .on("drag", function (event: d3.D3DragEvent<SVGGElement, number, number>, k) {
       const start = Math.max(segs[k].start + 1, Math.min(segs[k + 1].end, layerAt(event.x)));
       d3.select(this).attr("transform", `translate(${x(start)},0)`);
-      readout.attr("x", x(start)).attr("text-anchor", "middle").text(`S${k + 2} starts at ${start}`);
+      const block = blockStart.get(start);
+      readout.attr("x", x(start)).attr("text-anchor", "middle").text(`S${k + 2} starts at ${start}${block != null ? ` (start of block ${block})` : ""}`);
     })
     .on("end", function (event: d3.D3DragEvent<SVGGElement, number, number>, k) {
       d3.select(this).classed("dragging", false);

@@ -1,6 +1,8 @@
 // View D: the configuration panel of the selected segment: Table 1 preset buttons, the four steps of
 // parameter sliders (with min/max, a typed value box and a "?" guide each), the live LaTeX formula,
-// the input-rule and bias toggles, and warnings for unusual choices.
+// the input-rule and bias toggles, and warnings for unusual choices. A segment holding a transformer's
+// attention or LayerNorm layers also gets their rule choices (/api/info attention_rules, layernorm_rules),
+// each with its formula.
 import katex from "katex";
 import type { Info, LRPModel, ParamInfo, ParamName, RuleParams } from "../api/types";
 import { presetLabel } from "../draw/segmentBars";
@@ -8,7 +10,8 @@ import { STEP_COLORS, segmentColor } from "../draw/theme";
 import { clear, h } from "../lib/dom";
 import { ruleLatex } from "../lib/formula";
 import { formatInput, formatNumber } from "../lib/numbers";
-import { clone, matchPreset, ruleOf, setRule } from "../lib/segments";
+import { layersOf, partOptions, partsIn, ATTENTION_KINDS, LAYERNORM_KINDS } from "../lib/layers";
+import { clone, matchPreset, type PartName, ruleOf, type SegmentParts, setPart, setRule } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import { activeModel, changed, type State } from "../state/store";
 
@@ -40,6 +43,18 @@ interface Controls {
   box: HTMLInputElement;
 }
 
+/** The rule choice of one transformer part: its radio buttons, and where the chosen rule's words and formula go. */
+interface PartControls {
+  radios: Map<string, HTMLInputElement>;
+  description: HTMLElement;
+  formula: HTMLElement;
+}
+
+const PART_TITLES: Record<PartName, { title: string; kinds: readonly string[] }> = {
+  attention: { title: "Attention rule", kinds: ATTENTION_KINDS },
+  layernorm: { title: "LayerNorm rule", kinds: LAYERNORM_KINDS },
+};
+
 export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
   const { store } = actions;
   root.dataset.testid = "config-panel";
@@ -50,6 +65,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
   root.append(h("h2", {}, "D · Segment rule"), header, body);
 
   let controls = new Map<ParamName, Controls>();
+  let partControls = new Map<PartName, PartControls>();
   let presetButtons = new Map<string, HTMLButtonElement>();
   let formula: HTMLElement | null = null;
   let warnBox: HTMLElement | null = null;
@@ -96,6 +112,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
     clear(header);
     clear(body);
     controls = new Map();
+    partControls = new Map();
     presetButtons = new Map();
     const info = s.info;
     const model = activeModel(s);
@@ -192,6 +209,39 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
       steps.append(fs);
     }
 
+    // Transformer parts of this segment (nothing for a CNN): a radio group per part, keyboard-operable
+    // (Tab into the group, arrows to choose); a choice is an undoable edit of the draft, like a preset.
+    const partBox = h("div", { class: "part-rules", "data-testid": "part-rules" });
+    for (const part of partsIn(info.layers, seg)) {
+      const { title, kinds } = PART_TITLES[part];
+      const held = layersOf(info.layers, seg).filter((l) => kinds.includes(l.kind));
+      const kindsHeld = [...new Set(held.map((l) => l.kind))].join(", ");
+      const radios = new Map<string, HTMLInputElement>();
+      const choices = h("div", { class: "part-choices", role: "radiogroup", "aria-label": title });
+      for (const o of partOptions(info, part)) {
+        const radio = h("input", { type: "radio", name: `part-${part}`, value: o.name, "data-testid": `${part}-rule-${o.name}` });
+        radio.addEventListener("change", () => {
+          if (!radio.checked) return;
+          edit((m, j) => (m.segments[j][part] === o.name ? null : setPart(m, j, part, o.name as SegmentParts[typeof part])));
+        });
+        radios.set(o.name, radio);
+        choices.append(h("label", { title: `${o.label} (${o.reference})` }, radio, ` ${o.label} `, h("span", { class: "hint" }, o.reference)));
+      }
+      const description = h("p", { class: "part-description", "data-testid": `${part}-description` });
+      const partFormula = h("div", { class: "formula", "data-testid": `${part}-formula` });
+      partControls.set(part, { radios, description, formula: partFormula });
+      partBox.append(
+        h(
+          "fieldset",
+          { class: "part-rule", "data-testid": `${part}-rule` },
+          h("legend", {}, title, " ", h("span", { class: "hint", title: held.map((l) => `#${l.index} ${l.name}`).join("\n") }, `(${held.length} ${kindsHeld} layer${held.length === 1 ? "" : "s"} in this segment)`)),
+          choices,
+          description,
+          partFormula,
+        ),
+      );
+    }
+
     formula = h("div", { class: "formula", "data-testid": "formula" });
     warnBox = h("ul", { class: "warnings", "data-testid": "warnings" });
     errBox = h("div", { class: "param-error", "data-testid": "param-error", role: "alert", hidden: true });
@@ -200,6 +250,7 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
       h("h3", {}, "Preset rules (Table 1)"),
       presets,
       h("div", { class: "toggles" }, h("label", {}, zbox, " ZBox input rule"), h("label", {}, bias, " include bias")),
+      ...(partControls.size ? [partBox] : []),
       steps,
       errBox,
       h("h3", {}, "Formula of this segment"),
@@ -235,6 +286,18 @@ export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
     if (formula.dataset.latex !== latex) {
       tex(formula, latex, true);
       formula.dataset.latex = latex;
+    }
+    for (const [part, c] of partControls) {
+      const chosen = seg[part];
+      for (const [name, radio] of c.radios) radio.checked = name === chosen;
+      const option = partOptions(s.info!, part).find((o) => o.name === chosen);
+      c.description.textContent = option ? `${option.label} (${option.reference}): ${option.description}` : chosen;
+      const partLatex = option?.latex ?? "";
+      if (c.formula.dataset.latex !== partLatex) {
+        tex(c.formula, partLatex, true);
+        c.formula.dataset.latex = partLatex;
+      }
+      c.formula.dataset.rule = chosen;
     }
     zbox!.checked = !!model.input_rule;
     bias!.checked = model.include_bias;

@@ -10,7 +10,8 @@ import { presetLabel } from "../draw/segmentBars";
 import { StaleResponse } from "../services/api";
 import { segmentColor } from "../draw/theme";
 import { clear, fmt, h } from "../lib/dom";
-import { moveBoundary, removeSegment, ruleOf, splitSegment } from "../lib/segments";
+import { partLabel, partsIn } from "../lib/layers";
+import { moveBoundary, removeSegment, ruleOf, splitAt, splitSegment } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import { activeModel, changed, type State } from "../state/store";
 import { heatmapFigure } from "./heatmapFigure";
@@ -72,7 +73,7 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
       return;
     }
     tooltip.hidden = false;
-    tooltip.textContent = `#${layer.index} ${layer.name} · ${layer.kind} · [${layer.shape.join("×")}]`;
+    tooltip.textContent = `#${layer.index} ${layer.name} · ${layer.kind} · [${layer.shape.join("×")}]${layer.block != null ? ` · block ${layer.block}` : ""}`;
     const box = root.getBoundingClientRect();
     tooltip.style.left = `${Math.min(event.clientX - box.left + 12, box.width - 260)}px`;
     tooltip.style.top = `${event.clientY - box.top + 16}px`;
@@ -99,6 +100,18 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
           if (m) actions.editActive(moveBoundary(m, k, start), 0);
         },
         onHover: hover,
+        // A block's band: start a segment at its first layer (a copy of the segment it is cut from), or
+        // select the segment that already starts there.
+        onSplitAt: (start) => {
+          const m = activeModel(store.get());
+          if (!m) return;
+          const at = m.segments.findIndex((x) => x.start === start);
+          if (at >= 0) return actions.selectSegment(at);
+          const next = splitAt(m, start);
+          if (next.segments.length === m.segments.length) return;
+          actions.editActive(next, 0);
+          actions.selectSegment(next.segments.findIndex((x) => x.start === start));
+        },
       },
     );
     rulerBox.append(svg.node()!);
@@ -121,6 +134,8 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
         h("div", { class: "card-title" }, h("span", { class: "swatch" }), `S${k + 1} · ${presetLabel(seg.preset, s.info!.presets)}`),
         h("div", { class: "card-sub" }, `layers ${seg.start}–${seg.end}`),
         svg.node()!,
+        // A transformer segment's attention and LayerNorm rules, where it has such layers.
+        ...partsIn(s.info!.layers, seg).map((part) => h("div", { class: "card-sub", "data-testid": `param-card-${part}` }, partLabel(s.info!, part, seg[part]))),
       );
       (card.querySelector(".swatch") as HTMLElement).style.background = segmentColor(k);
       card.addEventListener("click", () => actions.selectSegment(k));
@@ -193,6 +208,13 @@ export function mountConfigView(root: HTMLElement, actions: Actions): void {
       if (m.heatmap) {
         fig = heatmapFigure(m.heatmap, lut, { size: m.heatmap.kind === "map" ? 112 : 180, legend: true, caption });
         fig.title = `${m.layer_name}: ΣR = ${fmt(m.heatmap.total)}${m.heatmap.kind === "vector" ? ` over ${m.heatmap.shape[0]} units (bar strip)` : ""}`;
+        // A transformer's token layer arrives on the patch grid: say so (the class token is not on it).
+        const grid = s.info?.token_grid;
+        const layer = s.info?.layers[m.layer_index];
+        if (grid && layer && layer.kind !== "Conv" && m.heatmap.kind === "map") {
+          fig.title += ` · patch tokens on the ${grid.height}×${grid.width} grid (tokens in front of the patches, the class token, not shown)`;
+          fig.dataset.tokens = "1";
+        }
       } else {
         fig = h("figure", { class: "heatmap-figure empty" }, h("figcaption", {}, `${caption}: no relevance`));
       }
