@@ -1,7 +1,8 @@
-// A layer ruler for picking one conv layer: every layer as a cell coloured by kind; conv cells are
-// clickable and the chosen one is marked.
+// A layer ruler for picking one layer of the neuron view: every layer as a cell coloured by kind; conv
+// layers and attention heads layers (lib/layers.ts neuronUnit) are clickable and the chosen one is marked.
 import * as d3 from "d3";
 import type { LayerInfo } from "../api/types";
+import { neuronUnit } from "../lib/layers";
 import { kindColor } from "./theme";
 import type { Svg } from "./types";
 
@@ -16,24 +17,30 @@ export function drawLayerPicker(
   const cellH = 26;
   svg.selectAll("*").remove();
   svg.attr("width", config.width).attr("height", cellH + 20).attr("class", "ruler layer-picker");
+  const pickable = (l: LayerInfo) => neuronUnit(l) != null;
   const cells = svg
     .append("g")
     .selectAll("g")
     .data(data.layers)
     .join("g")
-    .attr("class", (l) => `layer${l.kind === "Conv" ? " pickable" : ""}${l.index === data.selected ? " picked" : ""}`)
-    .attr("data-testid", (l) => (l.kind === "Conv" ? "layer-cell" : null))
+    .attr("class", (l) => `layer${pickable(l) ? " pickable" : ""}${l.index === data.selected ? " picked" : ""}`)
+    .attr("data-testid", (l) => (pickable(l) ? "layer-cell" : null))
     .attr("data-layer-index", (l) => l.index)
+    .attr("data-unit", (l) => neuronUnit(l))
     .attr("transform", (l) => `translate(${margin + l.index * cw},0)`)
     .on("click", (_, l) => {
-      if (l.kind === "Conv") config.onPick(l.index);
+      if (pickable(l)) config.onPick(l.index);
     });
   cells
     .append("rect")
     .attr("width", Math.max(1, cw - 0.5))
     .attr("height", cellH)
     .attr("fill", (l) => (l.index === data.selected ? "#7b3fa0" : kindColor(l.kind)));
-  cells.append("title").text((l) => `${l.index} ${l.name} (${l.kind}, ${l.shape.join("×")})${l.kind === "Conv" ? " — click to inspect" : ""}`);
+  cells.append("title").text((l) => {
+    const unit = neuronUnit(l);
+    const block = l.block != null ? `, block ${l.block}` : "";
+    return `${l.index} ${l.name} (${l.kind}, ${l.shape.join("×")}${block})${unit ? ` — click to inspect its ${unit === "head" ? "attention heads" : "channels"}` : ""}`;
+  });
   const ticks = d3.range(0, n, n > 60 ? 10 : 5);
   svg
     .append("g")

@@ -9,6 +9,8 @@ export interface NeuronChartData {
   selected: Set<number>;
   color: string;
   label: string;
+  /** What one point is called in its tooltip ("neuron", or "head" on an attention layer). */
+  unit?: string;
 }
 
 export function drawNeuronChart(
@@ -45,7 +47,7 @@ export function drawNeuronChart(
     .attr("r", (d) => (data.selected.has(d.c) ? 3.5 : 2.2))
     .attr("fill", (d) => (data.selected.has(d.c) ? data.color : "#b8c2cc"))
     .on("click", (_, d) => config.onClick(d.c));
-  points.append("title").text((d) => `neuron ${d.c}: ${d.v.toPrecision(4)}`);
+  points.append("title").text((d) => `${data.unit ?? "neuron"} ${d.c}: ${d.v.toPrecision(4)}`);
   points.filter((d) => data.selected.has(d.c)).raise();
   const brush = d3
     .brush<unknown>()

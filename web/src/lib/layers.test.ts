@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LayerInfo } from "../api/types";
-import { blocksOf, layersOf, neuronUnit, partLabel, partsIn, unitCount } from "./layers";
+import { blocksOf, layersOf, neuronUnit, partLabel, partsIn, unitWord } from "./layers";
 
 const layer = (index: number, name: string, kind: string, shape: number[], block: number | null = null): LayerInfo => ({ index, name, kind, shape, block });
 
@@ -93,9 +93,9 @@ describe("neuronUnit: what the neuron view inspects on a layer", () => {
     expect(neuronUnit(layer(0, "flat", "Conv", [16]))).toBeNull();
   });
 
-  it("counts units in words", () => {
-    expect(unitCount(1, "head")).toBe("1 head");
-    expect(unitCount(3, "head")).toBe("3 heads");
-    expect(unitCount(0, "channel")).toBe("0 channels");
+  it("words a unit as the view shows it: head, or neuron for a conv channel", () => {
+    expect(unitWord(neuronUnit(VIT[6]))).toBe("head");
+    expect(unitWord(neuronUnit(VIT[0]))).toBe("neuron");
+    expect(unitWord(null)).toBe("neuron");
   });
 });

@@ -67,7 +67,10 @@ export function neuronUnit(layer: Pick<LayerInfo, "kind" | "name" | "shape">): N
   return null;
 }
 
-/** "3 heads", "1 channel": a count with its unit. */
-export function unitCount(n: number, unit: NeuronUnit): string {
-  return `${n} ${unit}${n === 1 ? "" : "s"}`;
+/**
+ * The word the neuron view uses for one unit: "head" on an attention heads layer, else "neuron" (a conv
+ * channel, as the paper's V6 calls it).
+ */
+export function unitWord(unit: NeuronUnit | null): "head" | "neuron" {
+  return unit === "head" ? "head" : "neuron";
 }

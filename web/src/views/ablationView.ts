@@ -1,6 +1,7 @@
-// View G (the paper's V6): relevance-based neuron ablation. Pick a conv layer on the ruler; three
-// coordinated charts (positive relevance, negative relevance, activation) and two matrices share one
-// selection of neurons; the selected neurons' maps; the prediction after ablating them.
+// View G (the paper's V6): relevance-based neuron ablation. Pick a conv layer (its neurons are channels)
+// or a vision transformer's attention heads layer (its units are heads) on the ruler; three coordinated
+// charts (positive relevance, negative relevance, activation) and two matrices share one selection of
+// units; the selected units' maps (a head's on the patch grid); the prediction after ablating them.
 import * as d3 from "d3";
 import { drawChangeBars } from "../draw/changeBars";
 import { drawLayerPicker } from "../draw/layerPicker";
@@ -9,6 +10,7 @@ import { drawNeuronChart } from "../draw/neuronChart";
 import { drawNeuronMatrix } from "../draw/neuronMatrix";
 import { drawPredictionBars } from "../draw/predictionBars";
 import { clear, fmt, h } from "../lib/dom";
+import { neuronUnit, unitWord } from "../lib/layers";
 import { clone } from "../lib/segments";
 import type { Actions } from "../state/actions";
 import type { AnalysisActions } from "../state/analysisActions";
@@ -32,6 +34,10 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
   const rulerSvg = d3.create("svg");
   const ruler = h("div", { class: "ruler-box", "data-testid": "layer-ruler" }, rulerSvg.node()!);
   const layerName = h("span", { class: "hint", "data-testid": "ablation-layer" });
+  const layerPrompt = h("span", {}, "Conv layer (click the ruler):");
+  const selHint = h("span", { class: "hint" }, "Drag a box in any chart to select neurons.");
+  const curveTitle = h("h3", {}, "Ablate the k most relevant vs k random neurons");
+  const mapsHint = h("p", { class: "hint" });
   const chartSvgs = CHARTS.map(() => d3.create("svg"));
   const charts = h(
     "div",
@@ -47,6 +53,8 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
   );
   const matrixSvgs = [d3.create("svg"), d3.create("svg")];
   const detail = h("div", { class: "hint neuron-detail", "data-testid": "neuron-detail" }, "Hover a cell for details; click adds or removes a neuron.");
+  /** "head" on an attention heads layer, else "neuron" (a conv channel). */
+  const unitOf = (s: State) => unitWord(s.info && s.ablationLayer != null ? neuronUnit(s.info.layers[s.ablationLayer]) : null);
   const matrices = h(
     "div",
     { class: "neuron-matrices" },
@@ -107,7 +115,7 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     h(
       "div",
       { class: "chart-head" },
-      h("h3", {}, "Ablate the k most relevant vs k random neurons"),
+      curveTitle,
       exportButtons(() => `ablation-curve-layer-${store.get().ablationLayer ?? ""}`, chartMarkup(() => curveSvg.node()), (e) => actions.reportError(e)),
     ),
     curveSvg.node()!,
@@ -116,10 +124,10 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
   root.append(
     h("h2", {}, "G · Neuron ablation"),
     h("div", { class: "row" }, source),
-    h("div", { class: "row" }, h("span", {}, "Conv layer (click the ruler):"), layerName),
+    h("div", { class: "row" }, layerPrompt, layerName),
     ruler,
     charts,
-    h("div", { class: "row" }, selInfo, clearSel, h("span", { class: "hint" }, "Drag a box in any chart to select neurons.")),
+    h("div", { class: "row" }, selInfo, clearSel, selHint),
     h("div", { class: "row" }, refine, refineMode, unfilter, refineStatus),
     h("div", { class: "ablation-grid" }, h("div", {}, matrices, detail), maps, h("div", {}, prediction, curveBox)),
   );
@@ -128,13 +136,26 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     if (!s.info) return;
     drawLayerPicker(rulerSvg, { layers: s.info.layers, selected: s.ablationLayer }, { width: Math.max(600, ruler.clientWidth || 1100), onPick: (i) => void analysis.loadNeurons(i) });
     const layer = s.ablationLayer != null ? s.info.layers[s.ablationLayer] : null;
-    layerName.textContent = layer ? `${layer.index} · ${layer.name} · ${layer.shape.join("×")}` : "none picked yet";
+    const unit = layer ? neuronUnit(layer) : null;
+    layerName.textContent = layer
+      ? `${layer.index} · ${layer.name} · ${layer.shape.join("×")}${unit === "head" ? ` · ${layer.shape[0]} attention heads` : ""}${layer.block != null ? ` · block ${layer.block}` : ""}`
+      : "none picked yet";
+    const heads = s.info.layers.some((l) => neuronUnit(l) === "head");
+    layerPrompt.textContent = heads ? "Conv or attention heads layer (click the ruler):" : "Conv layer (click the ruler):";
+    const word = unitOf(s);
+    root.dataset.unit = word;
+    selHint.textContent = `Drag a box in any chart to select ${word}s.`;
+    detail.textContent = `Hover a cell for details; click adds or removes a ${word}.`;
+    curveTitle.textContent = `Ablate the k most relevant vs k random ${word}s`;
+    refineMode.options[0].text = `only the selected ${word}s`;
+    refineMode.options[1].text = `all but the selected ${word}s`;
   }
 
   function renderNeurons(s: State): void {
     const n = s.neurons;
     const selected = new Set(s.neuronSelection);
-    selInfo.textContent = `${selected.size} neuron(s) selected`;
+    const word = unitOf(s);
+    selInfo.textContent = `${selected.size} ${word}(s) selected`;
     root.dataset.selected = String(selected.size);
     if (!n) {
       for (const svg of [...chartSvgs, ...matrixSvgs]) svg.selectAll("*").remove();
@@ -142,7 +163,7 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     }
     const series = [n.neurons.map((r) => r.pos), n.neurons.map((r) => r.neg), n.neurons.map((r) => r.activation)];
     CHARTS.forEach((c, i) =>
-      drawNeuronChart(chartSvgs[i], { values: series[i], selected, color: c.color, label: c.label }, {
+      drawNeuronChart(chartSvgs[i], { values: series[i], selected, color: c.color, label: c.label, unit: word }, {
         width: 360,
         height: 160,
         onBrush: (ch) => analysis.setSelection(ch),
@@ -155,7 +176,7 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     const hover = (ch: number | null) => {
       if (ch == null) return;
       const r = n.neurons[ch];
-      detail.textContent = `neuron ${ch}: R⁺ = ${fmt(r.pos)}, R⁻ = ${fmt(r.neg)}, activation ${fmt(r.activation)}${selected.has(ch) ? " · selected" : ""}`;
+      detail.textContent = `${word} ${ch}: R⁺ = ${fmt(r.pos)}, R⁻ = ${fmt(r.neg)}, activation ${fmt(r.activation)}${selected.has(ch) ? " · selected" : ""}`;
     };
     [0, 1].forEach((i) =>
       drawNeuronMatrix(matrixSvgs[i], { values: series[i], selected, lut, scale }, { width: 250, onHover: hover, onClick: (ch) => analysis.toggleNeuron(ch) }),
@@ -166,8 +187,9 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     refine.disabled = !s.neurons || !s.neuronSelection.length || !activeModel(s);
     const f = activeModel(s)?.neuron_filter;
     unfilter.disabled = !f;
+    const fWord = f && s.info?.layers[f.layer] ? unitWord(neuronUnit(s.info.layers[f.layer])) : "neuron";
     refineStatus.textContent = f
-      ? `The active model's heatmap keeps relevance at layer ${f.layer} ${f.mode === "keep" ? "only in" : "in all but"} neuron(s) ${f.channels.join(", ")}.`
+      ? `The active model's heatmap keeps relevance at layer ${f.layer} ${f.mode === "keep" ? "only in" : "in all but"} ${fWord}(s) ${f.channels.join(", ")}.`
       : "";
     root.dataset.neuronFilter = f ? `${f.mode}:${f.layer}:${f.channels.join(",")}` : "";
   }
@@ -176,18 +198,23 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
     clear(maps);
     const lut = s.info?.colormaps.find((c) => c.name === s.colormap)?.lut;
     const m = s.neuronMaps;
+    const word = unitOf(s);
     if (!m || !lut || !s.neuronSelection.length) {
-      maps.append(h("p", { class: "hint" }, "Select neurons to see their relevance map, activation map and conditional input heatmap."));
+      maps.append(h("p", { class: "hint" }, `Select ${word}s to see their relevance map, activation map and conditional input heatmap.`));
       delete maps.dataset.ready;
       return;
     }
-    maps.append(h("div", { class: "maps-head" }, h("span", {}, "neuron"), h("span", {}, "relevance"), h("span", {}, "activation"), h("span", {}, "conditional heatmap")));
+    maps.append(h("div", { class: "maps-head" }, h("span", {}, word), h("span", {}, "relevance"), h("span", {}, "activation"), h("span", {}, "conditional heatmap")));
+    if (word === "head") {
+      mapsHint.textContent = "A head's relevance (summed over its features) and activation (their mean) per patch token, on the patch grid; the class token is not on it.";
+      maps.append(mapsHint);
+    }
     for (const map of m.maps) {
       maps.append(
         h(
           "div",
           { class: "map-row", "data-testid": "neuron-map", "data-channel": map.channel },
-          h("span", { class: "cls" }, `#${map.channel}`),
+          h("span", { class: "cls", title: `${word} ${map.channel}` }, `#${map.channel}`),
           heatmapFigure(map.relevance, lut, { size: 84, caption: `ΣR ${fmt(map.relevance.total)}` }),
           heatmapFigure(map.activation, lut, { size: 84, sequential: true, legend: true }),
           heatmapFigure(map.conditional, lut, { size: 84, caption: `ΣR ${fmt(map.conditional.total)}` }),
@@ -208,7 +235,8 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
       return;
     }
     drawChangeBars(ablatedSvg, { topk: a.topk, target: a.class_index }, { width: 330 });
-    ablCaption.textContent = `${a.channels.length} neuron(s) of layer ${a.layer_index} zeroed · “${s.explain?.label ?? a.class_index}” ${fmt(a.original_score)} → ${fmt(a.score)}`;
+    const word = s.info?.layers[a.layer_index] ? unitWord(neuronUnit(s.info.layers[a.layer_index])) : "neuron";
+    ablCaption.textContent = `${a.channels.length} ${word}(s) of layer ${a.layer_index} zeroed (${word} ${a.channels.slice(0, 8).join(", ")}${a.channels.length > 8 ? ", …" : ""}) · “${s.explain?.label ?? a.class_index}” ${fmt(a.original_score)} → ${fmt(a.score)}`;
     prediction.dataset.ready = "1";
     prediction.dataset.top1 = String(a.topk[0]?.index ?? "");
     prediction.dataset.score = String(a.score);
@@ -228,7 +256,7 @@ export function mountAblationView(root: HTMLElement, actions: Actions, analysis:
           { name: "top-k by relevance", color: "#c0392b", points: c.ks.map((k, i) => [k, c.top[i]] as [number, number]) },
           { name: "random k", color: "#7f7f7f", points: c.ks.map((k, i) => [k, c.random[i]] as [number, number]) },
         ],
-        xLabel: "k neurons ablated (red: most relevant, grey: random)",
+        xLabel: `k ${unitOf(s)}s ablated (red: most relevant, grey: random)`,
         yLabel: "class score",
       },
       { width: 330, height: 180 },
