@@ -90,6 +90,14 @@ def test_drag_ruler_boundary_changes_segments(page: Page, server: ServerThread) 
 
 def test_preset_changes_formula_and_heatmap(page: Page, server: ServerThread) -> None:
     open_designer(page, server.url)
+    # A CNN: no segment offers transformer rules (attention, LayerNorm) and the ruler shows no encoder blocks.
+    tabs = page.get_by_test_id("segment-tab")
+    for k in range(tabs.count()):
+        tabs.nth(k).click()
+        expect(tabs.nth(k)).to_have_class("selected")
+        expect(page.get_by_test_id("part-rules")).to_have_count(0)
+    tabs.first.click()
+    expect(page.get_by_test_id("ruler-block")).to_have_count(0)
     formula = page.get_by_test_id("formula")
     latex = formula.get_attribute("data-latex")
     before = heatmap_state(page)
