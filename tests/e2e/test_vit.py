@@ -3,48 +3,32 @@ encoder blocks (a segment started at a block boundary); the segment's attention 
 with the keyboard (the heatmap changes, undo brings it back); an attention head ablated in the neuron view.
 
 Every step waits on the request it causes or on an attribute the page sets when done, never on time. The
-network is digits_vit at its seeded random init with a random classification head (torchvision initialises
-the head to zero, which would make every logit and every relevance 0), so the test needs no trained weights.
+network is digits_vit with its shipped weights, as `vislrp serve --model digits_vit` runs it.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from playwright.sync_api import Page, Response, expect
 from tests.e2e.conftest import idle, open_designer
 
 from vislrp.server import Settings
 from vislrp.server.testing import ServerThread
 from vislrp.zoo import load_model
-from vislrp.zoo.models import DIGITS_VIT_ARGS, make_digits_vit
 
 SAMPLE = "digits:3"
 HEADS = 19
 """``encoder.layers.encoder_layer_0.self_attention.heads``: the A·v product of block 0, (heads, tokens, dim)."""
 
 
-def vit_weights(path: Path) -> Path:
-    """digits_vit's seeded random init with a random classification head, as a state-dict file."""
-    torch.manual_seed(0)
-    module = make_digits_vit(**DIGITS_VIT_ARGS)
-    with torch.no_grad():
-        head = module.heads.head
-        head.weight.copy_(torch.randn(head.weight.shape, generator=torch.Generator().manual_seed(0)))
-    torch.save(module.state_dict(), path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """One designer on digits_vit for this module (it overrides conftest's server on the default network)."""
-    weights = vit_weights(tmp_path_factory.mktemp("weights") / "digits_vit.pt")
-    vit = load_model("digits_vit", weights=str(weights))
+    vit = load_model("digits_vit")
     with ServerThread(Settings(data_dir=tmp_path_factory.mktemp("data"), zoo_model=vit, sample=SAMPLE)) as srv:
         yield srv
 
