@@ -31,7 +31,9 @@ export function drawNeuronChart(
     .nice()
     .range([h - m.bottom, m.top]);
   svg.append("text").attr("class", "chart-title").attr("x", m.left).attr("y", 11).text(data.label);
-  svg.append("g").attr("transform", `translate(0,${h - m.bottom})`).call(d3.axisBottom(x).ticks(6).tickFormat(d3.format("d")));
+  // Whole unit numbers only: with a handful of units (a layer's attention heads) d3 would tick at halves.
+  const xTicks = x.ticks(6).filter((t) => Number.isInteger(t) && t >= 0 && t < n);
+  svg.append("g").attr("transform", `translate(0,${h - m.bottom})`).call(d3.axisBottom(x).tickValues(xTicks).tickFormat(d3.format("d")));
   svg.append("g").attr("transform", `translate(${m.left},0)`).call(d3.axisLeft(y).ticks(4).tickFormat((d) => fmt(Number(d), 2)));
   const brushLayer = svg.append("g").attr("class", "brush") as unknown as d3.Selection<SVGGElement, unknown, null, undefined>;
   const points = svg
