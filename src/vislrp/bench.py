@@ -21,7 +21,17 @@ from tqdm import tqdm
 
 from .lrp import Engine, build_graph
 from .lrp.canonizers import fold_batchnorm_modules
-from .lrp.composites import COMPOSITES, DEFAULT_COMPOSITE, EPSILON_PLUS_FLAT, ZENNIT_EPSILON, RuleChoice
+from .lrp.composites import (
+    ATTNLRP,
+    COMPOSITES,
+    CP_LRP,
+    DEFAULT_COMPOSITE,
+    EPSILON_PLUS_FLAT,
+    ZENNIT_EPSILON,
+    RuleChoice,
+    is_transformer,
+)
+from .lrp.graph import LayerGraph
 from .zoo import IMAGENET, load_model
 
 EPS = ZENNIT_EPSILON
@@ -137,6 +147,8 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
     engine = Engine(graph, bounds=(low.to(device), high.to(device)))
     with torch.no_grad():
         target = int(model(x).argmax())
+    if is_transformer(graph):
+        return _bench_transformer(name, model, graph, engine, x, target, runs, threads, device, size)
 
     egb = COMPOSITES[DEFAULT_COMPOSITE].resolve(graph)
     # a re-explain with another γ: the slider move the designer makes
@@ -187,6 +199,110 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
         "peak_mb": {item.name: item.peak_mb for item in items},
         "unavailable": {item.name: item.reason for item in items if item.fn is None},
     }
+
+
+TRANSFORMER_ITEMS = ("gradient", "explain", "reexplain", "attnlrp", "lxt_cp", "autolrp_cp")
+"""What ``vislrp bench`` times on a transformer, besides the forward: the gradient, CP-LRP (fresh forward and a
+re-explain with γ on the cached one), AttnLRP, LXT's cp_LRP gradient × input and autoLRP's CP-LRP preset."""
+
+
+def _bench_transformer(name: str, model: torch.nn.Module, graph: LayerGraph, engine: Engine, x: torch.Tensor,
+                       target: int, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
+    """Vision transformers: CP-LRP and AttnLRP beside LXT and autoLRP, as ratios to one forward."""
+    cp = COMPOSITES[CP_LRP].resolve(graph)
+    attn = COMPOSITES[ATTNLRP].resolve(graph)
+    gamma = COMPOSITES[f"{CP_LRP}-gamma"].resolve(graph)
+
+    def forward() -> torch.Tensor:
+        with torch.no_grad():
+            out: torch.Tensor = model(x)
+            return out
+
+    def gradient() -> torch.Tensor:
+        xg = x.clone().requires_grad_(True)
+        model(xg)[0, target].backward()
+        assert xg.grad is not None
+        return xg.grad
+
+    def explain() -> torch.Tensor:
+        return engine.explain(engine.forward(x, cache=False), cp, target).input_relevance
+
+    engine.forward(x)
+
+    def reexplain() -> torch.Tensor:
+        return engine.explain(engine.forward(x), gamma, target).input_relevance
+
+    def attnlrp() -> torch.Tensor:
+        return engine.explain(engine.forward(x, cache=False), attn, target).input_relevance
+
+    items = [Item("forward", forward), Item("gradient", gradient), Item("explain", explain),
+             Item("reexplain", reexplain), Item("attnlrp", attnlrp), _lxt_item(model, x, target),
+             _autolrp_item(model, x, target)]
+    _time_round_robin(items, runs, device, name)
+    base = statistics.median(items[0].times)
+    by_name = {item.name: item for item in items}
+    ratios = {k: (round(statistics.median(by_name[k].times) / base, 2) if by_name[k].fn else None)
+              for k in TRANSFORMER_ITEMS}
+    diffs = {}
+    for ref in ("lxt_cp", "autolrp_cp"):
+        item = by_name[ref]
+        if item.fn is not None:
+            ours, theirs = by_name["explain"].result, item.result
+            diffs[ref] = float((ours - theirs).abs().max() / theirs.abs().max())
+    return {
+        "model": name, "device": device, "threads": threads, "size": size, "runs": runs,
+        "forward_ms": round(base * 1000, 2), "ratios": ratios,
+        "max_rel_diff_vs": diffs,
+        "peak_mb": {item.name: item.peak_mb for item in items},
+        "unavailable": {item.name: item.reason for item in items if item.fn is None},
+    }
+
+
+def _lxt_item(model: torch.nn.Module, x: torch.Tensor, target: int) -> Item:
+    """LXT 2.1's cp_LRP for torchvision's vision transformer: its patches, then gradient × input (patched
+    for the call only, so the other items run the plain modules)."""
+    try:
+        from lxt.efficient.patches import (
+            cp_multi_head_attention_forward,
+            layer_norm_forward,
+            non_linear_forward,
+            patch_method,
+        )
+    except ImportError as exc:
+        return Item("lxt_cp", None, f"LXT is not installed ({exc.name}): pip install --no-deps lxt==2.1")
+    from torch import nn
+
+    def fn() -> torch.Tensor:
+        saved = {cls: cls.forward for cls in (nn.GELU, nn.LayerNorm, nn.MultiheadAttention)}
+        try:
+            patch_method(non_linear_forward, nn.GELU, keep_original=True)
+            patch_method(layer_norm_forward, nn.LayerNorm)
+            patch_method(cp_multi_head_attention_forward, nn.MultiheadAttention, keep_original=True)
+            xg = x.clone().requires_grad_(True)
+            model(xg)[0, target].backward()
+            assert xg.grad is not None
+            return (xg * xg.grad).detach()
+        finally:
+            for cls, forward in saved.items():
+                cls.forward = forward  # type: ignore[method-assign]  # undoing LXT's monkey patch
+
+    return Item("lxt_cp", fn)
+
+
+def _autolrp_item(model: torch.nn.Module, x: torch.Tensor, target: int) -> Item:
+    """autoLRP 0.2's CP-LRP preset on the autograd graph (its rules differ from LXT's in detail)."""
+    try:
+        import autolrp
+    except ImportError as exc:
+        return Item("autolrp_cp", None, f"autoLRP is not installed ({exc.name}): pip install autolrp")
+
+    def fn() -> torch.Tensor:
+        xt = autolrp.tensor(x.clone())
+        out = model(xt)
+        out[0, target].lrp(config=autolrp.LRPConfig(rule={**autolrp.BASE, **autolrp.CPLRP}))
+        return xt.relevance.detach().as_subclass(torch.Tensor)  # type: ignore[no-any-return]  # autoLRP is untyped
+
+    return Item("autolrp_cp", fn)
 
 
 def _reference_items(name: str, model: torch.nn.Module, x: torch.Tensor, target: int, low: torch.Tensor,
@@ -266,13 +382,17 @@ def _table(res: dict[str, Any]) -> str:
     lines = [f"{res['model']} on {res['device']}, {res['threads']} threads, {res['size']} px, "
              f"median of {res['runs']}: forward {res['forward_ms']:.1f} ms",
              f"  {'item':12s} {'× forward':>10s} {'peak MB':>9s}"]
-    for key in ("gradient", "explain", "reexplain", "epf", "zennit_egb", "zennit_epf", "captum_lrp"):
+    for key in res["ratios"]:
         ratio = res["ratios"][key]
         peak = res["peak_mb"].get(key)
         if ratio is None:
             lines.append(f"  {key:12s} {'—':>10s} {'':>9s}  ({res['unavailable'].get(key, '')})")
         else:
             lines.append(f"  {key:12s} {ratio:10.2f} {peak if peak is not None else '':>9}")
+    if "max_rel_diff_vs" in res:  # a transformer: CP-LRP against LXT's and autoLRP's
+        for ref, diff in res["max_rel_diff_vs"].items():
+            lines.append(f"  max relative difference of CP-LRP vs {ref}: {diff:.2e}")
+        return "\n".join(lines)
     diff = res["max_rel_diff_vs_zennit_epf"]
     lines.append(f"  max relative difference vs zennit EpsilonPlusFlat: {diff:.2e}" if diff is not None
                  else "  (no zennit comparison)")
@@ -317,7 +437,7 @@ def bench_metrics_model(name: str, runs: int, threads: int, device: str, size: i
     fwd = engine.forward(xb)
     target = int(fwd.logits.argmax())
     model = default_model(graph)
-    maps = engine.explain(fwd, model, target, keep_layers=False).input_relevance.sum(1)
+    maps = engine.explain(fwd, model, target).input_relevance.sum(1)
     hw = size * size
     steps = _metric_steps(hw)
     region = torch.zeros((1, size, size), dtype=torch.bool)

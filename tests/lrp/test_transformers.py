@@ -294,3 +294,24 @@ def test_zennit_export_refuses_transformers_clearly() -> None:
     graph = build_graph(small_vit(dtype=torch.float32), (3, 32, 32))
     with pytest.raises(ConfigError, match="zennit has no rules for LayerNorm, MatMul, Softmax"):
         zennit_code(COMPOSITES[CP_LRP].resolve(graph), graph)
+
+
+def test_token_maps_lie_on_the_patch_grid() -> None:
+    """Token layers' maps are the patch tokens' relevance (summed over features) on the 8×8 grid, the class
+    token apart; the grid's prefix is the class token even where hidden size = patch count (64 here)."""
+    torch.manual_seed(0)
+    model = torchvision.models.VisionTransformer(image_size=32, patch_size=4, num_layers=1, num_heads=4,
+                                                 hidden_dim=64, mlp_dim=32, num_classes=10).eval().double()
+    with torch.no_grad():
+        model.heads.head.weight.normal_(0, 0.1)
+    graph = build_graph(model, (3, 32, 32))
+    assert graph.token_grid is not None and (graph.token_grid.height, graph.token_grid.width) == (8, 8)
+    assert graph.token_grid.prefix == 1
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    _, _, ex = explain(model, x, CP_LRP)
+    ln = next(la.index for la in graph.layers if la.name == "encoder.ln")
+    rel = ex.layer_relevance[ln][0]  # type: ignore[attr-defined]
+    assert tuple(rel.shape) == (65, 64)
+    grid = ex.layer_heatmap(ln)  # type: ignore[attr-defined]
+    assert torch.allclose(grid, rel[1:].sum(1).reshape(8, 8))
+    assert torch.allclose(ex.prefix_relevance(ln), rel[:1].sum(1))  # type: ignore[attr-defined]

@@ -183,3 +183,17 @@ def test_user_model_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         load_model("vislrp_user_bad:missing")
     with pytest.raises(UnknownModelError, match=r"not a torch\.nn\.Module|not callable"):
         load_model("vislrp_user_bad:not_a_model")
+
+
+def test_random_vit_has_a_random_head_so_relevance_is_not_all_zero() -> None:
+    """torchvision zero-initialises a ViT's head; the zoo's random weights draw it (seeded) instead."""
+    import torch
+
+    from vislrp.zoo import load_model
+
+    zoo = load_model("vit_b_32", "none")
+    with torch.no_grad():
+        logits = zoo.module(torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0)))
+    assert float(logits.std()) > 0
+    again = load_model("vit_b_32", "none")
+    assert torch.equal(zoo.module.heads.head.weight, again.module.heads.head.weight)

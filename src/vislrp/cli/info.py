@@ -46,7 +46,9 @@ def cmd_composites(args: argparse.Namespace) -> int:
     from ..lrp.composites import COMPOSITES, DEFAULT_COMPOSITE
 
     rows = [{"name": c.name, "label": c.label, "description": c.description, "zennit": c.zennit,
-             "default": c.name == DEFAULT_COMPOSITE} for c in COMPOSITES.values()]
+             "reproduces": c.reproduces, "attention": c.attention, "layernorm": c.layernorm,
+             "for_transformers": c.for_transformers, "default": c.name == DEFAULT_COMPOSITE}
+            for c in COMPOSITES.values()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
@@ -75,7 +77,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _layers_args(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
-    p.add_argument("--json", action="store_true", help="print the layer table as JSON (index, kind, name, shape)")
+    p.add_argument("--json", action="store_true",
+                   help="print the layer table as JSON (index, kind, name, shape, block: a transformer's encoder "
+                        "block, null elsewhere)")
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
@@ -84,8 +88,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(table))
         return 0
+    blocks = any(row["block"] is not None for row in table)
     for row in table:
-        print(f"{row['index']:4d}  {row['kind']:10s} {row['name']:40s} {tuple(row['shape'])}")
+        block = ("" if row["block"] is None else f"block {row['block']}").ljust(10) if blocks else ""
+        print(f"{row['index']:4d}  {block}{row['kind']:10s} {row['name']:40s} {tuple(row['shape'])}")
     return 0
 
 

@@ -276,10 +276,12 @@ class LayerGraph:
                 if layer.kind != "Conv" or len(layer.shape) != 3:
                     continue
                 n = layer.shape[1] * layer.shape[2]
-                for later in self.layers[i + 1:]:
-                    if len(later.shape) == 2 and n <= later.shape[0] <= n + _MAX_PREFIX and n > 1:
-                        grid = TokenGrid(layer.shape[1], layer.shape[2], later.shape[0] - n)
-                        break
+                # the most tokens any later (tokens, features) layer has: the sequence once the class token is
+                # in front (the layers right after the conv hold the patches alone)
+                counts = [later.shape[0] for later in self.layers[i + 1:]
+                          if len(later.shape) == 2 and n <= later.shape[0] <= n + _MAX_PREFIX]
+                if counts and n > 1:
+                    grid = TokenGrid(layer.shape[1], layer.shape[2], max(counts) - n)
                 break
             self.__dict__["_grid"] = grid
         cached: TokenGrid | None = self.__dict__["_grid"]

@@ -170,6 +170,9 @@ class Engine:
         same_image = all(r[0] == rows[0][0] for r in rows)
         ctx = Ctx(fwd, img, rows[0][0] if same_image else None, len(rows))
         relevance: dict[fx.Node, torch.Tensor] = {graph.layers[top].node: start}
+        sums: dict[fx.Node, torch.Tensor] = {}
+        """Per pending node, the row sums of its relevance, added up as its parts arrive (each part is summed
+        once, for the outgoing side of the layer that sent it, instead of again as the next layer's incoming)."""
         kept: list[torch.Tensor | None] = [None] * graph.n_layers
         flow: list[LayerFlow | None] = [None] * graph.n_layers
         notes: list[LayerNote] = []
@@ -178,6 +181,7 @@ class Engine:
         with torch.no_grad():
             for layer in reversed(graph.layers[: top + 1]):
                 rel = relevance.pop(layer.node, None)
+                incoming = sums.pop(layer.node, None)
                 if rel is None:
                     continue
                 if keep_layers:
@@ -189,17 +193,20 @@ class Engine:
                 if model.neuron_filter is not None and model.neuron_filter.layer == layer.index:
                     before = row_sums(rel)
                     rel = _filter_channels(rel, model.neuron_filter.channels, model.neuron_filter.mode, layer)
-                    filtered = before - row_sums(rel)
+                    incoming = row_sums(rel)
+                    filtered = before - incoming
                     if model.neuron_filter.mode == "keep":
                         # only what flows through the kept neurons: relevance still pending on other
                         # branches (a residual skip around this layer) does not, so it is dropped too
                         for other in relevance.values():
                             filtered = filtered + row_sums(other)
                         relevance.clear()
+                        sums.clear()
                     in_flight = in_flight - filtered
                     if keep_layers:
                         kept[layer.index] = rel
-                incoming = row_sums(rel)
+                if incoming is None:
+                    incoming = row_sums(rel)
                 if layer is zbox_layer:
                     assert model.input_rule is not None
                     outs: list[torch.Tensor | None] = [
@@ -217,25 +224,31 @@ class Engine:
                     outs = FIXED_RULES[layer.rule](layer, ctx, rel, rule.epsilon)
                 outs, peak = _finite(outs, layer, notes)
                 outgoing = torch.zeros_like(incoming)
+                out_sums: list[torch.Tensor | None] = []
                 for node, out in zip(layer.inputs, outs, strict=True):
-                    if out is None:
+                    part = None if out is None else row_sums(out)
+                    out_sums.append(part)
+                    if part is None:
                         continue
                     if node in graph.constants:  # a class token, a position embedding: absorbed like a bias
-                        bias = row_sums(out) if bias is None else bias + row_sums(out)
+                        bias = part if bias is None else bias + part
                     else:
-                        outgoing = outgoing + row_sums(out)
+                        outgoing = outgoing + part
                 in_flight = in_flight - incoming + outgoing
                 if filtered is not None:  # what the neuron filter removed counts as the rule's doing
                     incoming = incoming + filtered
                     created = filtered if created is None else created + filtered
                 flow[layer.index] = LayerFlow(incoming, outgoing, bias, created, in_flight)
-                for node, out in zip(layer.inputs, outs, strict=True):
+                for node, out, part in zip(layer.inputs, outs, out_sums, strict=True):
                     if out is None or node in graph.constants:
                         continue
+                    assert part is not None
                     prev = relevance.get(node)
                     relevance[node] = out if prev is None else prev + out
+                    prev_sum = sums.get(node)
+                    sums[node] = part if prev_sum is None else prev_sum + part
                 if bool((peak > RESCALE_LIMIT).any()):
-                    in_flight = _rescale(relevance, peak, layer, notes, in_flight)
+                    in_flight = _rescale(relevance, sums, peak, layer, notes, in_flight)
         inp = relevance.get(graph.input_node)
         if inp is None:
             inp = torch.zeros((len(rows), *fwd.x.shape[1:]), dtype=fwd.x.dtype, device=fwd.x.device)
@@ -283,7 +296,12 @@ def _finite(outs: list[torch.Tensor | None], layer: Layer, notes: list[LayerNote
     peak: torch.Tensor | None = None
     for o in outs:
         if o is not None:
-            p = o.detach().reshape(o.shape[0], -1).abs().amax(1)  # NaN and inf propagate into the peak
+            flat = o.detach().reshape(o.shape[0], -1)
+            # ‖o‖₂ ≥ max|o|, is NaN/inf exactly when an entry is (or when it overflows, far above RESCALE_LIMIT),
+            # and is one fast reduction; the exact peak is taken only when this bound is not reassuring
+            p = torch.linalg.vector_norm(flat, 2, dim=1)
+            if not bool((p <= RESCALE_LIMIT).all()):
+                p = flat.abs().amax(1)  # NaN and inf propagate into the peak
             bad = ~torch.isfinite(p)
             if bool(bad.any()):
                 for row in torch.nonzero(bad).flatten().tolist():
@@ -295,8 +313,8 @@ def _finite(outs: list[torch.Tensor | None], layer: Layer, notes: list[LayerNote
     return result, (peak if peak is not None else torch.zeros(1))
 
 
-def _rescale(relevance: dict[fx.Node, torch.Tensor], peak: torch.Tensor, layer: Layer, notes: list[LayerNote],
-             in_flight: torch.Tensor) -> torch.Tensor:
+def _rescale(relevance: dict[fx.Node, torch.Tensor], sums: dict[fx.Node, torch.Tensor], peak: torch.Tensor,
+             layer: Layer, notes: list[LayerNote], in_flight: torch.Tensor) -> torch.Tensor:
     """Scale rows whose relevance passed RESCALE_LIMIT by a power of two (exact), so they stay finite.
 
     Relevance is linear in the relevance above it, so every map below keeps its shape; the warning says by
@@ -310,6 +328,8 @@ def _rescale(relevance: dict[fx.Node, torch.Tensor], peak: torch.Tensor, layer: 
                                                  f"scaled by 2^-{exponent} to stay finite"))
     for node, t in relevance.items():
         relevance[node] = t * factor.view(-1, *([1] * (t.dim() - 1))).to(t.dtype)
+    for node, total in sums.items():
+        sums[node] = total * factor.to(total.dtype)
     return in_flight * factor.to(in_flight.dtype)
 
 

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from .config import Segment
+from .cache import key
 from .context import Ctx
 from .graph import Layer, RuleKind
 from .kernels import sum_to
@@ -82,8 +83,10 @@ def _layernorm(layer: Layer, ctx: Ctx, rel: torch.Tensor, segment: Segment, incl
     n_axes, weight, bias, eps = _layer_norm_parts(layer, env)
     x = env[layer.inputs[0]]
     axes = tuple(range(-n_axes, 0))
-    centred = x - x.mean(dim=axes, keepdim=True)
-    sigma = (centred.pow(2).mean(dim=axes, keepdim=True) + eps).sqrt()
+    k = key("ln-sigma", layer.index)
+    sigma = ctx.fwd.zcache.get(k)
+    if sigma is None:  # per image, as the forward computed it (biased variance): kept for the next explain
+        sigma = ctx.fwd.zcache.put(k, (x.var(dim=axes, keepdim=True, unbiased=False) + eps).sqrt())
     y = env[layer.node]
     with_bias = include_bias and bias is not None
     z = y if with_bias or bias is None else y - bias

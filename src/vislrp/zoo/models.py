@@ -245,11 +245,23 @@ def _efficientnet_lite0(weights: str, seed: int) -> torch.nn.Module:
     return module
 
 
+def _random_head(module: torch.nn.Module) -> torch.nn.Module:
+    """torchvision initialises a vision transformer's head to zeros: every logit, and so every relevance, of a
+    randomly initialised ViT would be 0. With random weights (``--weights none``) the head gets N(0, 0.02²)
+    weights (the std torchvision gives the other linear layers' init scale), drawn from the same seed."""
+    heads = getattr(module, "heads", None)
+    head = getattr(heads, "head", None)
+    if isinstance(head, torch.nn.Linear) and not bool(head.weight.any()):
+        with torch.no_grad():
+            head.weight.normal_(0.0, 0.02)
+    return module
+
+
 def _torchvision_builder(
     factory: Callable[..., torch.nn.Module], weights_enum: torchvision.models.WeightsEnum
 ) -> Builder:
     def build(weights: str, seed: int) -> torch.nn.Module:
-        module = _seeded(seed, lambda: factory(weights=None))
+        module = _seeded(seed, lambda: _random_head(factory(weights=None)))
         if weights == DEFAULT_WEIGHTS:
             _apply_state_dict(module, _fetch_torchvision(weights_enum), repr(weights_enum))
         elif weights != NO_WEIGHTS:
