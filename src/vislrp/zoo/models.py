@@ -337,7 +337,7 @@ def _test_accuracy(name: str) -> float | None:
 
 def _digits_builder(name: str, make: Callable[[], torch.nn.Module]) -> Builder:
     def build(weights: str, seed: int) -> torch.nn.Module:
-        module = _seeded(seed, make)
+        module = _seeded(seed, lambda: _random_head(make()))  # digits_vit's head: see _random_head
         if weights == DEFAULT_WEIGHTS:
             path = WEIGHTS_DIR / f"{name}.pt"
             if not path.is_file():
