@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from .config import Segment
 from .cache import key
+from .config import Segment
 from .context import Ctx
 from .graph import Layer, RuleKind
 from .kernels import sum_to
