@@ -176,3 +176,12 @@ def test_other_attention_layers_are_refused_naming_the_heads_layers(client: Test
         r = client.post("/api/neurons", json=body(ctx, layer_index=layer))
         assert r.status_code == 422
         assert "attention heads layers: 19, 45, 71" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("asked,expected", [(None, "digits:0"), ("digits:42", "digits:42"), ("digits:400", "chelsea")])
+def test_digits_networks_open_on_a_digit(tmp_path: Path, asked: str | None, expected: str) -> None:
+    """With no sample asked for, a digits network opens on its own sample (a digit, not a photo squeezed to
+    32 px); any of the 360 test digits can be asked for; one out of range falls back to the first listed."""
+    app = create_app(Settings(data_dir=tmp_path, zoo_model=load_model("digits_vit"), sample=asked))
+    with TestClient(app, base_url=LOCAL) as client:
+        assert client.get("/api/info").json()["default_sample"] == expected

@@ -16,7 +16,9 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    help="address to listen on (default 127.0.0.1: this machine only; see docs/security.md)")
     p.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default 8000)")
     p.add_argument("--data", default=default_data_dir(), help="directory for the model store and uploads")
-    p.add_argument("--sample", default=None, help="sample photo loaded at start")
+    p.add_argument("--sample", default=None,
+                   help="sample loaded at start (default: the network's own, a digit for the digits networks, else "
+                        "the default photo)")
     p.add_argument("--memory-budget", default="2G",
                    help="memory all caches may take together, beyond the network itself (e.g. 2G, 512M)")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
@@ -26,7 +28,6 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..server import serve
     from ..server.memory import MIN_MEMORY_BUDGET, parse_size
-    from ..zoo import DEFAULT_SAMPLE
 
     if not 1 <= args.port <= 65535:
         raise CliError(f"--port {args.port} is not a TCP port (1-65535)")
@@ -37,7 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if budget < MIN_MEMORY_BUDGET:
         raise CliError(f"--memory-budget {args.memory_budget} is below the minimum of {MIN_MEMORY_BUDGET >> 20}M")
     serve(model=args.model, weights=args.weights, host=args.host, port=args.port, data_dir=Path(args.data),
-          sample=args.sample or DEFAULT_SAMPLE, memory_budget=budget, allow_hosts=tuple(args.allow_host))
+          sample=args.sample, memory_budget=budget, allow_hosts=tuple(args.allow_host))
     return 0
 
 

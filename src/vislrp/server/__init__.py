@@ -43,15 +43,15 @@ def _check_port(host: str, port: int) -> None:
             raise RuntimeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-def serve(model: str, weights: str, host: str, port: int, data_dir: pathlib.Path, sample: str, *,
+def serve(model: str, weights: str, host: str, port: int, data_dir: pathlib.Path, sample: str | None, *,
           memory_budget: int = DEFAULT_MEMORY_BUDGET, allow_hosts: tuple[str, ...] = ()) -> None:
     """Load ``model``, open the store under ``data_dir`` and serve the designer until interrupted."""
     import uvicorn
 
-    from vislrp.zoo import list_samples
+    from vislrp.zoo import list_samples, sample_available
 
     _check_port(host, port)
-    if sample not in list_samples():
+    if sample is not None and not sample_available(sample):
         print(f"vislrp: sample {sample!r} is not available here; opening with {list_samples()[:1]}", flush=True)
     data_dir = pathlib.Path(data_dir).expanduser()
     try:

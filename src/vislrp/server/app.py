@@ -40,7 +40,16 @@ from vislrp.server.routes import (
 from vislrp.server.routes.base import BODY_LIMIT_KEY, LONG_RUNNING_KEY, STREAMED, marked
 from vislrp.store.db import BUSY_TIMEOUT_S
 from vislrp.store.photos import PhotoStore
-from vislrp.zoo import DEFAULT_MODEL, DEFAULT_SAMPLE, MAX_BYTES, ZooModel, list_samples, load_model
+from vislrp.zoo import (
+    DEFAULT_MODEL,
+    DEFAULT_SAMPLE,
+    MAX_BYTES,
+    ZooModel,
+    list_models,
+    list_samples,
+    load_model,
+    sample_available,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_JSON_BYTES = 1 << 20
@@ -54,7 +63,9 @@ class Settings:
     data_dir: Path
     model: str = DEFAULT_MODEL
     weights: str = "default"
-    sample: str = DEFAULT_SAMPLE
+    sample: str | None = None
+    """The sample the page opens with; None: the network's own (a digit for the digits networks), else the
+    default photo."""
     static_dir: Path = STATIC_DIR
     zoo_model: ZooModel | None = None
     max_upload_bytes: int = MAX_BYTES
@@ -158,7 +169,9 @@ def long_paths(routes: Sequence[BaseRoute]) -> list[re.Pattern[str]]:
 def create_app(settings: Settings) -> FastAPI:
     """Build the app: load the network, open (and seed) the model store, wire routes and static files."""
     zoo = settings.zoo_model or load_model(settings.model, settings.weights)
-    default_sample = settings.sample if settings.sample in list_samples() else (list_samples() or [""])[0]
+    own = next((m.sample for m in list_models() if m.name == zoo.name), None)
+    wanted = settings.sample or own or DEFAULT_SAMPLE  # asked for, else the network's own (a digit), else a photo
+    default_sample = wanted if sample_available(wanted) else (list_samples() or [""])[0]
 
     app = FastAPI(
         title="vislrp designer",

@@ -11,6 +11,7 @@ from vislrp.zoo.images import (
     list_samples,
     load_image,
     load_sample,
+    sample_available,
 )
 from vislrp.zoo.labels import imagenet_labels
 from vislrp.zoo.models import (
@@ -48,4 +49,5 @@ __all__ = [
     "load_image",
     "load_model",
     "load_sample",
+    "sample_available",
 ]

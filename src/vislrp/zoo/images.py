@@ -209,6 +209,15 @@ def list_samples(*, digits: bool = True) -> list[str]:
             if (digits if name.startswith(DIGITS_PREFIX) else _sample_path(name) is not None)]
 
 
+def sample_available(name: str) -> bool:
+    """Whether ``load_sample(name)`` can load it here: a photo whose file is installed, or any of the 360 test
+    digits (``list_samples`` names only the first ten)."""
+    if name.startswith(DIGITS_PREFIX):
+        index = name.removeprefix(DIGITS_PREFIX)
+        return index.isdigit() and int(index) < N_DIGITS_TEST
+    return name in SAMPLES and _sample_path(name) is not None
+
+
 @functools.lru_cache(maxsize=1)
 def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """scikit-learn's 8×8 digits (values 0..16) split as the digits networks were trained and tested:

@@ -51,6 +51,9 @@ class ModelInfo:
     test_accuracy: float | None = None
     """Measured accuracy of the default weights on the model's own test set, where vislrp knows it (the
     digits networks trained here: on the 360 test digits); None otherwise."""
+    sample: str | None = None
+    """The sample the designer opens this network with when none is asked for (a digit for the digits
+    networks); None: the default photo."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ def register(
     *,
     labels: Callable[[], list[str]] = imagenet_labels,
     test_accuracy: float | None = None,
+    sample: str | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator adding a builder to the registry; duplicate names are a programming error.
 
@@ -121,7 +125,7 @@ def register(
     def decorate(builder: Builder) -> Builder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        info = ModelInfo(name, description, preprocess, input_size, test_accuracy)
+        info = ModelInfo(name, description, preprocess, input_size, test_accuracy, sample)
         _REGISTRY[name] = _Entry(info, builder, labels)
         return builder
 
@@ -355,12 +359,14 @@ register(
     "digits_cnn",
     "small CNN trained here on scikit-learn's 8×8 digits (32×32 input; works offline)",
     DIGITS, 32, labels=lambda: list(DIGIT_LABELS), test_accuracy=_test_accuracy("digits_cnn"),
+    sample="digits:0",
 )(_digits_builder("digits_cnn", lambda: make_digits_cnn(**DIGITS_CNN_ARGS)))
 
 register(
     "digits_vit",
     "small vision transformer (torchvision ViT) trained here on scikit-learn's 8×8 digits (32×32 input; works offline)",
     DIGITS, 32, labels=lambda: list(DIGIT_LABELS), test_accuracy=_test_accuracy("digits_vit"),
+    sample="digits:0",
 )(_digits_builder("digits_vit", lambda: make_digits_vit(**DIGITS_VIT_ARGS)))
 
 
