@@ -25,6 +25,7 @@ from .lrp.composites import (
     ATTNLRP,
     COMPOSITES,
     CP_LRP,
+    CP_LRP_GAMMA,
     DEFAULT_COMPOSITE,
     EPSILON_PLUS_FLAT,
     ZENNIT_EPSILON,
@@ -201,7 +202,7 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
     }
 
 
-TRANSFORMER_ITEMS = ("gradient", "explain", "reexplain", "attnlrp", "lxt_cp", "autolrp_cp")
+TRANSFORMER_ITEMS = ("gradient", "explain", "reexplain", "explain_attnlrp", "lxt_cp", "autolrp_cp")
 """What ``vislrp bench`` times on a transformer, besides the forward: the gradient, CP-LRP (fresh forward and a
 re-explain with γ on the cached one), AttnLRP, LXT's cp_LRP gradient × input and autoLRP's CP-LRP preset."""
 
@@ -211,7 +212,7 @@ def _bench_transformer(name: str, model: torch.nn.Module, graph: LayerGraph, eng
     """Vision transformers: CP-LRP and AttnLRP beside LXT and autoLRP, as ratios to one forward."""
     cp = COMPOSITES[CP_LRP].resolve(graph)
     attn = COMPOSITES[ATTNLRP].resolve(graph)
-    gamma = COMPOSITES[f"{CP_LRP}-gamma"].resolve(graph)
+    gamma = COMPOSITES[CP_LRP_GAMMA].resolve(graph)
 
     def forward() -> torch.Tensor:
         with torch.no_grad():
@@ -236,7 +237,7 @@ def _bench_transformer(name: str, model: torch.nn.Module, graph: LayerGraph, eng
         return engine.explain(engine.forward(x, cache=False), attn, target).input_relevance
 
     items = [Item("forward", forward), Item("gradient", gradient), Item("explain", explain),
-             Item("reexplain", reexplain), Item("attnlrp", attnlrp), _lxt_item(model, x, target),
+             Item("reexplain", reexplain), Item("explain_attnlrp", attnlrp), _lxt_item(model, x, target),
              _autolrp_item(model, x, target)]
     _time_round_robin(items, runs, device, name)
     base = statistics.median(items[0].times)

@@ -138,6 +138,8 @@ COMPOSITES: dict[str, Composite] = {
 
 CP_LRP = "cp-lrp"
 ATTNLRP = "attnlrp"
+CP_LRP_GAMMA = "cp-lrp-gamma"
+ATTNLRP_GAMMA = "attnlrp-gamma"
 
 _LRP0 = RuleChoice.of("lrp-0")
 _GAMMA_TOKENS = RuleChoice.of("gamma")
@@ -162,10 +164,10 @@ COMPOSITES.update({
                      "matrix product (A·v, q·kᵀ) in half and the softmax takes its own rule x ⊙ (R − s·ΣR). Equals "
                      "gradient × input with LXT 2.1's divide_gradient on the attention inputs (q, k by 4, v by 2)",
                      _LRP0, "attnlrp", reproduces="LXT 2.1 AttnLRP rules (divide_gradient, identity_rule_implicit)"),
-        _transformer(f"{CP_LRP}-gamma", "CP-LRP γ (γ 0.25 on conv and linear layers)",
+        _transformer(CP_LRP_GAMMA, "CP-LRP γ (γ 0.25 on conv and linear layers)",
                      "CP-LRP with the generalised γ rule (γ = 0.25) on every conv and linear layer, which "
                      "sharpens transformer maps as LXT recommends tuning γ there", _GAMMA_TOKENS, "cp"),
-        _transformer(f"{ATTNLRP}-gamma", "AttnLRP γ (γ 0.25 on conv and linear layers)",
+        _transformer(ATTNLRP_GAMMA, "AttnLRP γ (γ 0.25 on conv and linear layers)",
                      "AttnLRP with the generalised γ rule (γ = 0.25) on every conv and linear layer",
                      _GAMMA_TOKENS, "attnlrp"),
     )
