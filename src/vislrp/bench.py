@@ -6,6 +6,8 @@ the median of ``runs`` timings after one warm-up, on the same input; runs go rou
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import os
 import statistics
@@ -51,12 +53,23 @@ class PeakMemory:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
+    @staticmethod
+    def _trim() -> None:
+        """Give freed heap memory back to the system first (glibc's malloc_trim), or an item that reuses memory a
+        previous one freed would show no growth at all (the 0.0 MB readings of the earlier benchmark)."""
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc: the reading is then a lower bound
+            pass
+
     def __enter__(self) -> PeakMemory:
         if self.device == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             self._base = torch.cuda.memory_allocated()
             return self
+        gc.collect()
+        self._trim()
         self._base = self._rss()
         self._max = self._base
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -318,7 +331,14 @@ def _reference_items(name: str, model: torch.nn.Module, x: torch.Tensor, target:
         reason = f"zennit is not installed ({exc.name})"
         return [Item("zennit_egb", None, reason), Item("zennit_epf", None, reason),
                 *_captum_item(model, x, target)]
-    canonizers = [ResNetCanonizer()] if name.startswith("resnet") else [VGGCanonizer()]
+    import zennit
+
+    from .lrp.zennit_export import _canonizers
+
+    try:  # the canonizers vislrp's zennit export uses: ResNet's, EfficientNet-Lite's MBConv adds as Sum modules
+        canonizers = _canonizers(zennit, model, build_graph(model, tuple(x.shape[1:])))
+    except ValueError:  # a network with functional adds zennit cannot take: its plain canonizer, as before
+        canonizers = [ResNetCanonizer()] if name.startswith("resnet") else [VGGCanonizer()]
     with torch.no_grad():
         onehot = torch.zeros_like(model(x))
 
