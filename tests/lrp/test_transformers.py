@@ -315,3 +315,14 @@ def test_token_maps_lie_on_the_patch_grid() -> None:
     grid = ex.layer_heatmap(ln)  # type: ignore[attr-defined]
     assert torch.allclose(grid, rel[1:].sum(1).reshape(8, 8))
     assert torch.allclose(ex.prefix_relevance(ln), rel[:1].sum(1))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("composite,attention", [(CP_LRP, "cp"), (ATTNLRP, "attnlrp")])
+def test_trained_digits_vit_equals_lxt(composite: str, attention: str) -> None:
+    """The digits ViT with its trained weights, in float32, on a real test digit."""
+    from vislrp.zoo import load_model, load_sample
+
+    zoo = load_model("digits_vit")
+    x = zoo.preprocess(load_sample("digits:2"))[None]
+    ours, target, _ = explain(zoo.module, x, composite)
+    assert rel_linf(ours, lxt_relevance(zoo.module, x, target, attention)) <= 1e-4
