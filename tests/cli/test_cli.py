@@ -64,7 +64,8 @@ def test_layers_json_on_a_custom_model(capsys: pytest.CaptureFixture[str], monke
     assert code == 0, err
     layers = json.loads(out)
     assert [row["index"] for row in layers] == list(range(len(layers)))
-    assert set(layers[0]) == {"index", "name", "kind", "shape"}
+    assert set(layers[0]) == {"index", "name", "kind", "shape", "block"}
+    assert all(row["block"] is None for row in layers)  # a CNN has no transformer blocks
     assert [row["kind"] for row in layers][:3] == ["Conv", "ReLU", "MaxPool"]
 
 
