@@ -38,7 +38,10 @@ class ServerThread:
         self.app = create_app(settings)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        # idle connections kept past any pause a test makes: with uvicorn's 5 s default, a request sent on a
+        # connection the server was closing at that moment failed with ECONNRESET on a loaded machine
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
+                                timeout_keep_alive=120)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
