@@ -126,10 +126,20 @@ def test_module_level_imports_are_runtime_dependencies() -> None:
             "runtime dependency in pyproject.toml"
 
 
+INSTALLED_APART = {"lxt": "pip install -q --no-deps -c constraints.txt lxt"}
+"""Lazy imports no extra can declare, with the line scripts/setup.sh installs them by: LXT's own requirements
+(bitsandbytes, open_clip_torch, accelerate) are not needed for the rules `vislrp bench` and the tests use, so it
+is installed without them; bench marks LXT unavailable where it is missing."""
+
+
 def test_lazy_imports_are_declared_somewhere() -> None:
     _, lazy = _third_party_imports()
     declared = CORE.union(*EXTRAS.values())
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
     for module in sorted(lazy):
+        if module in INSTALLED_APART:
+            assert INSTALLED_APART[module] in setup, f"{module} is imported but scripts/setup.sh does not install it"
+            continue
         dists = _distributions(module)
         assert dists & declared, f"{module} ({', '.join(sorted(dists)) or 'not installed'}) is imported but " \
             "declared neither as a runtime dependency nor in an extra"

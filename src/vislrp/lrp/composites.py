@@ -54,12 +54,9 @@ class Composite:
     """The rule of LayerNorm layers in every segment (transformers only)."""
     reproduces: str | None = None
     """The reference implementation whose relevance this composite equals (tested), if any besides zennit."""
-
-    @property
-    def for_transformers(self) -> bool:
-        """Composites named after a transformer method (CP-LRP, AttnLRP); they also run on CNNs, where they are
-        plain LRP-0 or γ everywhere, but are offered (seeded, recommended) only for transformers."""
-        return self.name.startswith((CP_LRP, ATTNLRP))
+    for_transformers: bool = False
+    """Named after a transformer method (CP-LRP, AttnLRP): it also runs on CNNs, where it is plain LRP-0 or γ
+    everywhere, but is offered (seeded, recommended) only for transformers."""
 
     def fits(self, graph: LayerGraph) -> bool:
         """Whether the designer and the recommendations offer this composite for ``graph``."""
@@ -147,7 +144,8 @@ _GAMMA_TOKENS = RuleChoice.of("gamma")
 
 def _transformer(name: str, label: str, description: str, rule: RuleChoice, attention: AttentionRule, *,
                  reproduces: str | None = None) -> Composite:
-    return Composite(name, label, description, rule, rule, None, True, None, attention, "constant-std", reproduces)
+    return Composite(name, label, description, rule, rule, None, True, None, attention, "constant-std", reproduces,
+                     for_transformers=True)
 
 
 COMPOSITES.update({

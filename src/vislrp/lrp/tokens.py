@@ -29,7 +29,7 @@ from .cache import key
 from .config import Segment
 from .context import Ctx
 from .graph import Layer, RuleKind
-from .kernels import sum_to
+from .kernels import row_sums, sum_to
 from .numerics import safe_divide
 
 
@@ -43,10 +43,6 @@ class TokenResult:
 
 
 TokenRule = Callable[[Layer, Ctx, torch.Tensor, Segment, bool, frozenset[fx.Node]], TokenResult]
-
-
-def _row_sums(t: torch.Tensor) -> torch.Tensor:
-    return t.reshape(t.shape[0], -1).sum(1).to(torch.float64)
 
 
 # ---------------------------------------------------------------------------------------------- LayerNorm
@@ -94,7 +90,7 @@ def _layernorm(layer: Layer, ctx: Ctx, rel: torch.Tensor, segment: Segment, incl
     t = s * weight if weight is not None else s
     back = (t - t.mean(dim=axes, keepdim=True)) / ctx.rows(sigma, layer, "ln-sigma", cache=False)
     outs[0] = ctx.rows(x, layer, "in", cache=False) * back
-    absorbed = _row_sums(s * bias) if with_bias and bias is not None else None
+    absorbed = row_sums(s * bias) if with_bias and bias is not None else None
     return TokenResult(outs, bias=absorbed)
 
 
@@ -122,7 +118,7 @@ def _softmax(layer: Layer, ctx: Ctx, rel: torch.Tensor, segment: Segment, includ
     s = ctx.rows(env[layer.node], layer, "out", cache=False)
     out = x * (rel - s * rel.sum(dim=dim, keepdim=True))
     outs: list[torch.Tensor | None] = [out] + [None] * (len(layer.inputs) - 1)
-    return TokenResult(outs, rule=_row_sums(rel) - _row_sums(out))
+    return TokenResult(outs, rule=row_sums(rel) - row_sums(out))
 
 
 # ---------------------------------------------------------------------------------------------- products
