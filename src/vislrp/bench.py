@@ -150,6 +150,23 @@ def _time_round_robin(items: list[Item], runs: int, device: str, label: str = ""
     progress.close()
 
 
+def _baselines(model: torch.nn.Module, x: torch.Tensor, target: int) -> list[Item]:
+    """The forward every ratio divides by, and the input gradient: the same two items for CNNs and transformers."""
+
+    def forward() -> torch.Tensor:
+        with torch.no_grad():
+            out: torch.Tensor = model(x)
+            return out
+
+    def gradient() -> torch.Tensor:
+        xg = x.clone().requires_grad_(True)
+        model(xg)[0, target].backward()
+        assert xg.grad is not None
+        return xg.grad
+
+    return [Item("forward", forward), Item("gradient", gradient)]
+
+
 def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> dict[str, Any]:
     torch.set_num_threads(threads)
     zoo = load_model(name, "none")
@@ -170,17 +187,6 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
                     ).resolve(graph, name="other")
     epf = COMPOSITES[EPSILON_PLUS_FLAT].resolve(graph)
 
-    def forward() -> torch.Tensor:
-        with torch.no_grad():
-            out: torch.Tensor = model(x)
-            return out
-
-    def gradient() -> torch.Tensor:
-        xg = x.clone().requires_grad_(True)
-        model(xg)[0, target].backward()
-        assert xg.grad is not None
-        return xg.grad
-
     def explain() -> torch.Tensor:
         return engine.explain(engine.forward(x, cache=False), egb, target).input_relevance
 
@@ -193,8 +199,8 @@ def bench_model(name: str, runs: int, threads: int, device: str, size: int) -> d
         return engine.explain(engine.forward(x, cache=False), epf, target).input_relevance
 
     assert engine.forward(x) is cached
-    items = [Item("forward", forward), Item("gradient", gradient), Item("explain", explain),
-             Item("reexplain", reexplain), Item("epf", ours_epf)]
+    items = [*_baselines(model, x, target), Item("explain", explain), Item("reexplain", reexplain),
+             Item("epf", ours_epf)]
     items += _reference_items(name, model, x, target, low.to(device), high.to(device))
     _time_round_robin(items, runs, device, name)
     base = statistics.median(items[0].times)
@@ -227,17 +233,6 @@ def _bench_transformer(name: str, model: torch.nn.Module, graph: LayerGraph, eng
     attn = COMPOSITES[ATTNLRP].resolve(graph)
     gamma = COMPOSITES[CP_LRP_GAMMA].resolve(graph)
 
-    def forward() -> torch.Tensor:
-        with torch.no_grad():
-            out: torch.Tensor = model(x)
-            return out
-
-    def gradient() -> torch.Tensor:
-        xg = x.clone().requires_grad_(True)
-        model(xg)[0, target].backward()
-        assert xg.grad is not None
-        return xg.grad
-
     def explain() -> torch.Tensor:
         return engine.explain(engine.forward(x, cache=False), cp, target).input_relevance
 
@@ -249,9 +244,8 @@ def _bench_transformer(name: str, model: torch.nn.Module, graph: LayerGraph, eng
     def attnlrp() -> torch.Tensor:
         return engine.explain(engine.forward(x, cache=False), attn, target).input_relevance
 
-    items = [Item("forward", forward), Item("gradient", gradient), Item("explain", explain),
-             Item("reexplain", reexplain), Item("explain_attnlrp", attnlrp), _lxt_item(model, x, target),
-             _autolrp_item(model, x, target)]
+    items = [*_baselines(model, x, target), Item("explain", explain), Item("reexplain", reexplain),
+             Item("explain_attnlrp", attnlrp), _lxt_item(model, x, target), _autolrp_item(model, x, target)]
     _time_round_robin(items, runs, device, name)
     base = statistics.median(items[0].times)
     by_name = {item.name: item for item in items}
