@@ -28,7 +28,7 @@ HOMONYMS: dict[tuple[str, str], str] = {
     ("mean", "src/vislrp/cli/sweep.py"): "the key of a sweep's best mean in its JSON summary",
     ("mean", "web/src/draw/landscape.ts"): "the legend entry of the landscape's mean line",
     ("blur", "web/src/views/modelManager.ts"): "the DOM event",
-    ("attnlrp", "src/vislrp/lrp/rules.py"): "the attention rule (Segment.attention) the composite is named after",
+    ("attnlrp", "src/vislrp/lrp/params.py"): "the attention rule (Segment.attention) the composite is named after",
     ("mean", "src/vislrp/analysis/neurons.py"): "how a unit's map reduces its features (torch's mean)",
 }
 

@@ -19,7 +19,7 @@ from zennit.attribution import Gradient
 from vislrp.lrp import Engine, LRPModel, Segment, build_graph
 from vislrp.lrp.canonizers import fold_batchnorm_modules
 from vislrp.lrp.composites import COMPOSITES, get_composite
-from vislrp.lrp.rules import PRESETS
+from vislrp.lrp.params import PRESETS
 from vislrp.lrp.zennit_export import _canonizers, to_zennit
 from vislrp.zoo import load_model, load_sample
 

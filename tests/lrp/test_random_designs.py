@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vislrp.lrp import Engine, LRPModel, RuleParams, Segment, ZBoxRule, build_graph
-from vislrp.lrp.rules import PARAMS
+from vislrp.lrp.params import PARAMS
 from vislrp.session import Session
 from vislrp.zoo import DEFAULT_MODEL, list_models, load_model, load_sample
 

@@ -16,7 +16,7 @@ from lrp_nets import small_net
 from torch import nn
 
 from vislrp.lrp import PRESETS, Engine, LRPModel, RuleParams, Segment, build_graph
-from vislrp.lrp.rules import PARAMS
+from vislrp.lrp.params import PARAMS
 
 INPUT = (3, 8, 8)
 

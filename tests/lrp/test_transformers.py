@@ -18,7 +18,7 @@ import torchvision
 from torch import nn
 
 from vislrp.lrp.composites import ATTNLRP, COMPOSITES, CP_LRP, composites_for
-from vislrp.lrp.config import LRPModel, parse_model
+from vislrp.lrp.design import LRPModel, parse_model
 from vislrp.lrp.graph import UnsupportedLayerError, build_graph
 from vislrp.lrp.propagate import Engine
 
@@ -288,7 +288,7 @@ def test_contract_version_1_still_loads() -> None:
 
 
 def test_zennit_export_refuses_transformers_clearly() -> None:
-    from vislrp.lrp.config import ConfigError
+    from vislrp.lrp.design import ConfigError
     from vislrp.lrp.zennit_export import zennit_code
 
     graph = build_graph(small_vit(dtype=torch.float32), (3, 32, 32))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from vislrp.lrp.rules import PRESETS
+from vislrp.lrp.params import PRESETS
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import { JobActions } from "./state/jobs";
 import { Store } from "./state/store";
 import { mountAblationView } from "./views/ablationView";
 import { mountComparisonView } from "./views/comparisonView";
-import { mountConfigPanel } from "./views/configPanel";
-import { mountConfigView } from "./views/configView";
+import { mountRuleEditor } from "./views/ruleEditor";
+import { mountSegmentRuler } from "./views/segmentRuler";
 import { mountFlipView } from "./views/flipView";
 import { mountJobProgress } from "./views/jobProgress";
 import { mountLandscapeView } from "./views/landscapeView";
@@ -33,8 +33,8 @@ function byId(id: string): HTMLElement {
 
 mountModelManager(byId("model-manager"), actions);
 mountResultView(byId("result-view"), actions);
-mountConfigView(byId("config-view"), actions);
-mountConfigPanel(byId("config-panel"), actions);
+mountSegmentRuler(byId("config-view"), actions);
+mountRuleEditor(byId("config-panel"), actions);
 mountComparisonView(byId("comparison-view"), actions);
 mountFlipView(byId("flip-view"), actions, analysis);
 mountAblationView(byId("ablation-view"), actions, analysis);

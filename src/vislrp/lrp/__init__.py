@@ -1,9 +1,9 @@
 """The LRP engine: rules (Eq. 5 as data), the LRP-model contract, the layer graph and propagation."""
 
-from .config import ConfigError, LRPModel, NeuronFilter, Segment, ZBoxRule, load_model_file, parse_model
+from .design import ConfigError, LRPModel, NeuronFilter, Segment, ZBoxRule, load_model_file, parse_model
 from .graph import Layer, LayerGraph, TraceError, UnsupportedLayerError, build_graph
+from .params import GUIDES, PARAM_NAMES, PARAMS, PRESETS, Preset, RuleParams, UnknownPresetError, get_preset
 from .propagate import Engine, Explanation, Forward
-from .rules import GUIDES, PARAM_NAMES, PARAMS, PRESETS, Preset, RuleParams, UnknownPresetError, get_preset
 from .start import StartRule, StartRuleError, parse_start
 
 __all__ = [

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .config import LRPModel, Segment, ZBoxRule
+from .design import LRPModel, Segment, ZBoxRule
 from .graph import LayerGraph
-from .rules import PRESETS, AttentionRule, LayerNormRule, RuleParams
+from .params import PRESETS, AttentionRule, LayerNormRule, RuleParams
 
 ZENNIT_EPSILON = 1e-6
 """zennit's default ε and stabiliser, which its composites use everywhere."""

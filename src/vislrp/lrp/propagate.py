@@ -20,9 +20,8 @@ import torch
 from torch import fx
 
 from .cache import BoundedCache, key
-from .config import ConfigError, LRPModel, ZBoxRule
 from .context import Ctx
-from .fixed import FIXED_RULES
+from .design import ConfigError, LRPModel, ZBoxRule
 from .graph import Layer, LayerGraph
 from .kernels import digest, row_sums
 from .numerics import RESCALE_LIMIT
@@ -30,6 +29,7 @@ from .result import Explanation, Forward, LayerFlow, LayerNote
 from .start import StartRule, parse_start
 from .tokens import TOKEN_RULES
 from .weighted import WeightedRules
+from .weightless import WEIGHTLESS_RULES
 
 __all__ = ["Engine", "Explanation", "Forward"]
 
@@ -221,7 +221,7 @@ class Engine:
                                                   graph.constants)
                     outs, bias, created = res.outs, res.bias, res.rule
                 else:
-                    outs = FIXED_RULES[layer.rule](layer, ctx, rel, rule.epsilon)
+                    outs = WEIGHTLESS_RULES[layer.rule](layer, ctx, rel, rule.epsilon)
                 outs, peak = _finite(outs, layer, notes)
                 outgoing = torch.zeros_like(incoming)
                 out_sums: list[torch.Tensor | None] = []

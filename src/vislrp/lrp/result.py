@@ -9,7 +9,7 @@ import torch
 from torch import fx
 
 from .cache import BoundedCache
-from .config import LRPModel
+from .design import LRPModel
 from .graph import TokenGrid
 from .kernels import nbytes
 

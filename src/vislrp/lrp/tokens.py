@@ -1,7 +1,7 @@
 """Relevance through the parts of a transformer that have no weights of their own: LayerNorm, the softmax
 and the matrix product of two activations (a head's q·kᵀ and A·v), looked up in ``TOKEN_RULES``.
 
-The segment chooses the rule (:data:`vislrp.lrp.rules.ATTENTION_RULES`, :data:`~vislrp.lrp.rules.LAYERNORM_RULES`):
+The segment chooses the rule (:data:`vislrp.lrp.params.ATTENTION_RULES`, :data:`~vislrp.lrp.params.LAYERNORM_RULES`):
 
 - **CP-LRP** (Ali et al. 2022) holds the attention weights constant: a product with a softmax output passes
   all its relevance to the other factor (the values), so queries, keys and the softmax get none.
@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from .cache import key
-from .config import Segment
 from .context import Ctx
+from .design import Segment
 from .graph import Layer, RuleKind
 from .kernels import row_sums, sum_to
 from .numerics import safe_divide

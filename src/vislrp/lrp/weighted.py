@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cache import BoundedCache, Key, key
-from .config import ZBoxRule
 from .context import Ctx
+from .design import ZBoxRule
 from .graph import Layer
 from .kernels import (
     Weighted,
@@ -39,8 +39,8 @@ from .kernels import (
     transform_weight,
 )
 from .numerics import safe_divide
+from .params import RuleParams
 from .result import Forward
-from .rules import RuleParams
 
 ZBOX_EPSILON = 1e-6
 

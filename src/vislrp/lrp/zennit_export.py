@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from .composites import ZENNIT_EPSILON, Composite
-from .config import ConfigError, LRPModel
+from .design import ConfigError, LRPModel
 from .graph import LayerGraph, build_graph
-from .rules import RuleParams
+from .params import RuleParams
 
 
 def _zennit() -> Any:

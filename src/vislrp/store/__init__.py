@@ -1,7 +1,7 @@
 """Persistent storage of LRP models (the JSON contract) in SQLite under the data directory."""
 
 from vislrp.store.db import SqliteStore, StoreUnavailableError
-from vislrp.store.models import (
+from vislrp.store.designs import (
     INT64_MAX,
     NAME_MAX,
     InvalidModelError,

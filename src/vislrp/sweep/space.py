@@ -4,7 +4,7 @@ An axis names what changes and which values it takes:
 
 - ``S2.gamma1p=0:1:11`` — parameter ``gamma1p`` of the second segment (1-based, the base's resolved
   segments), 11 values from 0 to 1 inclusive; ``S3.epsilon=0,0.01,0.1`` — a list. Values are checked
-  against the parameter's range in :data:`vislrp.lrp.rules.PARAMS`.
+  against the parameter's range in :data:`vislrp.lrp.params.PARAMS`.
 - ``B1=10:30:5`` or ``B1=12,20`` — the first boundary: the layer index where segment 2 starts (segment 1
   ends one before). Integers; every segment must keep at least one layer.
 - ``include_bias=true,false`` and ``zbox=on,off`` — the bias switch and the ZBox input rule.
@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from ..lrp import PARAMS, LayerGraph, LRPModel, Segment, ZBoxRule
 from ..lrp.composites import COMPOSITES, get_composite
-from ..lrp.config import format_validation_error
+from ..lrp.design import format_validation_error
 
 Value = float | int | bool | str
 Point = dict[str, Value]

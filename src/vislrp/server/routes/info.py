@@ -13,7 +13,7 @@ from pydantic.dataclasses import dataclass as api_dataclass
 from vislrp.analysis import FILLS
 from vislrp.analysis.metrics import METRICS, MetricKind
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, LRPModel
-from vislrp.lrp.rules import ATTENTION_RULES, LAYERNORM_RULES, ParamSpec, Preset, RuleOption
+from vislrp.lrp.params import ATTENTION_RULES, LAYERNORM_RULES, ParamSpec, Preset, RuleOption
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server.defaults import default_model
 from vislrp.server.errors import API_ERRORS
@@ -40,17 +40,17 @@ class LayerInfo(Out):
 
 @api_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class ParamInfo(ParamSpec):
-    """One parameter of Eq. 5: exactly the fields of :class:`vislrp.lrp.rules.ParamSpec`."""
+    """One parameter of Eq. 5: exactly the fields of :class:`vislrp.lrp.params.ParamSpec`."""
 
 
 @api_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class PresetInfo(Preset):
-    """A rule of Table 1: exactly the fields of :class:`vislrp.lrp.rules.Preset`."""
+    """A rule of Table 1: exactly the fields of :class:`vislrp.lrp.params.Preset`."""
 
 
 @api_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class RuleOptionInfo(RuleOption):
-    """A rule choice of a transformer part: exactly the fields of :class:`vislrp.lrp.rules.RuleOption`."""
+    """A rule choice of a transformer part: exactly the fields of :class:`vislrp.lrp.params.RuleOption`."""
 
 
 class TokenGridInfo(Out):

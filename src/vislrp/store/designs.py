@@ -30,7 +30,7 @@ from annotated_types import MaxLen
 from pydantic import ValidationError
 
 from vislrp.lrp import ConfigError, LRPModel, parse_model
-from vislrp.lrp.config import format_validation_error
+from vislrp.lrp.design import format_validation_error
 from vislrp.store.db import BUSY_TIMEOUT_S, SqliteStore
 
 INT64_MAX = 2**63 - 1

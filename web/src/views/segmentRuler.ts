@@ -19,7 +19,7 @@ import { heatmapFigure } from "./heatmapFigure";
 /** Cells per side of the grid the hovered region is taken from. */
 const LINK_GRID = 8;
 
-export function mountConfigView(root: HTMLElement, actions: Actions): void {
+export function mountSegmentRuler(root: HTMLElement, actions: Actions): void {
   const { store } = actions;
   root.dataset.testid = "config-view";
   root.classList.add("panel");

@@ -7,7 +7,7 @@ This JSON shape is what the CLI reads, what the designer saves, imports and expo
                   {"start": 10, "end": 39, "rule": {}, "attention": "attnlrp", "layernorm": "constant-std"}]}
 
 ``attention`` and ``layernorm`` (version 2) choose the rules of a segment's transformer parts
-(:data:`vislrp.lrp.rules.ATTENTION_RULES`, :data:`vislrp.lrp.rules.LAYERNORM_RULES`).
+(:data:`vislrp.lrp.params.ATTENTION_RULES`, :data:`vislrp.lrp.params.LAYERNORM_RULES`).
 
 Structural checks (types, NaN, ranges, order) happen on construction; checks that need the network
 (every layer covered, indices in range) happen in :meth:`LRPModel.check_layers`.
@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .rules import PRESETS, AttentionRule, LayerNormRule, RuleParams, get_preset
+from .params import PRESETS, AttentionRule, LayerNormRule, RuleParams, get_preset
 
 CONTRACT_VERSION = 2
 """The LRP-model JSON contract's version; models written by older versions still load."""

@@ -55,7 +55,7 @@ const PART_TITLES: Record<PartName, { title: string; kinds: readonly string[] }>
   layernorm: { title: "LayerNorm rule", kinds: LAYERNORM_KINDS },
 };
 
-export function mountConfigPanel(root: HTMLElement, actions: Actions): void {
+export function mountRuleEditor(root: HTMLElement, actions: Actions): void {
   const { store } = actions;
   root.dataset.testid = "config-panel";
   root.classList.add("panel");

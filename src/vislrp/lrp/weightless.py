@@ -1,4 +1,4 @@
-"""Relevance through layers without weights: one function per rule kind, looked up in ``FIXED_RULES``.
+"""Relevance through layers without weights: one function per rule kind, looked up in ``WEIGHTLESS_RULES``.
 
 Activations and BatchNorm (when not folded) pass relevance unchanged; max-pooling is winner-take-all;
 average pooling and residual adds split in proportion to the contributions, stabilised with the segment's
@@ -18,7 +18,7 @@ from .graph import Layer, RuleKind
 from .kernels import is_maxpool2d, maxpool_indices, sum_to, vjp
 from .numerics import safe_divide
 
-FixedRule = Callable[[Layer, Ctx, torch.Tensor, float], list[torch.Tensor | None]]
+WeightlessRule = Callable[[Layer, Ctx, torch.Tensor, float], list[torch.Tensor | None]]
 
 
 def _pass(layer: Layer, ctx: Ctx, rel: torch.Tensor, epsilon: float) -> list[torch.Tensor | None]:
@@ -72,7 +72,7 @@ def _norm(layer: Layer, ctx: Ctx, rel: torch.Tensor, epsilon: float) -> list[tor
     return [None if g is None else x * g for x, g in zip(inputs, grads, strict=True)]
 
 
-FIXED_RULES: dict[RuleKind, FixedRule] = {
+WEIGHTLESS_RULES: dict[RuleKind, WeightlessRule] = {
     "pass": _pass,
     "reshape": _reshape,
     "add": _add,
