@@ -1,6 +1,7 @@
 // One score of every neuron of a layer as points (x: channel, y: score), with a box brush that
 // selects neurons; selected neurons are drawn highlighted, whichever chart selected them.
 import * as d3 from "d3";
+import { inset, valueDomain } from "../lib/chartDomain";
 import { fmt } from "../lib/dom";
 import type { Svg } from "./types";
 
@@ -23,13 +24,12 @@ export function drawNeuronChart(
   svg.selectAll("*").remove();
   svg.attr("width", w).attr("height", h).attr("class", "neuron-chart");
   const n = data.values.length;
-  const x = d3.scaleLinear().domain([-0.5, Math.max(1, n) - 0.5]).range([m.left, w - m.right]);
-  const ext = d3.extent(data.values) as [number, number];
-  const y = d3
-    .scaleLinear()
-    .domain([Math.min(0, ext[0] ?? 0), Math.max(0, ext[1] ?? 1) || 1])
-    .nice()
-    .range([h - m.bottom, m.top]);
+  // The brushable area is the whole plot box; the points sit BRUSH_PAD pixels inside it on every side,
+  // so a drag that starts just above (or beside) the outermost point still encloses it.
+  const x = d3.scaleLinear().domain([-0.5, Math.max(1, n) - 0.5]).range(inset(m.left, w - m.right));
+  // Scaled to the data with zero on the axis: all-negative scores end at 0, not at a fixed 1.
+  const y = d3.scaleLinear().domain(valueDomain(data.values)).nice().range(inset(h - m.bottom, m.top));
+  svg.attr("data-domain", y.domain().join(","));
   svg.append("text").attr("class", "chart-title").attr("x", m.left).attr("y", 11).text(data.label);
   // Whole unit numbers only: with a handful of units (a layer's attention heads) d3 would tick at halves.
   const xTicks = x.ticks(6).filter((t) => Number.isInteger(t) && t >= 0 && t < n);

@@ -9,6 +9,8 @@ import {
   scaleOf,
   SEQUENTIAL_LUT,
   sequentialRange,
+  SHARED_SCALE_BASIS,
+  SHARED_SCALE_NOTE,
   sharedScale,
   values,
 } from "./colormap";
@@ -99,33 +101,42 @@ describe("scaleOf", () => {
 });
 
 describe("sharedScale", () => {
-  it("takes the lower median of the maps' own scales and marks those far above or below", () => {
+  it("takes the largest of the maps' own scales, so no map saturates, and marks those far below", () => {
     const s = sharedScale([heatmap([0.25]), heatmap([4]), heatmap([10])]);
-    expect(s.scale).toBe(4);
-    expect(s.exceeds).toEqual([null, null, 2.5]);
-    expect(s.faint).toEqual([0.0625, null, null]);
+    expect(s.scale).toBe(10);
+    expect(s.exceeds).toEqual([null, null, null]);
+    expect(s.faint).toEqual([0.025, null, null]);
   });
 
-  it("takes the smaller of two", () => {
-    const s = sharedScale([heatmap([2]), heatmap([8])]);
-    expect(s.scale).toBe(2);
-    expect(s.exceeds).toEqual([null, 4]);
-    expect(s.faint).toEqual([null, null]);
+  it("takes the larger of two: the stronger column is not saturated 11× (issue 18, point 11)", () => {
+    const s = sharedScale([heatmap([1]), heatmap([11])]);
+    expect(s.scale).toBe(11);
+    expect(s.exceeds).toEqual([null, null]);
+    expect(s.faint).toEqual([1 / 11, null]);
   });
 
-  it("does not mark a map within 10 % above the shared scale", () => {
-    expect(sharedScale([heatmap([2]), heatmap([2.125])]).exceeds).toEqual([null, null]);
+  it("uses each map's own 99.5th percentile, so a few extreme pixels do not set it", () => {
+    const v = Array.from({ length: 1000 }, (_, i) => (i < 2 ? 1000 : 1)); // two outliers of 1000 among 1s
+    expect(sharedScale([heatmap(v), heatmap([0.5])]).scale).toBe(1);
   });
 
   it("compares maps as shares of their divisors (each row's logit)", () => {
     const s = sharedScale([heatmap([2]), heatmap([8])], [4, -2]);
-    expect(s.scale).toBe(0.5); // own scales 0.5 and 4
-    expect(s.exceeds).toEqual([null, 8]);
+    expect(s.scale).toBe(4); // own scales 0.5 and 4
+    expect(s.exceeds).toEqual([null, null]);
+    expect(s.faint).toEqual([null, null]); // 0.5 / 4 is not below a tenth
     expect(sharedScale([heatmap([2])], [0]).scale).toBe(2); // a zero divisor counts as 1
   });
 
-  it("is 1 with no maps", () => {
+  it("is 1 with no maps or only blank ones", () => {
     expect(sharedScale([]).scale).toBe(1);
+    expect(sharedScale([heatmap([0, 0], [2], { abs_max: 0 })]).scale).toBe(1);
+  });
+
+  it("says what it is", () => {
+    expect(SHARED_SCALE_BASIS).toBe("largest cell");
+    expect(SHARED_SCALE_NOTE).toContain("largest");
+    expect(SHARED_SCALE_NOTE).toContain("99.5th percentile");
   });
 });
 

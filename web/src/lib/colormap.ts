@@ -112,18 +112,25 @@ export const EXCEED_TOLERANCE = 1.1;
 /** A cell whose own scale is below this fraction of the shared one looks blank: it is marked too. */
 export const FAINT_BELOW = 0.1;
 
+/** What the shared scale is, for legends and tooltips (see sharedScale). */
+export const SHARED_SCALE_BASIS = "largest cell";
+export const SHARED_SCALE_NOTE =
+  "The shared scale is the largest of the shown cells' own scales (each the 99.5th percentile of its |R|): " +
+  "no cell saturates beyond its own 99.5th percentile; a cell far below it is marked ▽ faint.";
+
 /**
- * One colour scale for many heatmaps that a single exploding map cannot blank out: the lower median of
- * the maps' own scales (each a percentile of its |relevance|); with two maps, the smaller. Maps whose
- * own scale is above it saturate; `exceeds` gives, per map, its own scale over the shared one when that
- * is beyond EXCEED_TOLERANCE.
+ * One colour scale for many heatmaps: the largest of the maps' own scales (each the 99.5th percentile
+ * of its |relevance|, so a few extreme pixels do not set it). No map saturates beyond its own percentile,
+ * so the strongest map looks as it does on its own scale and the others as fainter in proportion;
+ * `faint` gives, per map, its own scale over the shared one when that is below FAINT_BELOW. `exceeds`
+ * (a map's own scale over the shared one beyond EXCEED_TOLERANCE) stays null with this scale; it is kept
+ * for callers that mark saturating cells.
  */
 export function sharedScale(maps: HeatmapData[], divisors?: number[]): { scale: number; exceeds: (number | null)[]; faint: (number | null)[] } {
   // With divisors (each row's logit), the maps are compared as R / divisor; the scale is in those units.
   const own = maps.map((m, i) => scaleOf(m) / (divisors ? Math.abs(divisors[i]) || 1 : 1));
-  const sorted = [...own].sort((a, b) => a - b);
-  const median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 1;
-  const scale = median > 0 ? median : 1;
+  const largest = Math.max(0, ...own);
+  const scale = largest > 0 ? largest : 1;
   return {
     scale,
     exceeds: own.map((s) => (s > scale * EXCEED_TOLERANCE ? s / scale : null)),

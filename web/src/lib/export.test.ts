@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { HeatmapData } from "../api/types";
-import { heatmapNpy, npyBlob, slug } from "./export";
+import { fitLines, heatmapNpy, npyBlob, slug } from "./export";
 
 async function bytes(blob: Blob): Promise<Uint8Array> {
   return new Uint8Array(await blob.arrayBuffer());
@@ -76,5 +76,45 @@ describe("heatmapNpy", () => {
     const hlen = b[8] + 256 * b[9];
     expect(text(b.slice(10, 10 + hlen))).toContain("'shape': (1, 2)");
     expect(Array.from(b.slice(10 + hlen))).toEqual([0, 0, 0x80, 0x3e, 0, 0, 0x80, 0xbf]);
+  });
+});
+
+describe("fitLines", () => {
+  /** Every character 6 px wide, "W" 10 px: a stand-in for a proportional font. */
+  const measure = (t: string) => Array.from(t).reduce((w, ch) => w + (ch === "W" ? 10 : 6), 0);
+
+  it("keeps a title that fits as it is", () => {
+    expect(fitLines("LRP-ε", 60, measure, 2)).toEqual({ lines: ["LRP-ε"], cut: false });
+  });
+
+  it("wraps at spaces within the width, every line fitting (the exported grid's column titles)", () => {
+    const r = fitLines("EpsilonGammaBox (ZBox · γ 0.25) My 3-seg", 100, measure, 3);
+    expect(r).toEqual({ lines: ["EpsilonGammaBox", "(ZBox · γ 0.25)", "My 3-seg"], cut: false });
+    for (const line of r.lines) expect(measure(line)).toBeLessThanOrEqual(100);
+  });
+
+  it("ends the last line with … within the width when the title needs more lines than allowed", () => {
+    const r = fitLines("EpsilonGammaBox (ZBox · γ 0.25) My 3-seg", 100, measure, 2);
+    expect(r.cut).toBe(true);
+    expect(r.lines).toEqual(["EpsilonGammaBox", "(ZBox · γ 0.25)…"]);
+    for (const line of r.lines) expect(measure(line)).toBeLessThanOrEqual(100);
+  });
+
+  it("breaks a word wider than the line between characters", () => {
+    const r = fitLines("WWWWWWWWWWWW", 50, measure, 3);
+    expect(r).toEqual({ lines: ["WWWWW", "WWWWW", "WW"], cut: false });
+    const one = fitLines("WWWWWWWWWWWW", 50, measure, 1);
+    expect(one).toEqual({ lines: ["WWWW…"], cut: true });
+    expect(measure(one.lines[0])).toBeLessThanOrEqual(50);
+  });
+
+  it("measures with the real glyph widths, not a character count", () => {
+    // 12 characters: 72 px of narrow ones fit in 80 px, 120 px of W do not.
+    expect(fitLines("abcdefghijkl", 80, measure).cut).toBe(false);
+    expect(fitLines("WWWWWWWWWWWW", 80, measure).lines).toEqual(["WWWWWWW…"]);
+  });
+
+  it("gives no line for an empty title", () => {
+    expect(fitLines("   ", 80, measure, 2)).toEqual({ lines: [], cut: false });
   });
 });

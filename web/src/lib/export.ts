@@ -46,6 +46,63 @@ export function heatmapNpy(h: HeatmapData): Blob {
 
 const FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
+/** The width in pixels of a text at some font. */
+export type Measure = (text: string) => number;
+
+/** The family of every exported picture's text (the heatmap PNGs and the comparison grid's SVG). */
+export const FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+
+let measureCtx: CanvasRenderingContext2D | null = null;
+
+/** Measures text as the browser draws it at `font` (a CSS font shorthand), on a scratch canvas. */
+export function textMeasure(font: string): Measure {
+  measureCtx ??= document.createElement("canvas").getContext("2d");
+  return (text) => {
+    if (!measureCtx) return 7 * text.length; // no 2-D canvas: a generous average glyph width
+    measureCtx.font = font;
+    return measureCtx.measureText(text).width;
+  };
+}
+
+/**
+ * A text fitted into a box `width` pixels wide: wrapped at spaces into at most `maxLines` lines (a word
+ * wider than a line is broken between characters); when it does not fit, the last line is cut and ends
+ * with "…", still within `width`. `cut` says whether anything was left out (then show the full text
+ * elsewhere, e.g. as an SVG <title>).
+ */
+export function fitLines(text: string, width: number, measure: Measure, maxLines = 1): { lines: string[]; cut: boolean } {
+  const fits = (t: string) => measure(t) <= width;
+  const lines: string[] = [];
+  let cur = "";
+  for (const token of text.trim().match(/\S+\s*/g) ?? []) {
+    if (fits((cur + token).trimEnd())) {
+      cur += token;
+      continue;
+    }
+    if (cur) lines.push(cur.trimEnd());
+    cur = "";
+    if (fits(token.trimEnd())) {
+      cur = token;
+      continue;
+    }
+    for (const ch of Array.from(token)) {
+      if (cur && !fits((cur + ch).trimEnd())) {
+        lines.push(cur);
+        cur = "";
+      }
+      cur += ch;
+    }
+  }
+  if (cur.trimEnd()) lines.push(cur.trimEnd());
+  if (lines.length <= maxLines && lines.every(fits)) return { lines, cut: false };
+  const kept = lines.slice(0, Math.max(1, maxLines));
+  const chars = Array.from(kept[kept.length - 1]);
+  while (chars.length && !fits(`${chars.join("").trimEnd()}…`)) chars.pop();
+  kept[kept.length - 1] = `${chars.join("").trimEnd()}…`;
+  return { lines: kept, cut: true };
+}
+
+
 /**
  * A heatmap as a picture with its legend: an optional title, the map (nearest-neighbour upscaled to
  * `size` so small intermediate maps stay crisp), a colour bar from −scale to +scale with its numbers.

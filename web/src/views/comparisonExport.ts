@@ -4,7 +4,7 @@ import * as d3 from "d3";
 import { drawCompareGrid, type GridData } from "../draw/compareGrid";
 import { presetLabel } from "../draw/segmentBars";
 import { segmentColor } from "../draw/theme";
-import { type Lut, paint, scaleOf, sharedScale } from "../lib/colormap";
+import { type Lut, paint, SHARED_SCALE_BASIS, SHARED_SCALE_NOTE, scaleOf, sharedScale } from "../lib/colormap";
 import { fmt } from "../lib/dom";
 import { heatmapCanvas, imageDataUrl } from "../lib/export";
 import { ruleLatex } from "../lib/formula";
@@ -80,9 +80,9 @@ export async function buildComparisonExport(s: State, imageUrl: (id: string) => 
   const labels = s.compareModels.map((m) => modelLabel(s, m));
   const title = `Comparison of ${s.compareModels.length} LRP model(s) on ${res.rows.length} (image, class) row(s)`;
   const scaleText = s.compareLogit
-    ? `shared colour scale ±${fmt(100 * shared.scale)} % of each row's logit (median cell)`
+    ? `shared colour scale ±${fmt(100 * shared.scale)} % of each row's logit (${SHARED_SCALE_BASIS}; ${SHARED_SCALE_NOTE})`
     : s.sharedScale
-      ? `shared colour scale ±${fmt(shared.scale)} (median cell)`
+      ? `shared colour scale ±${fmt(shared.scale)} (${SHARED_SCALE_BASIS}; ${SHARED_SCALE_NOTE})`
       : "one colour scale per cell (99.5th percentile of |R|)";
 
   const grid: GridData = {
@@ -95,9 +95,9 @@ export async function buildComparisonExport(s: State, imageUrl: (id: string) => 
     rows: res.rows.map((r, i) => ({ image: thumbs[i], source: sources.get(r.image_id) ?? r.image_id, label: r.label })),
     cells: pictures,
     legend: s.compareLogit
-      ? { lut, scale: 100 * shared.scale, caption: "% of the row's logit (median cell)" }
+      ? { lut, scale: 100 * shared.scale, caption: `% of the row's logit (${SHARED_SCALE_BASIS})`, note: SHARED_SCALE_NOTE }
       : s.sharedScale
-        ? { lut, scale: shared.scale, caption: "shared scale (median cell)" }
+        ? { lut, scale: shared.scale, caption: `shared scale (${SHARED_SCALE_BASIS})`, note: SHARED_SCALE_NOTE }
         : null,
   };
 

@@ -5,7 +5,7 @@ import katex from "katex";
 import { drawLegend } from "../draw/legend";
 import { drawSegmentBars, presetLabel } from "../draw/segmentBars";
 import { segmentColor } from "../draw/theme";
-import { scaleOf, sharedScale } from "../lib/colormap";
+import { SHARED_SCALE_BASIS, SHARED_SCALE_NOTE, scaleOf, sharedScale } from "../lib/colormap";
 import { clear, fmt, h } from "../lib/dom";
 import { ruleLatex } from "../lib/formula";
 import { ruleOf } from "../lib/segments";
@@ -123,15 +123,15 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
       s.compareModels.every((m, i) => JSON.stringify(m) === JSON.stringify(models[i].model));
     const cells = fresh ? result.cells : [];
     for (const b of exports.querySelectorAll("button")) b.disabled = !cells.length;
-    // The shared scale is the lower median of the cells' own scales, so one exploding column cannot blank
-    // the others; cells above it are marked with their factor.
+    // The shared scale is the largest of the cells' own scales, so no cell saturates; cells far below
+    // it are marked faint with their factor.
     // ÷ logit: each cell as R / its row's logit, so rows of different classes and images compare too.
     const divisor = (c: (typeof cells)[number]) => (s.compareLogit && result ? Math.abs(result.rows[c.row]?.score ?? 1) || 1 : 1);
     const shared = sharedScale(cells.map((c) => c.heatmap), cells.map(divisor));
     if (fresh && s.sharedScale && cells.length) {
-      if (s.compareLogit) drawLegend(legend, { lut, scale: 100 * shared.scale, caption: "% of the row's logit (median cell)" }, { width: 320 });
-      else drawLegend(legend, { lut, scale: shared.scale, caption: "shared scale (median cell)" }, { width: 320 });
-      legend.attr("data-testid", "shared-legend").attr("data-scale", shared.scale);
+      if (s.compareLogit) drawLegend(legend, { lut, scale: 100 * shared.scale, caption: `% of the row's logit (${SHARED_SCALE_BASIS})` }, { width: 320 });
+      else drawLegend(legend, { lut, scale: shared.scale, caption: `shared scale (${SHARED_SCALE_BASIS})` }, { width: 320 });
+      legend.attr("data-testid", "shared-legend").attr("data-scale", shared.scale).append("title").text(SHARED_SCALE_NOTE);
     }
 
     const tbody = h("tbody");
