@@ -14,6 +14,7 @@ import pytest
 from vislrp.analysis.flip import FILL_MODES
 from vislrp.analysis.metrics import METRIC_NAMES
 from vislrp.lrp.composites import COMPOSITES
+from vislrp.lrp.start import START_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "vislrp"
@@ -30,6 +31,7 @@ HOMONYMS: dict[tuple[str, str], str] = {
     ("blur", "web/src/views/modelManager.ts"): "the DOM event",
     ("attnlrp", "src/vislrp/lrp/params.py"): "the attention rule (Segment.attention) the composite is named after",
     ("mean", "src/vislrp/analysis/neurons.py"): "how a unit's map reduces its features (torch's mean)",
+    ("logit", "web/src/views/comparisonView.ts"): "the comparison's colour scale option 'shared scale, ÷ logit'",
 }
 
 
@@ -109,6 +111,13 @@ def test_no_hand_written_typescript_spells_a_name() -> None:
     _, ts = _where(names)
     wrong = {f"{names[n]} {n!r}": sorted(files) for n, files in ts.items()}
     assert not wrong, f"hand-written .ts files spell names the API provides: {wrong}"
+
+
+def test_no_hand_written_typescript_spells_a_start_kind() -> None:
+    """The designer's start-rule picker reads the kinds from /api/info (``start_kinds``), and knows which take a
+    class from there too (issue 17)."""
+    _, ts = _where(dict.fromkeys(START_KINDS, "start rule"))
+    assert not ts, f"hand-written .ts files spell start kinds the API provides: {dict(ts)}"
 
 
 @pytest.mark.parametrize(("literal", "path"), sorted(HOMONYMS))

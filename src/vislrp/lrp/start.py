@@ -31,9 +31,28 @@ from .result import Explanation, LayerFlow, LayerNote
 
 StartKind = Literal["logit", "onehot", "contrastive", "sglrp", "clrp"]
 START_KINDS: tuple[str, ...] = get_args(StartKind)
-START_HELP = ("logit (the target's score, default), onehot (1), contrastive:B (target minus class B), "
-              "sglrp (softmax gradient, Iwana et al. 2019), clrp (contrastive LRP, Gu et al. 2018)")
+START_ARGUMENT: dict[str, str] = {"contrastive": "B"}
+"""The kinds written with a class index after a colon (``contrastive:281``), and the index's placeholder in help."""
+START_DESCRIPTIONS: dict[str, str] = {
+    "logit": "the target's score, default",
+    "onehot": "1",
+    "contrastive": "target minus class B",
+    "sglrp": "softmax gradient, Iwana et al. 2019",
+    "clrp": "contrastive LRP, Gu et al. 2018",
+}
+"""What each kind explains, in a few words (help texts, the designer's picker); one entry per kind of START_KINDS."""
+
+
+def start_spelling(kind: str) -> str:
+    """How a kind is written, with its argument's placeholder: ``contrastive:B``, ``sglrp``."""
+    arg = START_ARGUMENT.get(kind)
+    return f"{kind}:{arg}" if arg else kind
+
+
+START_HELP = ", ".join(f"{start_spelling(k)} ({START_DESCRIPTIONS[k]})" for k in START_KINDS)
 """One line for option help texts."""
+START_PATTERN = "^(?:" + "|".join(f"{k}:(?:0|[1-9][0-9]*)" if k in START_ARGUMENT else k for k in START_KINDS) + ")$"
+"""A regular expression every start rule's canonical text (``str(StartRule)``) matches: the HTTP API's pattern."""
 
 
 class StartRuleError(ValueError):

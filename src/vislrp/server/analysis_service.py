@@ -32,7 +32,7 @@ from vislrp.analysis.flow import Cell, FlowError, region_flow
 from vislrp.analysis.metrics.names import FAITHFULNESS_CORRELATION, REGION_PERTURBATION
 from vislrp.analysis.regions import flip_regions
 from vislrp.designs import check_design
-from vislrp.lrp import Explanation, LayerGraph, LRPModel
+from vislrp.lrp import Explanation, LayerGraph, LRPModel, StartRule
 from vislrp.lru import LRUCache
 from vislrp.server.errors import MaskError, MetricsError
 from vislrp.server.memory import tensors_bytes
@@ -108,8 +108,9 @@ class AnalysisService:
 
     def __init__(self, designer: DesignerService) -> None:
         self.designer = designer
-        self._explanations: LRUCache[tuple[str, int, str], Explanation] = LRUCache(EXPLANATION_CACHE,
-                                                                                    size=_explanation_bytes)
+        self._explanations: LRUCache[tuple[str, int, str, str], Explanation] = LRUCache(
+            EXPLANATION_CACHE, size=_explanation_bytes)
+        """Keyed by image, class, design (its JSON) and start rule."""
 
     @property
     def explanation_cache_bytes(self) -> int | None:
@@ -128,14 +129,17 @@ class AnalysisService:
         logits: torch.Tensor = self.graph.gm(x)
         return logits
 
-    def _explanation(self, entry: ImageEntry, class_index: int, model: LRPModel) -> Explanation:
-        """A full explanation (every layer kept), cached; call with the lock held."""
-        key = (entry.image_id, class_index, model.model_dump_json())
+    def _explanation(self, entry: ImageEntry, class_index: int, model: LRPModel,
+                     start: StartRule | None = None) -> Explanation:
+        """A full explanation (every layer kept) under ``start`` (default: the logit), cached by image, class,
+        design and start rule; call with the lock held."""
+        rule = start or StartRule()
+        key = (entry.image_id, class_index, model.model_dump_json(), str(rule))
         hit = self._explanations.get(key)
         if hit is not None:
             return hit
         fwd = self.designer.engine.forward(entry.x)
-        ex = self.designer.engine.explain(fwd, model, class_index)
+        ex = self.designer.engine.explain(fwd, model, class_index, start=rule)
         self._explanations.remeasure()  # a kept explanation's forward may have cached more parts since
         self._explanations.put(key, ex)  # may drop ``ex`` itself: the caller still holds it
         return ex
@@ -306,6 +310,7 @@ class AnalysisService:
         """Where the relevance of one region of segment k's map goes in segment k-1's map (the engine's
         propagation of that region alone, not a guess from geometry)."""
         entry = self.entry(req.image_id, req.class_index)
+        start = self.designer.start_rule(req.start)
         check_design(req.model, self.graph)
         segs = req.model.segments
         if req.segment >= len(segs):
@@ -313,7 +318,7 @@ class AnalysisService:
         upper, lower = segs[req.segment].start - 1, segs[req.segment - 1].start - 1
         t0 = time.perf_counter()
         with self.designer.lock:
-            ex = self._explanation(entry, req.class_index, req.model)
+            ex = self._explanation(entry, req.class_index, req.model, start)
             flow = region_flow(self.designer.engine, ex, req.model, upper, lower, req.x, req.y,
                                grid=req.grid, top_k=req.top_k)
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from vislrp.analysis import ChannelError, EmptyMaskError, LayerChoiceError
 from vislrp.analysis.flow import FlowError
-from vislrp.lrp import ConfigError
+from vislrp.lrp import ConfigError, StartRuleError
 from vislrp.server.upload import BadUpload, UploadTooLarge
 from vislrp.store import InvalidModelError, NameConflictError, StoreUnavailableError, UnknownModelIdError
 from vislrp.store.photos import UnknownPhotoError
@@ -69,6 +69,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     BadUpload: 400,
     ClassIndexError: 422,
     ConfigError: 422,
+    StartRuleError: 422,
     InvalidModelError: 422,
     EmptyMaskError: 422,
     MaskError: 422,

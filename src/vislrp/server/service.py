@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from vislrp.designs import check_design
-from vislrp.lrp import Engine, Explanation, LayerGraph, LRPModel, build_graph
+from vislrp.lrp import Engine, Explanation, LayerGraph, LRPModel, StartRule, build_graph, parse_start
 from vislrp.lru import LRUCache
 from vislrp.server.errors import ClassIndexError, UnknownImageError
 from vislrp.server.routes.explain import (
@@ -168,6 +168,11 @@ class DesignerService:
         labels = self.zoo.labels
         return labels[index] if 0 <= index < len(labels) else f"class {index}"
 
+    def start_rule(self, text: str) -> StartRule:
+        """A request's start rule, its contrast class checked against the network (StartRuleError, 422)."""
+        n = int(self.zoo.num_classes) if self.zoo.labels else None
+        return parse_start(text, n or None)
+
     def check_class(self, class_index: int) -> None:
         """Refuse a class index outside the network's outputs (ClassIndexError, 422)."""
         n = int(self.zoo.num_classes) if self.zoo.labels else 0
@@ -182,11 +187,12 @@ class DesignerService:
     def explain(self, req: ExplainRequest) -> ExplainResponse:
         entry = self.image(req.image_id)
         self.check_class(req.class_index)
+        start = self.start_rule(req.start)
         check_design(req.model, self.graph)
         t0 = time.perf_counter()
         with self.lock:
             fwd = self.engine.forward(entry.x)
-            ex = self.engine.explain(fwd, req.model, req.class_index, keep_layers=req.intermediate)
+            ex = self.engine.explain(fwd, req.model, req.class_index, keep_layers=req.intermediate, start=start)
             score = float(fwd.logits[0, req.class_index])
             heatmap = encode(ex.heatmap(0), "map")
             maps = self._intermediate(ex, req.model) if req.intermediate else []
@@ -195,6 +201,7 @@ class DesignerService:
         return ExplainResponse(
             image_id=req.image_id,
             class_index=req.class_index,
+            start=str(start),
             label=self.label(req.class_index),
             score=score,
             heatmap=heatmap,
@@ -243,32 +250,34 @@ class DesignerService:
         entries = [self.image(r.image_id) for r in req.rows]
         for r in req.rows:
             self.check_class(r.class_index)
+        starts = [self.start_rule(r.start) for r in req.rows]
         for m in req.models:
             check_design(m, self.graph)
         t0 = time.perf_counter()
         cells: list[CompareCell] = []
         rows_info: list[CompareRowInfo] = []
-        # Rows that share an image travel as one batch per model.
-        groups: OrderedDict[str, list[int]] = OrderedDict()
+        # Rows that share an image and a start rule travel as one batch per model.
+        groups: OrderedDict[tuple[str, StartRule], list[int]] = OrderedDict()
         for i, r in enumerate(req.rows):
-            groups.setdefault(r.image_id, []).append(i)
+            groups.setdefault((r.image_id, starts[i]), []).append(i)
         with self.lock:
             for i, r in enumerate(req.rows):
                 rows_info.append(
                     CompareRowInfo(
                         image_id=r.image_id,
                         class_index=r.class_index,
+                        start=str(starts[i]),
                         label=self.label(r.class_index),
                         score=self._forward_logit(entries[i], r.class_index),
                     )
                 )
-            for image_id, idxs in groups.items():
+            for (image_id, start), idxs in groups.items():
                 fwd = self.engine.forward(self.image(image_id).x)
                 classes = [req.rows[i].class_index for i in idxs]
                 for col, model in enumerate(req.models):
                     if progress is not None:
                         progress(len(cells), len(req.rows) * len(req.models))
-                    ex = self.engine.explain(fwd, model, classes, keep_layers=False)
+                    ex = self.engine.explain(fwd, model, classes, keep_layers=False, start=start)
                     for j, row in enumerate(idxs):
                         cells.append(CompareCell(row=row, column=col, heatmap=encode(ex.heatmap(j), "map")))
         cells.sort(key=lambda c: (c.row, c.column))

@@ -2,6 +2,8 @@
 import type { LRPModel, StoredModel } from "../api/types";
 import { ApiService, StaleResponse } from "../services/api";
 import { clone, sameModel, withPartDefaults } from "../lib/segments";
+import { parseSpec, startCaption, startSpec } from "../lib/start";
+import { rowLabel } from "./rows";
 import { activeModel, modelById, type DraftHistory, type State, type Store } from "./store";
 import type { JobActions } from "./jobs";
 
@@ -73,7 +75,8 @@ export class Actions {
       const info = await this.api.call(() => this.api.client.GET("/api/info"));
       const saved = JSON.parse(sessionStorage.getItem(TAB_KEY) ?? "{}") as Partial<TabState>;
       const colormap = info.colormaps.some((c) => c.name === saved.colormap) ? saved.colormap! : info.default_colormap;
-      this.store.set({ info, colormap, flipMode: this.store.get().flipMode ?? info.defaults.flip_mode, sharedScale: saved.sharedScale ?? false, compareLogit: !!saved.sharedScale && !!saved.compareLogit });
+      const start = { kind: parseSpec(info.default_start).kind, other: null };
+      this.store.set({ info, colormap, start, flipMode: this.store.get().flipMode ?? info.defaults.flip_mode, sharedScale: saved.sharedScale ?? false, compareLogit: !!saved.sharedScale && !!saved.compareLogit });
       const models = await this.refreshModels();
       const ids = new Set(models.map((m) => m.id));
       const activeId = saved.activeId != null && ids.has(saved.activeId) ? saved.activeId : (models[0]?.id ?? null);
@@ -102,7 +105,9 @@ export class Actions {
     try {
       const image = await run();
       if (!image) return;
-      this.store.set({ image, classIndex: image.topk[0]?.index ?? null, explain: null, explainModel: null });
+      // A new prediction: a contrast goes back to its default class (the new image's second-highest).
+      const start = { ...this.store.get().start, other: null };
+      this.store.set({ image, classIndex: image.topk[0]?.index ?? null, start, explain: null, explainModel: null });
       await this.explainNow();
     } catch (err) {
       this.report(err);
@@ -158,6 +163,21 @@ export class Actions {
     return this.explainNow();
   }
 
+  /**
+   * Pick the result view's start rule: a kind from /api/info, and for a kind that takes one the class to contrast
+   * with (null: the highest class other than the target). The heatmap is explained again.
+   */
+  setStart(kind: string, other: number | null = null): Promise<void> {
+    this.store.set({ start: { kind, other }, error: null });
+    return this.explainNow();
+  }
+
+  /** The result view's start rule as the API takes it, for the shown image and class. */
+  currentStart(s: State = this.store.get()): string | null {
+    if (!s.info) return null;
+    return startSpec(s.info, s.start, s.image?.topk ?? [], s.classIndex);
+  }
+
   // ------------------------------------------------------------------ explain
   scheduleExplain(delay = 180): void {
     window.clearTimeout(this.explainTimer);
@@ -168,13 +188,14 @@ export class Actions {
     window.clearTimeout(this.explainTimer);
     const s = this.store.get();
     const model = activeModel(s);
-    if (!s.image || s.classIndex == null || !model) return;
+    const start = this.currentStart(s);
+    if (!s.image || s.classIndex == null || !model || start == null) return;
     const snapshot = clone(model);
     try {
       const explain = await this.api.call(
         () =>
           this.api.client.POST("/api/explain", {
-            body: { image_id: s.image!.image_id, class_index: s.classIndex!, model: snapshot, intermediate: true },
+            body: { image_id: s.image!.image_id, class_index: s.classIndex!, model: snapshot, intermediate: true, start },
           }),
         "explain",
       );
@@ -394,10 +415,14 @@ export class Actions {
 
   addCompareRow(): void {
     const s = this.store.get();
-    if (!s.image || s.classIndex == null) return;
-    const label = s.image.topk.find((p) => p.index === s.classIndex)?.label ?? `class ${s.classIndex}`;
-    const row = { imageId: s.image.image_id, source: s.image.source, classIndex: s.classIndex, label };
-    if (s.compareRows.some((r) => r.imageId === row.imageId && r.classIndex === row.classIndex)) return;
+    const start = this.currentStart(s);
+    if (!s.image || s.classIndex == null || start == null) return;
+    const topk = s.image.topk;
+    const label = topk.find((p) => p.index === s.classIndex)?.label ?? `class ${s.classIndex}`;
+    const caption = startCaption(start, (i) => topk.find((p) => p.index === i)?.label);
+    const row = { imageId: s.image.image_id, source: s.image.source, classIndex: s.classIndex, label, start, startCaption: caption };
+    // The same image and class may come back under another start rule: the rows then differ only in it.
+    if (s.compareRows.some((r) => r.imageId === row.imageId && r.classIndex === row.classIndex && r.start === row.start)) return;
     this.store.set({ compareRows: [...s.compareRows, row] });
     this.scheduleCompare(0);
   }
@@ -430,7 +455,8 @@ export class Actions {
       return;
     }
     const snapshot = models.map(clone);
-    const body = { rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })), models: snapshot };
+    const specs = s.compareRows;
+    const body = { rows: specs.map((r) => ({ image_id: r.imageId, class_index: r.classIndex, start: r.start })), models: snapshot };
     const cells = body.rows.length * snapshot.length;
     try {
       // Many cells run as a job (progress, cancel); a newer comparison replaces a running one.
@@ -438,7 +464,9 @@ export class Actions {
         this.jobs && cells > COMPARE_JOB_CELLS
           ? await this.jobs.run("compare", body, `comparison of ${cells} heatmaps`, { key: null })
           : await this.api.call(() => this.api.client.POST("/api/compare", { body }), "compare");
-      this.store.set({ compare, compareModels: snapshot });
+      // Each row's label names its start rule, so the exported grid and report say it beside the class.
+      const rows = compare.rows.map((r, i) => ({ ...r, label: rowLabel(r.label, specs[i]) }));
+      this.store.set({ compare: { ...compare, rows }, compareModels: snapshot });
     } catch (err) {
       this.report(err);
     }

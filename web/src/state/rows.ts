@@ -2,7 +2,7 @@
 // comparison has none. The landscape (view H) and the recommendations share this choice, so both say and
 // do the same thing.
 import type { components } from "../api/schema";
-import type { State } from "./store";
+import type { CompareRowSpec, State } from "./store";
 
 type CompareRow = components["schemas"]["CompareRow"];
 
@@ -14,14 +14,23 @@ export interface JobRows {
   from: "comparison" | "image" | "none";
 }
 
-/** The comparison rows, else the shown image and class, else nothing. */
+/**
+ * The comparison rows, else the shown image and class, else nothing. These jobs explain the target's logit, so
+ * comparison rows that differ only in their start rule are one row here.
+ */
 export function jobRows(s: State): JobRows {
-  if (s.compareRows.length)
+  if (s.compareRows.length) {
+    const seen = new Set<string>();
+    const rows = s.compareRows.filter((r) => {
+      const key = JSON.stringify([r.imageId, r.classIndex]);
+      return !seen.has(key) && !!seen.add(key);
+    });
     return {
-      rows: s.compareRows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })),
-      labels: s.compareRows.map((r) => `${r.source} · ${r.label}`),
+      rows: rows.map((r) => ({ image_id: r.imageId, class_index: r.classIndex })),
+      labels: rows.map((r) => `${r.source} · ${r.label}`),
       from: "comparison",
     };
+  }
   if (s.image && s.classIndex != null) return { rows: [{ image_id: s.image.image_id, class_index: s.classIndex }], labels: ["shown image"], from: "image" };
   return { rows: [], labels: [], from: "none" };
 }
@@ -36,4 +45,12 @@ export function rowsPhrase(r: JobRows): string {
   if (r.from === "comparison") return `on the ${r.rows.length} comparison row${r.rows.length === 1 ? "" : "s"}`;
   if (r.from === "image") return "on the shown image";
   return "on no image yet";
+}
+
+/**
+ * A compared row's label with its start rule, "tiger cat · contrastive vs “tabby”", for the grid's data (the
+ * on-screen header, the exported grid and report); the class label alone without the row's spec.
+ */
+export function rowLabel(label: string, spec: Pick<CompareRowSpec, "startCaption"> | undefined): string {
+  return spec ? `${label} · ${spec.startCaption}` : label;
 }

@@ -17,12 +17,18 @@ import type {
   StoredModel,
 } from "../api/types";
 import type { BrushShape, RegionFill } from "../lib/brush";
+import type { StartChoice } from "../lib/start";
 
+/** A comparison row: an image, a class, and the start rule its heatmaps explain (rows may differ only in it). */
 export interface CompareRowSpec {
   imageId: string;
   source: string;
   classIndex: number;
   label: string;
+  /** The start rule as the API takes it ("name" or "name:class"). */
+  start: string;
+  /** The start rule for the row's header: "name", or "name vs “label”". */
+  startCaption: string;
 }
 
 /** A flip row's brush: its shape, whether it erases, and the fill of the regions it paints. */
@@ -65,6 +71,8 @@ export interface State {
   /** The uploaded photos kept by the server (newest first). */
   photos: PhotoOut[];
   classIndex: number | null;
+  /** The result view's start rule (kind "" until /api/info names the default). */
+  start: StartChoice;
   explain: ExplainResponse | null;
   /** The model the current explanation was computed with. */
   explainModel: LRPModel | null;
@@ -109,6 +117,7 @@ export const initialState: State = {
   image: null,
   photos: [],
   classIndex: null,
+  start: { kind: "", other: null },
   explain: null,
   explainModel: null,
   compareRows: [],

@@ -1,5 +1,6 @@
-// View E: comparison of the ticked models (columns) over rows of (image, class); each column header
-// shows the model's segment bars and formulas; cells are heatmaps on a shared or per-cell scale.
+// View E: comparison of the ticked models (columns) over rows of (image, class, start rule); each column
+// header shows the model's segment bars and formulas, each row header its start rule; cells are heatmaps on a
+// shared or per-cell scale.
 import * as d3 from "d3";
 import katex from "katex";
 import { drawLegend } from "../draw/legend";
@@ -27,7 +28,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
   root.dataset.testid = "comparison-view";
   root.classList.add("panel");
 
-  const addRow = h("button", { "data-testid": "add-compare-row", title: "add the current image and class as a row" }, "+ Add row: current image & class");
+  const addRow = h("button", { "data-testid": "add-compare-row", title: "add the current image, class and start rule as a row" }, "+ Add row: current image & class");
   addRow.addEventListener("click", () => actions.addCompareRow());
   const scaleSelect = h("select", { "data-testid": "scale-select", title: "colour scale of the cells" });
   scaleSelect.append(
@@ -118,7 +119,7 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
     const fresh =
       result &&
       result.rows.length === s.compareRows.length &&
-      result.rows.every((r, i) => r.image_id === s.compareRows[i].imageId && r.class_index === s.compareRows[i].classIndex) &&
+      result.rows.every((r, i) => r.image_id === s.compareRows[i].imageId && r.class_index === s.compareRows[i].classIndex ) &&
       s.compareModels.length === models.length &&
       s.compareModels.every((m, i) => JSON.stringify(m) === JSON.stringify(models[i].model));
     const cells = fresh ? result.cells : [];
@@ -139,7 +140,8 @@ export function mountComparisonView(root: HTMLElement, actions: Actions): void {
       const del = h("button", { class: "icon", title: "remove this row" }, "✕");
       del.addEventListener("click", () => actions.removeCompareRow(i));
       const thumb = h("img", { src: api.imageUrl(row.imageId), width: 72, height: 72, alt: row.source });
-      const tr = h("tr", { "data-testid": "compare-row" }, h("th", {}, thumb, h("div", {}, `${row.source}`), h("div", { class: "cls" }, `“${row.label}”`), del));
+      const start = h("div", { class: "start", "data-testid": "compare-row-start", title: "the start rule: what this row's heatmaps explain" }, `start: ${row.startCaption}`);
+      const tr = h("tr", { "data-testid": "compare-row", "data-start": row.start }, h("th", {}, thumb, h("div", {}, `${row.source}`), h("div", { class: "cls" }, `“${row.label}”`), start, del));
       models.forEach((_, j) => {
         const cell = cells.find((c) => c.row === i && c.column === j);
         const td = h("td", { "data-testid": "compare-cell" });

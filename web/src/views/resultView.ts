@@ -1,5 +1,5 @@
 // View B: the input (sample picker, file upload, drag-and-drop), the top-10 prediction bars, and the
-// active model's heatmap for the chosen class beside the input image.
+// active model's heatmap for the chosen class beside the input image, under the picked start rule.
 import * as d3 from "d3";
 import { drawLegend } from "../draw/legend";
 import { drawPredictionBars } from "../draw/predictionBars";
@@ -8,6 +8,7 @@ import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { changed, type State } from "../state/store";
 import { canvasBlob, heatmapCanvas, heatmapNpy, saveBlob, slug } from "../lib/export";
+import { contrastClass, startCaption, startKind } from "../lib/start";
 import { chartMarkup, exportButtons } from "./exportButtons";
 import { modelLabel } from "./modelLabel";
 import { regionBrush } from "./regionBrush";
@@ -38,6 +39,33 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     upload.value = "";
   });
   const drop = h("label", { class: "drop", title: "choose a photo or drop one here" }, "Upload or drop a photo ", upload);
+
+  // The start rule: what the heatmap explains (docs/start-rules.md). The kinds come from /api/info; a kind
+  // that takes a class gets a second select of the prediction's classes, the highest other than the target first.
+  const startSelect = h("select", { "data-testid": "start-select", title: "start rule: what the heatmap is an explanation of" });
+  const startClass = h("select", { "data-testid": "start-class", title: "the class to contrast the target with" });
+  const startHelp = h("span", { class: "hint", "data-testid": "start-help" });
+  startSelect.addEventListener("change", () => void actions.setStart(startSelect.value));
+  startClass.addEventListener("change", () => void actions.setStart(store.get().start.kind, Number(startClass.value)));
+  const startRow = h("div", { class: "row start-rule", "data-testid": "start-picker" }, h("span", {}, "Start rule "), startSelect, startClass, startHelp);
+
+  function renderStart(s: State): void {
+    const kinds = s.info?.start_kinds ?? [];
+    if (startSelect.options.length !== kinds.length || kinds.some((k, i) => startSelect.options[i].value !== k.name)) {
+      clear(startSelect);
+      for (const k of kinds) startSelect.append(h("option", { value: k.name, title: k.description }, k.spelling));
+    }
+    startSelect.value = s.start.kind;
+    const kind = startKind(s.info, s.start.kind);
+    startHelp.textContent = kind ? kind.description : "";
+    const topk = s.image?.topk ?? [];
+    startClass.hidden = !kind?.takes_class;
+    clear(startClass);
+    if (!kind?.takes_class) return;
+    for (const p of topk) if (p.index !== s.classIndex) startClass.append(h("option", { value: String(p.index) }, `vs ${p.label} (${p.index})`));
+    const other = contrastClass(s.start, topk, s.classIndex);
+    if (other != null) startClass.value = String(other);
+  }
 
   const inputImg = h("img", { "data-testid": "input-image", alt: "input image (what the network sees)", width: SIZE, height: SIZE });
   const predSvg = d3.create("svg").attr("data-testid", "prediction-bars");
@@ -92,6 +120,7 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
   root.append(
     h("h2", {}, "B · Result"),
     h("div", { class: "row" }, h("span", {}, "Image "), sampleSelect, deletePhoto, drop),
+    startRow,
     h(
       "div",
       { class: "result-grid" },
@@ -154,7 +183,11 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     shown = ex;
     heatBox.dataset.colormap = s.colormap;
     heatBox.dataset.total = String(ex.heatmap.total);
-    heatCaption.textContent = `${modelLabel(s, s.explainModel).text} → “${ex.label}” · ΣR = ${fmt(ex.heatmap.total)} of ${fmt(ex.score)} · ${Math.round(ex.elapsed_ms)} ms`;
+    heatBox.dataset.start = ex.start;
+    // ΣR of the start vector: the target's logit under the default rule, z_t − z_b under a contrast, ...
+    const startSum = ex.start === s.info?.default_start ? ex.score : ex.accounting.start;
+    const start = startCaption(ex.start, (i) => s.image?.topk.find((p) => p.index === i)?.label);
+    heatCaption.textContent = `${modelLabel(s, s.explainModel).text} → “${ex.label}” · start ${start} · ΣR = ${fmt(ex.heatmap.total)} of ${fmt(startSum)} · ${Math.round(ex.elapsed_ms)} ms`;
     clear(warnings);
     for (const w of ex.warnings) warnings.append(h("li", {}, `⚠ ${w}`));
   }
@@ -186,5 +219,6 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
       drawPredictionBars(predSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 250, onSelect: (c) => void actions.selectClass(c) });
     }
     if (changed(s, p, "explain", "colormap", "info", "image", "models", "logitScale")) renderHeatmap(s);
+    if (changed(s, p, "info", "image", "classIndex", "start")) renderStart(s);
   });
 }

@@ -173,7 +173,7 @@ export function mountSegmentRuler(root: HTMLElement, actions: Actions): void {
       const out = await actions.api.call(
         () =>
           actions.api.client.POST("/api/segment-links", {
-            body: { image_id: s.image!.image_id, class_index: explain.class_index, model: s.explainModel!, segment: k, x, y, grid: LINK_GRID, top_k: 5 },
+            body: { image_id: s.image!.image_id, class_index: explain.class_index, model: s.explainModel!, segment: k, x, y, grid: LINK_GRID, top_k: 5, start: explain.start },
           }),
         "segment-links",
       );

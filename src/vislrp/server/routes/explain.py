@@ -3,19 +3,42 @@ relevance flow between two segments' maps, and the warnings of a segment rule.""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from vislrp.lrp import LRPModel, RuleParams
+from vislrp.lrp import LRPModel, RuleParams, StartRule, parse_start
+from vislrp.lrp.start import START_HELP, START_PATTERN
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.jobs import JobContext, JobStarter, Work
 from vislrp.server.routes.base import Out
 
 if TYPE_CHECKING:
     from vislrp.server.networks import NetworkManager
+
+
+DEFAULT_START = str(StartRule())
+"""The start rule a request without one explains with (the target's logit)."""
+
+
+
+def _start_text(value: object) -> object:
+    """A start rule's text as the API takes it: parsed (so a bad one is refused with the parser's words, not only
+    the pattern's), and in canonical form, so the pattern the schema states is the whole truth."""
+    if isinstance(value, str):
+        canonical = str(parse_start(value))  # StartRuleError is a ValueError: a 422 naming the choices
+        if canonical != value:
+            raise ValueError(f"write the start rule as {canonical!r}")
+    return value
+
+
+StartText = Annotated[str, Field(pattern=START_PATTERN, description=f"the start rule: {START_HELP}; "
+                                 "see docs/start-rules.md. A contrast class must exist on the network"),
+                      BeforeValidator(_start_text)]
+"""A start rule as the API takes it: its canonical text (``str(StartRule)``), checked against the network's classes
+by the service (422 with the valid range otherwise)."""
 
 
 class HeatmapData(Out):
@@ -39,6 +62,7 @@ class ExplainRequest(BaseModel):
     class_index: int = Field(ge=0)
     model: LRPModel
     intermediate: bool = True
+    start: StartText = DEFAULT_START
 
 
 class SegmentMap(Out):
@@ -71,7 +95,7 @@ class SegmentAbsorbed(Out):
 class Accounting(Out):
     """Where relevance goes between the target's logit and the input."""
 
-    start: float = Field(description="the start relevance (the target's logit)")
+    start: float = Field(description="ΣR of the start vector (the target's logit under the default start rule)")
     final: float = Field(description="ΣR at the input")
     conservation: list[ConservationPoint]
     absorbed: list[SegmentAbsorbed]
@@ -80,6 +104,7 @@ class Accounting(Out):
 class ExplainResponse(Out):
     image_id: str
     class_index: int
+    start: str = Field(description="the start rule the maps explain (canonical text)")
     label: str
     score: float
     heatmap: HeatmapData
@@ -99,9 +124,15 @@ class CompareRow(BaseModel):
     class_index: int = Field(ge=0)
 
 
+class CompareStartRow(CompareRow):
+    """A comparison row: an image, a class, and the start rule its heatmaps explain (rows may differ only in it)."""
+
+    start: StartText = DEFAULT_START
+
+
 class CompareRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rows: list[CompareRow] = Field(min_length=1, max_length=12)
+    rows: list[CompareStartRow] = Field(min_length=1, max_length=12)
     models: list[LRPModel] = Field(min_length=1, max_length=10)
 
 
@@ -114,6 +145,7 @@ class CompareCell(Out):
 class CompareRowInfo(Out):
     image_id: str
     class_index: int
+    start: str = Field(description="the start rule of the row's heatmaps (canonical text)")
     label: str
     score: float
 
@@ -138,6 +170,7 @@ class SegmentLinksRequest(BaseModel):
     y: float = Field(ge=0, le=1, description="hovered position down the map, 0 = top edge")
     grid: int = Field(default=8, ge=1, le=32, description="cells per side (fewer where a map has fewer pixels)")
     top_k: int = Field(default=5, ge=1, le=64)
+    start: StartText = Field(default=DEFAULT_START, description="the start rule of the hovered maps")
 
 
 class LinkCell(Out):
@@ -198,6 +231,8 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
         net = networks.active()
         an = net.worker()
         an.grid_entries(req.rows, req.models)
+        for row in req.rows:
+            an.designer.start_rule(row.start)  # a contrast class the network lacks is refused before queueing
 
         def work(ctx: JobContext) -> BaseModel:
             return an.designer.compare(req, progress=lambda d, t: ctx.progress(d, t, f"{d} of {t} heatmaps"))
@@ -207,12 +242,14 @@ def job_starters(networks: NetworkManager) -> list[JobStarter[Any]]:
 
 
 __all__ = [
+    "DEFAULT_START",
     "Accounting",
     "CompareCell",
     "CompareRequest",
     "CompareResponse",
     "CompareRow",
     "CompareRowInfo",
+    "CompareStartRow",
     "ConservationPoint",
     "ExplainRequest",
     "ExplainResponse",
@@ -223,6 +260,7 @@ __all__ = [
     "SegmentLinksRequest",
     "SegmentLinksResponse",
     "SegmentMap",
+    "StartText",
     "job_starters",
     "router",
 ]

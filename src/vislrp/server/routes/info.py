@@ -14,10 +14,12 @@ from vislrp.analysis import FILLS
 from vislrp.analysis.metrics import METRICS, MetricKind
 from vislrp.lrp import GUIDES, PARAMS, PRESETS, LRPModel
 from vislrp.lrp.params import ATTENTION_RULES, LAYERNORM_RULES, ParamSpec, Preset, RuleOption
+from vislrp.lrp.start import START_ARGUMENT, START_DESCRIPTIONS, START_KINDS, start_spelling
 from vislrp.render import COLORMAPS, DEFAULT_COLORMAP
 from vislrp.server.defaults import default_model
 from vislrp.server.errors import API_ERRORS
 from vislrp.server.routes.base import Out
+from vislrp.server.routes.explain import DEFAULT_START
 from vislrp.server.routes.flip import FillName, FlipModeName, FlipRequest
 from vislrp.server.routes.landscape import LandscapeRequest, RecommendRequest
 from vislrp.server.routes.metrics import COMPARISON_METRICS, MetricName, MetricsRequest, RegionFreeMetric
@@ -92,6 +94,15 @@ class MetricDescription(Out):
     flipping: bool = Field(description="its results carry AOPCs and curves")
 
 
+class StartKindInfo(Out):
+    """One kind of start rule (docs/start-rules.md): what the explanation is an explanation of."""
+
+    name: str
+    spelling: str = Field(description="how a rule of this kind is written, e.g. contrastive:B")
+    description: str
+    takes_class: bool = Field(description="written name:class, with the class to contrast with")
+
+
 class FillInfo(Out):
     """One fill mode: what a removed pixel becomes."""
 
@@ -136,6 +147,8 @@ class InfoResponse(Out):
         description="the rules a segment can give LayerNorm layers (Segment.layernorm)")
     token_grid: TokenGridInfo | None = Field(
         default=None, description="the patch grid of a vision transformer; null for CNNs")
+    start_kinds: list[StartKindInfo] = Field(description="the kinds of start rule, in the order of docs/start-rules.md")
+    default_start: str = Field(description="the start rule of a request that names none")
 
 
 def _default(model: type[BaseModel], name: str) -> Any:
@@ -150,6 +163,10 @@ DEFAULTS = DesignerDefaults(
     recommend_metrics=_default(RecommendRequest, "metrics"),
 )
 """The designer's starting choices: the requests' own defaults, so they are written once."""
+
+
+START_KIND_INFO = [StartKindInfo(name=k, spelling=start_spelling(k), description=START_DESCRIPTIONS[k],
+                                  takes_class=k in START_ARGUMENT) for k in START_KINDS]
 
 
 def describe(service: DesignerService, zoo: ZooModel, *, default_sample: str, max_upload_bytes: int) -> InfoResponse:
@@ -180,6 +197,8 @@ def describe(service: DesignerService, zoo: ZooModel, *, default_sample: str, ma
         attention_rules=[RuleOptionInfo(**dataclasses.asdict(o)) for o in ATTENTION_RULES.values()],
         layernorm_rules=[RuleOptionInfo(**dataclasses.asdict(o)) for o in LAYERNORM_RULES.values()],
         token_grid=(None if grid is None else TokenGridInfo(height=grid.height, width=grid.width, prefix=grid.prefix)),
+        start_kinds=START_KIND_INFO,
+        default_start=DEFAULT_START,
     )
 
 
@@ -206,6 +225,7 @@ __all__ = [
     "ParamInfo",
     "PresetInfo",
     "SampleInfo",
+    "StartKindInfo",
     "describe",
     "router",
 ]
