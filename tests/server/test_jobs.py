@@ -123,7 +123,7 @@ def test_cancel_stops_a_running_job_quickly(client: TestClient, ctx: dict) -> No
 
 
 def test_a_quick_request_pauses_the_job_and_cancel_wins_over_the_pause() -> None:
-    gate = QuickGate()
+    gate = QuickGate(share=0)  # no turns: the pause itself is tested (the turns in test_load)
     runner = JobRunner(gate)
     steps = []
 
@@ -190,12 +190,17 @@ def test_job_threads_do_not_slow_other_threads_torch_calls() -> None:
 
 
 def test_a_pause_has_a_time_limit() -> None:
-    """A job never waits for ever: a quick request that waits on the job itself cannot deadlock it."""
-    gate = QuickGate()
+    """A job never waits for ever: after yielding ``limit`` it takes a turn, waiting at most ``drain_s`` for the quick
+    requests in flight (one that waits on the job itself cannot deadlock it); new quick requests wait for the turn."""
+    gate = QuickGate(drain_s=0.2)
     gate.enter()
     t0 = time.perf_counter()
     gate.wait_idle(threading.Event(), limit=0.15)
-    assert 0.14 <= time.perf_counter() - t0 < 1.0
+    assert 0.34 <= time.perf_counter() - t0 < 1.5
+    assert gate.turn_on and not gate.try_enter()  # the job's turn: a new quick request waits
+    gate.end_turn()
+    assert gate.try_enter()
+    gate.leave()
     gate.leave()
 
 

@@ -18,9 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Scope
 
+from vislrp.server.decoding import DecodeGate
 from vislrp.server.defaults import seed_models
 from vislrp.server.errors import ERROR_STATUS, ApiError, error_status
-from vislrp.server.guards import LOOPBACK_HOSTS, BodyLimit, HostCheck
+from vislrp.server.guards import BODY_TIMEOUT_S, LOOPBACK_HOSTS, BodyDeadline, BodyLimit, HostCheck
 from vislrp.server.jobs import JobRunner, QuickGate, QuickRequestMiddleware
 from vislrp.server.memory import DEFAULT_MEMORY_BUDGET, ApplyBudget, MemoryBudget, limit_malloc_arenas
 from vislrp.server.networks import NetworkManager
@@ -76,6 +77,8 @@ class Settings:
     """Host names the API answers to (IP literals always pass): a DNS-rebinding page is refused."""
     store_busy_timeout_s: float = BUSY_TIMEOUT_S
     """How long a store call waits for a lock another process holds before the route answers 503."""
+    body_timeout_s: float = BODY_TIMEOUT_S
+    """How long a request body may take to arrive in full before the request is answered 408."""
 
 
 class _FrontEnd(Mount):
@@ -190,7 +193,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.networks = manager
     app.state.service = manager.active().service
 
-    # Jobs run on the active network's worker; quick requests pause them (see vislrp.server.jobs).
+    # Jobs run on the active network's worker; quick requests pause them, up to a fair share (vislrp.server.jobs).
     runner = JobRunner(QuickGate())
     runner.on_cancel.append(lambda _job: manager.drop_workers())
     app.state.jobs = runner
@@ -199,6 +202,8 @@ def create_app(settings: Settings) -> FastAPI:
     limit_malloc_arenas()
     budget.apply(manager.loaded())
     app.state.memory_budget = budget
+    decoder = DecodeGate(budget.decode_bytes)  # uploads decode within their share of the budget
+    app.state.decoder = decoder
 
     # Uploads are kept (bounded, deletable) so a reload or a restart does not lose them.
     photo_store = PhotoStore(Path(settings.data_dir) / "photos.sqlite3", busy_timeout_s=settings.store_busy_timeout_s)
@@ -208,9 +213,9 @@ def create_app(settings: Settings) -> FastAPI:
     routers = (
         networks.router(manager),
         jobs.router(runner, starters),
-        photos.router(manager, photo_store),
+        photos.router(manager, photo_store, decoder),
         info.router(manager),
-        images.router(manager, photo_store, settings.max_upload_bytes),
+        images.router(manager, photo_store, decoder, settings.max_upload_bytes),
         explain.router(manager),
         flip.router(manager),
         neurons.router(manager),
@@ -226,6 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, default=settings.max_json_bytes, limits=body_limits(api_routes))
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)  # outside the body cap: refused before any read
     app.add_middleware(QuickRequestMiddleware, gate=runner.gate, long_paths=long_paths(api_routes))
+    app.add_middleware(BodyDeadline, timeout_s=settings.body_timeout_s)  # outside the body readers it times
     app.add_middleware(ApplyBudget, apply=lambda: budget.apply(manager.loaded()))
     _add_front_end(app, Path(settings.static_dir))
     return app

@@ -57,6 +57,14 @@ class NetworkChoiceError(ValueError):
     """An unknown network name or weights choice."""
 
 
+class BodyTimeout(Exception):
+    """A request body that did not arrive in full within the server's time limit (a stalled or trickling client)."""
+
+
+class DecodeBusy(Exception):
+    """An upload that waited too long for memory (within the budget) or a slot to be decoded in; try again."""
+
+
 ERROR_STATUS: dict[type[Exception], int] = {
     UnknownImageError: 404,
     UnknownPhotoError: 404,
@@ -82,8 +90,11 @@ ERROR_STATUS: dict[type[Exception], int] = {
     UnknownModelError: 422,
     WeightsError: 422,
     StoreUnavailableError: 503,
+    DecodeBusy: 503,
+    BodyTimeout: 408,
 }
-"""The HTTP status of each error bad input (or an unavailable store) can cause; the message goes in ``detail``."""
+"""The HTTP status of each error bad input (or an unavailable store, a stalled body, a busy decoder) can cause;
+the message goes in ``detail``."""
 
 
 def error_status(exc: BaseException) -> int | None:
@@ -113,7 +124,9 @@ __all__ = [
     "ERROR_STATUS",
     "STORE_ERRORS",
     "ApiError",
+    "BodyTimeout",
     "ClassIndexError",
+    "DecodeBusy",
     "ErrorResponse",
     "LandscapeError",
     "MaskError",

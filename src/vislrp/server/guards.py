@@ -1,4 +1,4 @@
-"""Checks every request passes before any route sees it: the Host header and the body size.
+"""Checks every request passes before any route sees it: the Host header, the body size and the body's time.
 
 Both are ASGI middleware, so they act before FastAPI parses or validates anything:
 
@@ -10,16 +10,23 @@ Both are ASGI middleware, so they act before FastAPI parses or validates anythin
   both the time and the memory a request can take. Bodies over the cap get 413 as soon as the
   declared length, or the bytes received, pass it. Routes that stream and cap their own bodies
   (uploads) are listed with ``None``.
+- **Body deadline.** A body must arrive in full within a time limit after the request began; a client
+  that stalls or trickles it (one byte every 2 s) gets 408 and its connection is closed, so it holds
+  nothing (a task, a job's attention, a half-read buffer) for longer than that.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import re
+import time
 
 import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vislrp.server.errors import BodyTimeout, error_status
 
 LOOPBACK_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 """What a server bound to the loopback interface answers to."""
@@ -50,10 +57,16 @@ def host_allowed(header: str, allowed: tuple[str, ...] | frozenset[str]) -> bool
         return host in {host_name(a) for a in allowed}
 
 
-async def _send_json(send: Send, status: int, detail: str) -> None:
+BODY_TIMEOUT_S = 30.0
+"""How long a request body may take to arrive in full (a 20 MB upload at under 1 MB/s still makes it)."""
+
+
+async def _send_json(send: Send, status: int, detail: str, *, close: bool = False) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -117,6 +130,53 @@ class BodyLimit:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+class BodyDeadline:
+    """Answer 408 (and close the connection) to a request whose body has not arrived in full ``timeout_s`` seconds
+    after the request began.
+
+    The deadline is on the whole body, not on each piece, so a client that sends a byte now and then cannot hold a
+    request open for ever. Whoever reads the body (the body cap, a route that streams an upload) gets
+    :class:`~vislrp.server.errors.BodyTimeout`, answered 408 by the error table.
+    """
+
+    def __init__(self, app: ASGIApp, timeout_s: float = BODY_TIMEOUT_S) -> None:
+        self.app = app
+        self.timeout_s = float(timeout_s)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        deadline = time.monotonic() + self.timeout_s
+        state = {"complete": False, "timed_out": False, "started": False}
+
+        async def timed_receive() -> Message:
+            if state["complete"]:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                state["timed_out"] = True
+                raise BodyTimeout(f"the request body did not arrive within {self.timeout_s:g} s") from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                state["complete"] = True
+            return message
+
+        async def closing_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                if state["timed_out"]:  # the rest of the body is never read: the connection cannot be reused
+                    message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, closing_send)
+        except BodyTimeout as exc:  # raised where no route's error handler runs (the body cap reads it first)
+            if state["started"]:
+                raise
+            await _send_json(send, error_status(exc) or 408, str(exc), close=True)
 
 
 def json_depth(text: str) -> int:

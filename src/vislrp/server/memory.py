@@ -8,6 +8,8 @@ How the budget is shared, recomputed after every API request (cheap; no compute 
 
 - images (normalised tensor + PNG crop per upload): at most 1/16 of the budget, split over the networks;
 - explanations the analysis views reuse (every layer kept): 1/4, split over the analysis services;
+- decoding uploads (the decoded pixels and their RGB conversion, in flight only): 1/4, which the
+  decodes running at once share (:mod:`vislrp.server.decoding`);
 - the engines (forwards, their modified-forward parts, transformed weights): the rest, split evenly
   over every engine (each network's, and its job worker's).
 
@@ -73,6 +75,11 @@ class MemoryBudget:
             raise ValueError(f"the memory budget must be at least {MIN_MEMORY_BUDGET >> 20} MB, not {nbytes:,} bytes")
         self.nbytes = int(nbytes)
 
+    @property
+    def decode_bytes(self) -> int:
+        """What image decodes in flight may hold together (see :mod:`vislrp.server.decoding`)."""
+        return self.nbytes // 4
+
     @staticmethod
     def _parts(networks: Iterable[Any]) -> tuple[list[Any], list[Any], list[Any]]:
         services: list[Any] = []
@@ -97,7 +104,8 @@ class MemoryBudget:
             s.image_cache_bytes = images
         for a in analyses:
             a.explanation_cache_bytes = explanations
-        share = max(1, self.nbytes - images * len(services) - explanations * len(analyses)) // max(1, len(engines))
+        rest = self.nbytes - self.decode_bytes - images * len(services) - explanations * len(analyses)
+        share = max(1, rest) // max(1, len(engines))
         for engine, lock in engines:
             if engine.cache_budget == share:
                 continue

@@ -6,11 +6,13 @@ from vislrp.zoo.images import (
     MAX_PIXELS,
     SAMPLES,
     ImageError,
+    ImageHeader,
     ImageTooLarge,
     UnknownSampleError,
     list_samples,
     load_image,
     load_sample,
+    read_header,
     sample_available,
 )
 from vislrp.zoo.labels import imagenet_labels
@@ -35,6 +37,7 @@ __all__ = [
     "SAMPLES",
     "TF_LITE",
     "ImageError",
+    "ImageHeader",
     "ImageTooLarge",
     "ModelInfo",
     "Prediction",
@@ -49,5 +52,6 @@ __all__ = [
     "load_image",
     "load_model",
     "load_sample",
+    "read_header",
     "sample_available",
 ]

@@ -14,6 +14,7 @@ import pathlib
 import re
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -32,6 +33,56 @@ class ImageError(ValueError):
 
 class ImageTooLarge(ImageError):
     """The file or its pixel count is over the limit (HTTP 413 in the designer)."""
+
+
+_ONE_BYTE_MODES = frozenset({"1", "L", "P"})
+_HIGH_BIT_MODES = frozenset({"I", "F"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image's header says before any pixel is decoded (Pillow opens files lazily)."""
+
+    width: int
+    height: int
+    mode: str
+    format: str
+    alpha: bool
+    deep: bool = False
+    """Samples of 16 bits in the file (a 16-bit RGBA PNG decodes to 8-bit RGBA, through 16-bit rows)."""
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    def decode_bytes(self, scale: int = 1) -> int:
+        """Peak memory :func:`load_image` takes to decode this image with ``scale`` (see there), pixels and all.
+
+        Pillow keeps 1 byte a pixel for 1/L/P, 2 for 16-bit grey and 4 for everything else (RGB included). On top
+        of the decoded image come the conversions to RGB: for an image with alpha, the white background, the
+        composite and the RGB result (12 bytes a pixel); for 16/32-bit grey, numpy's float64 scaling (about 36
+        bytes a pixel, then 4 for RGB); for the rest, 4 for the RGB copy. With ``scale`` > 1 the conversions work
+        on the smaller image, and so does the decode itself for a JPEG (whose decoder scales by 1/2, 1/4 or 1/8).
+        """
+        mode = self.mode
+        per_pixel = 1 if mode in _ONE_BYTE_MODES else 2 if mode.startswith("I;16") else 4
+        # what a decode holds beyond the image: measured 549 MB for a 6000x6000 16-bit RGBA PNG at scale 1, and
+        # 289 MB at scale 3, where 8-bit samples would give 198; counted as twice the image's own bytes
+        decode_per_pixel = max(per_pixel, 2 * len(mode) if self.deep and mode in ("RGB", "RGBA", "LA") else 0)
+        small = -(-self.width // scale) * -(-self.height // scale)
+        if self.alpha:
+            convert = 12
+        elif mode.startswith("I") or mode in _HIGH_BIT_MODES:
+            convert = per_pixel + 36 + 4
+        else:
+            convert = 4
+        draft = 1
+        while self.format == "JPEG" and draft * 2 <= min(scale, 8):
+            draft *= 2  # the JPEG decoder's own scale: the largest of 1/2, 1/4, 1/8 that keeps the size asked for
+        decoded = -(-self.width // draft) * -(-self.height // draft) * decode_per_pixel
+        reduced = small * per_pixel if scale > draft else 0
+        return decoded + reduced + small * convert
 
 
 class UnknownSampleError(KeyError, ValueError):
@@ -100,41 +151,81 @@ def _to_rgb(image: Image.Image, name: str = "the image") -> Image.Image:
     try:
         if not has_alpha:
             return image.convert("RGB")
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
     except ValueError as exc:  # a mode Pillow cannot turn into RGB (e.g. premultiplied grey)
         raise ImageError(f"{name} has pixel mode {image.mode}, which cannot be converted to RGB: {exc}") from None
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
-def load_image(source: str | pathlib.Path | bytes) -> Image.Image:
-    """Read a file path or raw bytes into a fully decoded RGB image, or raise ``ImageError``."""
-    data, name = _read_source(source)
+def _open(data: bytes, name: str) -> Image.Image:
+    """The image behind ``data``, opened lazily (header only), or ImageError / ImageTooLarge."""
     if not data:
         raise ImageError(f"{name} is empty")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{name} is not an image in a readable format "
+                         "(PNG, JPEG, GIF, BMP, TIFF or WebP)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{name} is not a readable image: {exc}") from exc
+    width, height = image.size
+    # Checked on the header alone, before any pixel is decoded.
+    if width * height > MAX_PIXELS:
+        raise ImageTooLarge(
+            f"{name} is {width}x{height} = {width * height / 1e6:.1f} Mpx, "
+            f"over the {MAX_PIXELS / 1e6:.0f} Mpx limit"
+        )
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{name} has an empty size {width}x{height}")
+    return image
+
+
+def _header(image: Image.Image) -> ImageHeader:
+    alpha = image.mode in _ALPHA_MODES or (image.mode == "P" and "transparency" in image.info)
+    tile = getattr(image, "tile", None)  # an opened file's decoder plan: its raw sample layout, before decoding
+    rawmode = tile[0][3] if tile else ""
+    rawmode = rawmode[0] if isinstance(rawmode, tuple) and rawmode else rawmode
+    deep = isinstance(rawmode, str) and ";16" in rawmode
+    return ImageHeader(image.size[0], image.size[1], image.mode, str(image.format or ""), alpha, deep)
+
+
+def read_header(source: str | pathlib.Path | bytes) -> ImageHeader:
+    """Size, mode and format of an image file or bytes, read from its header without decoding a pixel (the same
+    checks as :func:`load_image`: ImageError for what is not an image, ImageTooLarge over the limits)."""
+    data, name = _read_source(source)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data))
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageTooLarge(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
-        except UnidentifiedImageError as exc:
-            raise ImageError(f"{name} is not an image in a readable format "
-                             "(PNG, JPEG, GIF, BMP, TIFF or WebP)") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"{name} is not a readable image: {exc}") from exc
+        return _header(_open(data, name))
+
+
+def load_image(source: str | pathlib.Path | bytes, *, scale: int = 1) -> Image.Image:
+    """Read a file path or raw bytes into a fully decoded RGB image, or raise ``ImageError``.
+
+    ``scale`` > 1 shrinks the image by about that factor as early as the format allows: a JPEG decodes at 1/2, 1/4
+    or 1/8 of its size (Pillow's ``draft``), any other format is shrunk right after decoding, before the
+    conversions to RGB. :meth:`ImageHeader.decode_bytes` gives the memory either way takes.
+    """
+    data, name = _read_source(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = _open(data, name)
         width, height = image.size
-        # Checked on the header alone, before any pixel is decoded.
-        if width * height > MAX_PIXELS:
-            raise ImageTooLarge(
-                f"{name} is {width}x{height} = {width * height / 1e6:.1f} Mpx, "
-                f"over the {MAX_PIXELS / 1e6:.0f} Mpx limit"
-            )
-        if width <= 0 or height <= 0:
-            raise ImageError(f"{name} has an empty size {width}x{height}")
+        small = (-(-width // scale), -(-height // scale))
         try:
+            if scale > 1 and image.format == "JPEG":
+                image.draft(image.mode, small)
             image.load()  # force a full decode so truncated files fail here, not later
-            image = ImageOps.exif_transpose(image)  # type: ignore[assignment]  # an Image, no longer the file's
+            if scale > 1 and image.size != small:
+                # reduce() averages scale×scale blocks without a premultiplied copy of the full image (resize()
+                # makes one for alpha); the modes it lacks (16-bit grey, palette, 1-bit) have no alpha to copy
+                shrink = image.reduce if image.mode not in ("I;16", "I;16B", "I;16L", "P", "1") else None
+                image = shrink(scale) if shrink and image.size == (small[0] * scale, small[1] * scale) \
+                    else image.resize(small, Image.Resampling.BOX)
+            # in place: no copy of a (possibly huge) image that needs no turning
+            ImageOps.exif_transpose(image, in_place=True)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLarge(f"{name} has too many pixels (limit {MAX_PIXELS:,}): {exc}") from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:

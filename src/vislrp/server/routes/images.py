@@ -13,6 +13,7 @@ from vislrp.server.routes.base import Out, body_limit
 from vislrp.server.upload import MULTIPART_OVERHEAD, UPLOAD_OPENAPI, file_from_body, read_capped
 
 if TYPE_CHECKING:
+    from vislrp.server.decoding import DecodeGate
     from vislrp.server.networks import NetworkManager
     from vislrp.server.service import ImageEntry
     from vislrp.store.photos import PhotoStore
@@ -43,9 +44,9 @@ def image_out(entry: ImageEntry, photo_id: str | None = None) -> ImageResponse:
                          photo_id=photo_id)
 
 
-def router(networks: NetworkManager, photos: PhotoStore, max_upload_bytes: int) -> APIRouter:
+def router(networks: NetworkManager, photos: PhotoStore, decoder: DecodeGate, max_upload_bytes: int) -> APIRouter:
     """``POST /api/images`` (an upload), ``POST /api/images/sample`` and ``GET /api/images/{image_id}.png``,
-    on the active network."""
+    on the active network. Uploads decode within the memory budget (``decoder``)."""
     api = APIRouter(prefix="/api", responses=API_ERRORS)
 
     @api.post("/images", response_model=ImageResponse, responses=STORE_ERRORS,
@@ -56,7 +57,7 @@ def router(networks: NetworkManager, photos: PhotoStore, max_upload_bytes: int) 
         data, name = file_from_body(request.headers.get("content-type", ""), body)
         if len(data) > max_upload_bytes:
             raise ApiError(413, f"{name} is {len(data) / 2**20:.1f} MB, over the {max_upload_bytes // 2**20} MB limit")
-        entry = await run_in_threadpool(networks.active().service.add_upload, data, name)
+        entry = await run_in_threadpool(decoder.add_upload, networks.active().service, data, name)
         photo = await run_in_threadpool(photos.add, data, entry.source)  # stored once it decoded
         return image_out(entry, photo.id)
 

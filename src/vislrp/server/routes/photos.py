@@ -13,6 +13,7 @@ from vislrp.server.errors import STORE_ERRORS, error_responses
 from vislrp.server.routes.images import ImageResponse, image_out
 
 if TYPE_CHECKING:
+    from vislrp.server.decoding import DecodeGate
     from vislrp.server.networks import NetworkManager
     from vislrp.store.photos import PhotoStore
 
@@ -27,8 +28,9 @@ class PhotoOut(BaseModel):
     created: float
 
 
-def router(networks: NetworkManager, photos: PhotoStore) -> APIRouter:
-    """``GET /api/photos``, ``POST /api/photos/{id}/open`` (decoded for the active network), ``DELETE``."""
+def router(networks: NetworkManager, photos: PhotoStore, decoder: DecodeGate) -> APIRouter:
+    """``GET /api/photos``, ``POST /api/photos/{id}/open`` (decoded for the active network, within the memory budget
+    by ``decoder``), ``DELETE``."""
     api = APIRouter(prefix="/api/photos", tags=["photos"], responses=STORE_ERRORS)
     errors = error_responses(400, 404, 422)
 
@@ -41,7 +43,7 @@ def router(networks: NetworkManager, photos: PhotoStore) -> APIRouter:
     async def open_photo(photo_id: PhotoId) -> ImageResponse:
         """Make a stored photo the current image again, as if it had just been uploaded."""
         photo, data = await run_in_threadpool(photos.get, photo_id)
-        entry = await run_in_threadpool(networks.active().service.add_upload, data, photo.name)
+        entry = await run_in_threadpool(decoder.add_upload, networks.active().service, data, photo.name)
         return image_out(entry, photo.id)
 
     @api.delete("/{photo_id}", status_code=204, response_class=Response, responses=errors)
