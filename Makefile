@@ -10,16 +10,22 @@ serve: setup
 explain: setup
 	.venv/bin/vislrp explain sample:chelsea --heatmap out/chelsea-heatmap.png
 
+# Two pytest-xdist workers, one per core; a module's tests stay on one worker (--dist loadfile), so each
+# network loads once. tests/conftest.py starts the slowest modules first and gives each worker one torch thread.
+# Tests marked `serial` compare times under load, which a busy second worker would distort: they run alone after.
+PYTEST_PARALLEL = -n 2 --dist loadfile
+
 test:
 	bash scripts/setup.sh --test
 	$(MAKE) test-web
-	.venv/bin/python -m pytest --durations=15
+	.venv/bin/python -m pytest $(PYTEST_PARALLEL) -m "not serial" --durations=15
+	.venv/bin/python -m pytest -m serial -q
 
 # The edit-test loop: unit tests and parity on small networks; no browser, no fuzzing, no real-weight
 # faithfulness runs, no Ray.
 .PHONY: test-fast
 test-fast: setup
-	.venv/bin/python -m pytest -q -m "not slow" --ignore=tests/e2e --ignore=tests/server/test_fuzz.py \
+	.venv/bin/python -m pytest $(PYTEST_PARALLEL) -q -m "not slow and not serial" --ignore=tests/e2e --ignore=tests/server/test_fuzz.py \
 		--ignore=tests/server/test_fuzz_compute.py --ignore=tests/lrp/test_random_designs.py \
 		--ignore=tests/sweep/test_ray_executor.py
 

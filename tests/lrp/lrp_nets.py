@@ -75,3 +75,21 @@ def pool_resnet(seed: int = 0, dtype: torch.dtype = torch.float32) -> PoolResNet
 def factory() -> nn.Module:
     """Import-spec target for CLI tests: ``lrp_nets:factory``."""
     return pool_resnet()
+
+
+def narrow_classifier(model: nn.Module, width: int = 256) -> nn.Module:
+    """A torchvision VGG or AlexNet whose hidden fully-connected layers are ``width`` wide instead of 4096.
+
+    The classifier is 90 % of their weights (VGG16: 120 M of 138 M parameters, 0.5 GB in float32, and every
+    rule's transformed copy as much again), yet no identity or parity checked on them depends on its width:
+    the layer kinds, their order, the first layer's fan-in (and so its initial weight scale) and the class
+    count stay. Random-weight tests use this to keep memory and time where the checks are.
+    """
+    classifier = model.classifier
+    linears = [i for i, m in enumerate(classifier) if isinstance(m, nn.Linear)]
+    first, last = linears[0], linears[-1]
+    for i in linears:
+        old = classifier[i]
+        classifier[i] = nn.Linear(old.in_features if i == first else width,
+                                  old.out_features if i == last else width)
+    return model

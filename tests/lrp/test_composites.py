@@ -1,9 +1,9 @@
 """The composite registry against zennit's composites of the same name, and the design export to zennit.
 
-VGG16 and ResNet50 with random weights at 64 px and EfficientNet-Lite0 with its real ImageNet weights on a
-real photo. BatchNorm is folded into the convs once, before either library sees the network, so both run
-the very same float32 forward (two independent folds differ by rounding, which near-zero residual sums
-would turn into visible differences in the proportional split).
+VGG16 (hidden classifier layers 256 wide, see ``narrow_classifier``) and ResNet50 with random weights at 64 px
+and EfficientNet-Lite0 with its real ImageNet weights on a real photo. BatchNorm is folded into the convs once,
+before either library sees the network, so both run the very same float32 forward (two independent folds differ
+by rounding, which near-zero residual sums would turn into visible differences in the proportional split).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 import torch
 import torchvision
 import zennit.composites as zc
+from lrp_nets import narrow_classifier
 from zennit.attribution import Gradient
 
 from vislrp.lrp import Engine, LRPModel, Segment, build_graph
@@ -47,6 +48,8 @@ def network(request: pytest.FixtureRequest) -> tuple[str, torch.nn.Module, torch
     else:
         torch.manual_seed(0)
         model = getattr(torchvision.models, name)(weights=None).eval()
+        if name == "vgg16":
+            narrow_classifier(model)
         _randomise_bn(model)
         x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
         mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
@@ -141,7 +144,7 @@ def test_export_of_a_three_segment_mix_matches(network: tuple) -> None:
 
 def test_every_layer_is_covered_and_kinds_take_their_rule() -> None:
     torch.manual_seed(0)
-    graph = build_graph(torchvision.models.vgg16(weights=None).eval(), (3, 64, 64))
+    graph = build_graph(narrow_classifier(torchvision.models.vgg16(weights=None)).eval(), (3, 64, 64))
     model = get_composite("epsilon-plus-flat").resolve(graph)
     model.check_layers(graph.n_layers)
     for layer in graph.layers:

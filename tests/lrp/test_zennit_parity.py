@@ -1,6 +1,7 @@
 """Parity with zennit (a test dependency only) where the rules coincide, bias included.
 
-VGG16 and ResNet18 with random weights. ResNet18's BatchNorm is folded into its convs once, before
+VGG16 (hidden classifier layers 256 wide, see ``narrow_classifier``) and ResNet18 with random weights.
+ResNet18's BatchNorm is folded into its convs once, before
 either library sees the network, so both run the very same float32 forward: near-zero residual sums
 make the proportional split sensitive to rounding-level forward differences (two independent BN folds
 differ by ~1e-7), which would hide what this test is about, the rules. Every stabiliser is 1e-6 on both
@@ -12,6 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+from lrp_nets import narrow_classifier
 from zennit.attribution import Gradient
 from zennit.composites import LayerMapComposite, SpecialFirstLayerMapComposite, layer_map_base
 from zennit.rules import AlphaBeta, Epsilon, Flat, WSquare, ZBox, ZPlus
@@ -38,6 +40,8 @@ CASES = {
 def network(request: pytest.FixtureRequest) -> tuple[str, torch.nn.Module, torch.Tensor]:
     torch.manual_seed(0)
     model = getattr(torchvision.models, request.param)(weights=None).eval()
+    if request.param == "vgg16":
+        narrow_classifier(model)
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):  # non-trivial statistics, so folding matters

@@ -22,6 +22,8 @@ from vislrp.server import Settings
 from vislrp.server.testing import ServerThread
 from vislrp.zoo import ZooModel
 
+pytestmark = pytest.mark.serial  # time ratios: run alone, after the parallel run (see the Makefile's test target)
+
 
 @pytest.fixture
 def server(zoo_model: ZooModel, tmp_path: Path) -> Iterator[ServerThread]:
