@@ -91,6 +91,15 @@ def fill_landscape(page: Page, metric: str, *axes: tuple[str, float, float, int]
     view.get_by_test_id("landscape-run").click()
 
 
+def drag(page: Page, x0: float, y0: float, x1: float, y1: float, steps: int = 8) -> None:
+    """Press at (x0, y0), move to (x1, y1) in ``steps`` mouse events (D3 brushes need the moves), release."""
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, steps + 1):
+        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+    page.mouse.up()
+
+
 def download(page: Page, button: Locator) -> Path:
     """Click ``button`` and return the file the page downloads."""
     with page.expect_download() as info:

@@ -6,15 +6,7 @@ from playwright.sync_api import Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import idle, open_designer
-
-
-def drag(page: Page, x0: float, y0: float, x1: float, y1: float, steps: int = 8) -> None:
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for i in range(1, steps + 1):
-        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
-    page.mouse.up()
+from .conftest import drag, idle, open_designer
 
 
 def overlay_pixels(page: Page, testid: str) -> int:

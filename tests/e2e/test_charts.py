@@ -13,7 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from vislrp.server.testing import ServerThread
 
-from .conftest import idle, open_designer
+from .conftest import drag, idle, open_designer
 
 LAYER = 4  # a conv layer of the default network with 16 channels
 
@@ -40,13 +40,6 @@ def plot_box(chart: Locator) -> dict:
     assert box is not None
     return box
 
-
-def drag(page: Page, x0: float, y0: float, x1: float, y1: float, steps: int = 6) -> None:
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for i in range(1, steps + 1):
-        page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
-    page.mouse.up()
 
 
 PAD = 8  # px of brushable area kept beyond the outermost point (BRUSH_PAD in web/src/lib/chartDomain.ts)
