@@ -375,12 +375,12 @@ def test_relevance_accounting_strip_follows_the_draft(page: Page, server: Server
     model = _active_model(page, server.url)
     acc = _post(f"{server.url}/api/explain", {"image_id": image_id, "class_index": cls, "model": model})["accounting"]
     assert float(strip.get_attribute("data-final") or "nan") == pytest.approx(acc["final"], rel=1e-6)
-    # One line per segment with its bias share, then the input's share of the logit.
+    # One line per segment with its bias share in words, then the input's share of the logit.
     items = strip.get_by_test_id("absorbed-list").locator("li")
     expect(items).to_have_count(len(model["segments"]) + 1)
     first = acc["absorbed"][0]
     expect(items.first).to_contain_text(f"S1 (layers {first['start']}–{first['end']})")
-    expect(items.first).to_contain_text(f"bias {100 * first['bias']:.0f} %")
+    expect(items.first).to_contain_text(f"the bias took {100 * first['bias']:.0f} %")
     # The curve: one step per layer, from the start relevance down to what reaches the input.
     points = strip.get_by_test_id("conservation-line").get_attribute("d") or ""
     assert points.startswith("M") and points.count("L") == 2 * (len(acc["conservation"]) - 1)
@@ -388,7 +388,7 @@ def test_relevance_accounting_strip_follows_the_draft(page: Page, server: Server
     before = strip.get_attribute("data-final")
     page.get_by_test_id("toggle-bias").uncheck()
     expect(strip).not_to_have_attribute("data-final", before or "")
-    expect(items.first).to_contain_text("bias 0 %")
+    expect(items.first).not_to_contain_text("the bias")  # a cause that took nothing is not listed
 
 
 def test_rule_warnings_come_from_the_server(page: Page, server: ServerThread) -> None:

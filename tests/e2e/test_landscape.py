@@ -1,5 +1,5 @@
 """View H, the parameter landscape: a 2-D sweep of 4 × 3 points on two comparison rows fills in while the
-job streams its points, and a click on the best cell makes that point the active model's draft."""
+job streams its points, and a click on the best cell loads that point as a new draft model."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def test_two_axis_landscape_streams_and_loads_the_best_point(page: Page, server:
     assert abs(rule["gamma1p"] - gammas[best // 3]) < 1e-12
     assert abs(rule["epsilon"] - epsilons[best % 3]) < 1e-12
     idle(page)
-    expect(page.get_by_test_id("active-model-name")).to_contain_text("S1.gamma1p=")
+    # a new draft model named after the swept model and the point's values (issue 18, point 3)
+    expect(page.get_by_test_id("active-model-name")).to_contain_text("γ₁₊=")
+    expect(page.get_by_test_id("active-model-name")).to_contain_text("(draft)")
 
 
 def test_one_axis_landscape_draws_a_line_per_row_and_the_mean(page: Page, server: ServerThread,

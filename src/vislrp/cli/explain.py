@@ -40,7 +40,8 @@ def _accounting_json(ex: Any) -> dict[str, Any]:
     return {
         "conservation": [{"layer": i, "sum": v} for i, v in acc.conservation],
         "absorbed": [{"segment": a.segment, "start": a.start, "end": a.end, "bias": a.bias,
-                      "stabiliser": a.stabiliser, "rule": a.rule, "total": a.total} for a in acc.absorbed],
+                      "stabiliser": a.stabiliser, "rule": a.rule,
+                      "dropped": a.dropped, "total": a.total} for a in acc.absorbed],
     }
 
 

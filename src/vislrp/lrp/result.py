@@ -72,7 +72,12 @@ class LayerFlow:
 
 @dataclass(frozen=True)
 class SegmentAbsorption:
-    """How much of the start relevance one segment absorbed (positive) or injected (negative), by cause."""
+    """How much of the start relevance one segment absorbed (positive) or injected (negative), by cause.
+
+    ``stabiliser`` is what ε took; it is 0 in layers whose ε is 0. ``dropped`` is the relevance of neurons
+    that had nothing to pass it to where ε is 0: a denominator of exactly 0, as under z⁺ at a neuron whose
+    contributions are all negative (the rule drops them), or an input whose parts all cancel.
+    """
 
     segment: int
     start: int
@@ -80,10 +85,11 @@ class SegmentAbsorption:
     bias: float
     stabiliser: float
     rule: float
+    dropped: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.bias + self.stabiliser + self.rule
+        return self.bias + self.stabiliser + self.rule + self.dropped
 
 
 @dataclass(frozen=True)
@@ -187,10 +193,13 @@ class Explanation:
 
     # ------------------------------------------------------------------ accounting
     def accounting(self, row: int = 0) -> Accounting:
-        """ΣR after every layer and, per segment, the shares of the start absorbed by bias, stabiliser, rule.
+        """ΣR after every layer and, per segment, the shares of the start absorbed by bias, ε, rule, dropped.
 
-        For a layer, incoming − outgoing = bias part + rule part (α − β ≠ 1) + stabiliser part, where the
-        stabiliser part is what ε (and denominators that pass nothing) took; it is measured as the rest.
+        For a layer, incoming − outgoing = bias part + rule part (α − β ≠ 1) + the rest. The rest is ε's doing
+        only where the layer's ε is above 0 (stab(z) = z + ε·sign(z) then takes ε·sign(z_j)·R_j/stab(z_j) of
+        every neuron, and all of a neuron whose z_j is 0). Where ε is 0 a nonzero denominator passes all of
+        R_j on, so the rest is what neurons with z_j = 0 could not pass on: it counts as ``dropped``, never
+        as ε.
         """
         start = self.start(row)
         magnitude = self.start_magnitude(row)
@@ -201,7 +210,7 @@ class Explanation:
         absorbed: list[SegmentAbsorption] = []
         segments = self.model.segments if self.model is not None else []
         for k, seg in enumerate(segments):
-            bias = stab = rule = 0.0
+            bias = stab = rule = dropped = 0.0
             for f in self.flow[seg.start: seg.end + 1]:
                 if f is None:
                     continue
@@ -210,8 +219,12 @@ class Explanation:
                 r = float(f.rule[row]) if f.rule is not None else 0.0
                 bias += b
                 rule += r
-                stab += lost - b - r
-            absorbed.append(SegmentAbsorption(k, seg.start, seg.end, bias / scale, stab / scale, rule / scale))
+                if seg.rule.epsilon > 0:
+                    stab += lost - b - r
+                else:
+                    dropped += lost - b - r
+            absorbed.append(SegmentAbsorption(k, seg.start, seg.end, bias / scale, stab / scale, rule / scale,
+                                              dropped / scale))
         return Accounting(start, conservation, absorbed, self.total(row))
 
     # ------------------------------------------------------------------ warnings

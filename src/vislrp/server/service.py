@@ -296,7 +296,8 @@ def accounting_out(ex: Explanation, row: int = 0) -> Accounting:
         start=acc.start, final=acc.final,
         conservation=[ConservationPoint(layer=i, sum=v) for i, v in acc.conservation],
         absorbed=[SegmentAbsorbed(segment=a.segment, start=a.start, end=a.end, bias=a.bias,
-                                          stabiliser=a.stabiliser, rule=a.rule, total=a.total) for a in acc.absorbed],
+                                          stabiliser=a.stabiliser, rule=a.rule, dropped=a.dropped,
+                                          total=a.total) for a in acc.absorbed],
     )
 
 

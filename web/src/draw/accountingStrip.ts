@@ -1,14 +1,17 @@
 // Where relevance is lost: ΣR after every layer as a share of the start relevance (the target's logit),
-// drawn over the same layer axis as the segment ruler, and per segment the shares its bias terms and its
-// stabilisers (ε, and denominators that pass nothing) absorbed, and what α − β ≠ 1 created or destroyed.
+// drawn over the same layer axis as the segment ruler, and per segment the shares its bias terms and ε
+// absorbed, what neurons with nothing to pass to (a denominator of 0, e.g. z⁺ at all-negative neurons)
+// dropped, and what α − β ≠ 1 created or destroyed. Labels are plain words with readable numbers
+// (lib/numbers.ts): "bias took 12 %", "ε took under 0.01 %", "the rule added 3 %".
 import * as d3 from "d3";
+import { formatNumber } from "../lib/numbers";
 import type { Svg } from "./types";
 
 export interface AccountingData {
   start: number;
   final: number;
   conservation: { layer: number; sum: number }[];
-  absorbed: { segment: number; start: number; end: number; bias: number; stabiliser: number; rule: number; total: number }[];
+  absorbed: Absorbed[];
   nLayers: number;
   colors: (segment: number) => string;
 }
@@ -19,11 +22,34 @@ const LEFT = MARGIN;
 const PLOT_H = 70;
 const ROW_H = 16;
 
+/** A segment's shares of the start relevance, by cause (fractions; positive: taken, negative: added). */
+export interface Absorbed {
+  segment: number;
+  start: number;
+  end: number;
+  bias: number;
+  stabiliser: number;
+  rule: number;
+  dropped: number;
+  total: number;
+}
+
+/** Shares below this (0.01 %) read "under 0.01 %": rounding noise, never "3e-4 %". */
+const TINY = 1e-4;
+
+/** A share of the logit as a percentage people read: "12 %", "0.35 %", "under 0.01 %", "0 %" (sign dropped). */
 function pct(x: number): string {
-  const v = 100 * x;
-  if (v === 0) return "0 %";
-  const a = Math.abs(v);
-  return `${a >= 10 ? v.toFixed(0) : a >= 0.1 ? v.toFixed(1) : v.toExponential(0)} %`;
+  const a = Math.abs(x);
+  if (!Number.isFinite(a)) return formatNumber(a);
+  if (a === 0) return "0 %";
+  if (a < TINY) return "under 0.01 %";
+  const v = 100 * a;
+  return `${v >= 10 ? formatNumber(Math.round(v)) : formatNumber(v, 2)} %`;
+}
+
+/** A signed share in words: "took 12 %", "added 3 %" (negative shares are relevance the segment created). */
+function tookOrAdded(x: number): string {
+  return x < 0 && Math.abs(x) >= TINY ? `added ${pct(x)}` : `took ${pct(x)}`;
 }
 
 export function drawAccountingStrip(svg: Svg, data: AccountingData, config: { width: number }): void {
@@ -67,7 +93,7 @@ export function drawAccountingStrip(svg: Svg, data: AccountingData, config: { wi
     .attr("x", w / 2)
     .attr("text-anchor", "middle")
     .attr("y", MARGIN + 10)
-    .text(`ΣR after each layer ÷ the logit · at the input ${pct(data.final / start)}`);
+    .text(`relevance left after each layer, as a share of the logit · ${keptWords(data.final / start)}`);
 
   // Per segment: what its bias terms, stabilisers and α − β took (positive) or added (negative).
   const rows = svg.append("g").attr("transform", `translate(0,${MARGIN + PLOT_H + 4})`);
@@ -84,7 +110,7 @@ export function drawAccountingStrip(svg: Svg, data: AccountingData, config: { wi
     .attr("width", (s) => x(s.end + 1) - x(s.start))
     .attr("height", 3)
     .attr("fill", (s) => data.colors(s.segment));
-  seg.append("title").text((s) => `S${s.segment + 1} (layers ${s.start}–${s.end}) absorbed ${pct(s.total)} of the logit: ${absorbedParts(s).join(", ")} (negative: added)`);
+  seg.append("title").text((s) => `${segmentSentence(s)}: ${absorbedParts(s).join(", ")}`);
   seg
     .filter((s) => x(s.end + 1) - x(s.start) > 22)
     .append("text")
@@ -93,11 +119,31 @@ export function drawAccountingStrip(svg: Svg, data: AccountingData, config: { wi
     .text((s) => `S${s.segment + 1}`);
 }
 
-/** A segment's absorbed shares in words: bias, stabiliser, and α − β when it is not zero. */
-export function absorbedParts(s: AccountingData["absorbed"][number]): string[] {
-  const parts = [`bias ${pct(s.bias)}`, `ε ${pct(s.stabiliser)}`];
-  if (s.rule) parts.push(`α−β ${pct(s.rule)}`);
-  return parts;
+/** "S2 (layers 5–9) lost 12 % of the logit" (or "added", or "kept everything"). */
+export function segmentSentence(s: Absorbed): string {
+  const head = `S${s.segment + 1} (layers ${s.start}–${s.end})`;
+  if (Math.abs(s.total) < TINY) return `${head} passed on all it received`;
+  return s.total > 0 ? `${head} lost ${pct(s.total)} of the logit` : `${head} added ${pct(s.total)} of the logit`;
+}
+
+/**
+ * A segment's shares in plain words, each named by its true cause, only the causes that moved relevance:
+ * "the bias took 12 %", "ε took 0.3 %", "neurons with nothing to pass to dropped 40 %" (z⁺ at neurons whose
+ * contributions are all negative, or any zero denominator where ε is 0), "the rule added 5 %" (α − β ≠ 1,
+ * or the neuron filter).
+ */
+export function absorbedParts(s: Absorbed): string[] {
+  const parts: string[] = [];
+  if (s.bias) parts.push(`the bias ${tookOrAdded(s.bias)}`);
+  if (s.stabiliser) parts.push(`ε ${tookOrAdded(s.stabiliser)}`);
+  if (s.dropped) parts.push(`neurons with nothing to pass to dropped ${pct(s.dropped)}`);
+  if (s.rule) parts.push(`the rule (α − β, filter) ${tookOrAdded(s.rule)}`);
+  return parts.length ? parts : ["nothing lost"];
+}
+
+/** What reaches the input, in words: "the input keeps 1.2 % of the logit". */
+export function keptWords(share: number): string {
+  return share < 0 ? `the input's relevance sums to −${pct(share)} of the logit` : `the input keeps ${pct(share)} of the logit`;
 }
 
 export { pct as sharePercent };

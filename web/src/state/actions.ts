@@ -2,6 +2,7 @@
 import type { LRPModel, StoredModel } from "../api/types";
 import { ApiService, StaleResponse } from "../services/api";
 import { clone, sameModel, withPartDefaults } from "../lib/segments";
+import { draftName, nameRoot, sameDesign } from "../lib/drafts";
 import { parseSpec, startCaption, startSpec } from "../lib/start";
 import { rowLabel } from "./rows";
 import { activeModel, modelById, type DraftHistory, type State, type Store } from "./store";
@@ -291,6 +292,14 @@ export class Actions {
     }
   }
 
+  /** Explain the active model without its bias terms: one undoable edit of its draft (the faint-map notice's button). */
+  excludeBias(): void {
+    const model = activeModel(this.store.get());
+    if (!model || !model.include_bias) return;
+    this.editActive({ ...clone(model), include_bias: false }, 0);
+    this.store.set({ notice: "The bias is now excluded (Ctrl+Z brings it back)" });
+  }
+
   /** Drop the unsaved edits (an undoable step). */
   revertActive(): void {
     const s = this.store.get();
@@ -377,6 +386,12 @@ export class Actions {
    * The import route renames a taken name, so the notice names the model as stored; null on failure.
    */
   async addModel(model: LRPModel): Promise<StoredModel | null> {
+    const existing = this.store.get().models.find((m) => sameDesign(m.model, model));
+    if (existing) {
+      // the same design is stored already (under whatever name): no "… 2" copy
+      this.store.set({ notice: `“${existing.model.name}” already holds this design: nothing added` });
+      return existing;
+    }
     try {
       const added = await this.api.call(() => this.api.client.POST("/api/models/import", { body: { content: JSON.stringify(model) } }));
       await this.refreshModels();
@@ -387,6 +402,68 @@ export class Actions {
       this.report(err);
       return null;
     }
+  }
+
+  /**
+   * Load a design (a landscape point, a recommendation) as a NEW model named after its base and what
+   * differs ("EpsilonGammaBox · γ₁₊=0.25 (draft)"), made active; no stored model is renamed or changed.
+   * `baseId`: the stored model it varies (a landscape's swept model); null: the stored model whose name it
+   * shares, else none. A design that is stored already is selected instead of copied.
+   */
+  async loadAsDraft(model: LRPModel, baseId: number | null = null): Promise<StoredModel | null> {
+    const s = this.store.get();
+    const existing = s.models.find((m) => sameDesign(m.model, model));
+    if (existing) {
+      this.setActive(existing.id);
+      this.store.set({ notice: `“${existing.model.name}” already holds this design: selected it` });
+      return existing;
+    }
+    const root = nameRoot(model.name);
+    const base =
+      (baseId != null ? s.models.find((m) => m.id === baseId) : undefined) ??
+      s.models.find((m) => m.id === s.activeId && nameRoot(m.model.name) === root) ??
+      s.models.find((m) => nameRoot(m.model.name) === root);
+    const name = draftName(model, base ? (modelById(s, base.id) ?? base.model) : null);
+    try {
+      const [created] = await this.api.call(() => this.api.client.POST("/api/models/import", { body: { content: JSON.stringify({ ...clone(model), name }) } }));
+      await this.refreshModels();
+      if (!created) return null;
+      const origins = { ...this.store.get().origins, [created.id]: base?.id ?? s.activeId ?? created.id };
+      this.store.set({ origins });
+      this.setActive(created.id);
+      this.store.set({ notice: `New model “${created.model.name}”${base ? ` (“${base.model.name}” is unchanged)` : ""}` });
+      return created;
+    } catch (err) {
+      this.report(err);
+      return null;
+    }
+  }
+
+  /** The stored model that holds the designer's default design (same design, else same name), stored first if none does. */
+  async defaultModelId(): Promise<number | null> {
+    const s = this.store.get();
+    const def = s.info?.default_model;
+    if (!def) return null;
+    const found = s.models.find((m) => sameDesign(m.model, def)) ?? s.models.find((m) => m.model.name === def.name);
+    if (found) return found.id;
+    const stored = await this.addModel(def);
+    return stored?.id ?? null;
+  }
+
+  /**
+   * One click from a draft to a comparison: the active model and `other` (the default, or the model the
+   * draft came from) become the comparison's columns, and the shown image and class a row.
+   */
+  async compareActiveWith(which: "default" | "origin"): Promise<void> {
+    const s = this.store.get();
+    const id = s.activeId;
+    if (id == null) return;
+    const other = which === "default" ? await this.defaultModelId() : (s.origins[id] ?? null);
+    if (other == null) return;
+    const ids = other === id ? [id] : [id, other];
+    this.store.set({ compareIds: ids, error: null });
+    this.addCompareRow();
+    this.scheduleCompare(0);
   }
 
   /** Download a model (its unsaved draft if there is one) as a JSON file. */

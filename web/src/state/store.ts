@@ -64,6 +64,8 @@ export interface State {
   drafts: Record<number, LRPModel>;
   /** Undo/redo of the drafts, per stored model id. */
   history: Record<number, DraftHistory>;
+  /** Per new draft (a loaded landscape point or recommendation): the stored model it came from. */
+  origins: Record<number, number>;
   selectedSegment: number;
   compareIds: number[];
   colormap: string;
@@ -111,6 +113,7 @@ export const initialState: State = {
   activeId: null,
   drafts: {},
   history: {},
+  origins: {},
   selectedSegment: 0,
   compareIds: [],
   colormap: "red-blue",

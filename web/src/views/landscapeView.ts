@@ -43,7 +43,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
   });
   const run = h("button", { "data-testid": "landscape-run", class: "primary" }, "Run sweep");
   const rowsHint = h("span", { class: "hint", "data-testid": "landscape-rows" });
-  const hover = h("div", { class: "hint landscape-hover", "data-testid": "landscape-hover" }, "Hover a point for its values; click it to load it as the draft.");
+  const hover = h("div", { class: "hint landscape-hover", "data-testid": "landscape-hover" }, "Hover a point for its values; click it to load it as a new draft model.");
   const svg = d3.create("svg");
   const chart = h("div", { class: "landscape-box" }, svg.node()!);
   root.append(
@@ -54,7 +54,8 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
     hover,
   );
 
-  let shown: { req: S["LandscapeRequest"]; ticks: number[][]; labels: string[]; points: Point[] } | null = null;
+  /** The shown sweep; baseId: the stored model it was run on (a loaded point is named after it). */
+  let shown: { req: S["LandscapeRequest"]; ticks: number[][]; labels: string[]; points: Point[]; baseId: number | null } | null = null;
   let running = false;
 
   function fillOptions(s: State): void {
@@ -144,13 +145,13 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
           hover.textContent = p
             ? `${pointText(p.params, " = ")} · mean ${p.mean == null ? "—" : fmt(p.mean)} · ` +
               p.values.map((v, r) => `${shown?.labels[r] ?? `row ${r + 1}`}: ${v == null ? "—" : fmt(v)}`).join(", ")
-            : "Hover a point for its values; click it to load it as the draft.";
+            : "Hover a point for its values; click it to load it as a new draft model.";
         },
         onClick: (p) => {
           const full = shown?.points.find((q) => q.index === p.index);
           if (!full) return;
-          actions.editActive(full.model, 0);
-          store.set({ notice: `Loaded the landscape point ${pointText(full.params, " = ")} as the draft` });
+          // a new draft model named after the swept model and the point's values; the swept model is not touched
+          void actions.loadAsDraft(full.model, shown?.baseId ?? null);
         },
       },
     );
@@ -170,7 +171,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
       if (!name) continue;
       req.axes.push({ name, start: Number(axes[k].start.value), stop: Number(axes[k].stop.value), steps: Math.max(1, Math.round(Number(axes[k].steps.value))) });
     }
-    shown = { req, ticks: req.axes.map(ticks), labels, points: [] };
+    shown = { req, ticks: req.axes.map(ticks), labels, points: [], baseId: s.activeId };
     draw();
     running = true;
     run.disabled = true;

@@ -38,10 +38,16 @@ export function mountModelManager(root: HTMLElement, actions: Actions): void {
   cmapSelect.addEventListener("change", () => actions.setColormap(cmapSelect.value));
   const cmapPreview = h("canvas", { class: "cmap-preview", width: 256, height: 1 });
 
+  // One click from a draft to a side-by-side comparison (issue 18, point 3).
+  const cmpDefault = h("button", { "data-testid": "compare-with-default", title: "compare the active model with the default model on the shown image" }, "Compare with default");
+  cmpDefault.addEventListener("click", () => void actions.compareActiveWith("default"));
+  const cmpOrigin = h("button", { "data-testid": "compare-with-origin", hidden: true }, "Compare with its origin");
+  cmpOrigin.addEventListener("click", () => void actions.compareActiveWith("origin"));
   root.append(
     h("h2", {}, "A · LRP models"),
     form,
     list,
+    h("div", { class: "row" }, cmpDefault, cmpOrigin),
     h("div", { class: "row" }, importBtn, exportBtn, importInput),
     h("h3", {}, "Colour spectrum"),
     cmapSelect,
@@ -52,6 +58,9 @@ export function mountModelManager(root: HTMLElement, actions: Actions): void {
 
   function renderList(s: State): void {
     clear(list);
+    const origin = s.activeId != null ? s.models.find((m) => m.id === s.origins[s.activeId!]) : undefined;
+    cmpOrigin.hidden = !origin || origin.id === s.activeId;
+    cmpOrigin.title = origin ? `compare the active model with “${origin.model.name}”, the model it came from` : "";
     if (!s.info) return;
     for (const stored of s.models) {
       const model = modelById(s, stored.id)!;
@@ -128,7 +137,7 @@ export function mountModelManager(root: HTMLElement, actions: Actions): void {
   }
 
   store.subscribe((s, p) => {
-    if (changed(s, p, "models", "activeId", "drafts", "compareIds", "info")) renderList(s);
+    if (changed(s, p, "models", "activeId", "drafts", "compareIds", "info", "origins")) renderList(s);
     if (changed(s, p, "colormap", "info")) renderColormaps(s);
   });
 }

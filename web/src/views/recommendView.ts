@@ -173,7 +173,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     const svg = d3.create("svg");
     drawRowStrip(svg, { values: d.values[group.metric] ?? [], mean: d.means[group.metric] ?? null, rowLabels: state.labels, domain, higherIsBetter: group.higher_is_better }, { width });
     const add = h("button", { "data-testid": "recommendation-add", title: "store this design in the model manager" }, "Add to manager");
-    const load = h("button", { "data-testid": "recommendation-load", title: "edit it as the active model's draft (heatmap and formula update)" }, "Load as draft");
+    const load = h("button", { "data-testid": "recommendation-load", title: "load it as a new draft model (the stored models stay as they are); the heatmap and formula show it" }, "Load as draft");
     if (state.network !== networkKey(store.get())) {
       add.disabled = load.disabled = true;
       add.title = load.title = "made for another network: run again on this one";
@@ -192,10 +192,8 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
         render(); // the same design may be recommended under several metrics
       } else add.disabled = false;
     });
-    load.addEventListener("click", () => {
-      actions.editActive(d.model, 0);
-      store.set({ notice: `Loaded “${d.model.name}” as the draft` });
-    });
+    // A new model named after what it changes; the active (stored) model keeps its name and rules.
+    load.addEventListener("click", () => void actions.loadAsDraft(d.model));
     const mean = d.means[group.metric];
     return h(
       "div",

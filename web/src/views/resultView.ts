@@ -10,10 +10,13 @@ import { changed, type State } from "../state/store";
 import { canvasBlob, heatmapCanvas, heatmapNpy, saveBlob, slug } from "../lib/export";
 import { contrastClass, startCaption, startKind } from "../lib/start";
 import { chartMarkup, exportButtons } from "./exportButtons";
+import { absorbedParts, keptWords } from "../draw/accountingStrip";
 import { modelLabel } from "./modelLabel";
 import { regionBrush } from "./regionBrush";
 
 const SIZE = 224;
+/** Below this share of the start relevance at the input the map reads faint, and the page says why. */
+const FAINT_SHARE = 0.01;
 
 export function mountResultView(root: HTMLElement, actions: Actions): void {
   const { store, api } = actions;
@@ -116,6 +119,29 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     else logitBox.value = String(Number((100 * (store.get().logitScale ?? 0)).toPrecision(3)));
   });
   heatBox.append(h("label", { class: "logit-scale hint" }, logitToggle, " ÷ logit, fixed scale ±", logitBox, " %"));
+  // A design that keeps under 1 % of the logit draws a faint map: say so beside it, name where the rest
+  // went, and where the bias took it offer one click to exclude the bias (an undoable draft edit).
+  const faintText = h("span", { "data-testid": "faint-text" });
+  const excludeBias = h("button", { "data-testid": "exclude-bias", title: "explain without the bias terms (an undoable edit of the active model's draft)" }, "Exclude the bias");
+  excludeBias.addEventListener("click", () => actions.excludeBias());
+  const faint = h("div", { class: "faint-notice warnings", "data-testid": "faint-notice", hidden: true }, faintText, " ", excludeBias);
+  heatBox.append(faint);
+
+  /** The faint-map notice: shown when the input keeps under 1 % of the start relevance. */
+  function renderFaint(s: State): void {
+    const ex = s.explain;
+    const a = ex?.accounting;
+    const share = a && a.start ? a.final / a.start : null;
+    const on = share != null && Math.abs(share) < FAINT_SHARE && !!s.image && ex!.image_id === s.image.image_id;
+    faint.hidden = !on;
+    if (!on || !a) return;
+    const causes = a.absorbed.flatMap((seg) => (Math.abs(seg.total) >= FAINT_SHARE ? absorbedParts(seg).map((t) => `S${seg.segment + 1}: ${t}`) : []));
+    const bias = a.absorbed.reduce((sum, seg) => sum + seg.bias, 0);
+    const withBias = s.explainModel?.include_bias ?? false;
+    faint.dataset.share = String(share);
+    faintText.textContent = `A faint map: ${keptWords(share)} (under 1 %)${causes.length ? `; ${causes.join("; ")}` : ""}.`;
+    excludeBias.hidden = !withBias || bias <= 0;
+  }
 
   root.append(
     h("h2", {}, "B · Result"),
@@ -219,6 +245,7 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
       drawPredictionBars(predSvg, { topk: s.image.topk, selected: s.classIndex }, { width: 250, onSelect: (c) => void actions.selectClass(c) });
     }
     if (changed(s, p, "explain", "colormap", "info", "image", "models", "logitScale")) renderHeatmap(s);
+    if (changed(s, p, "explain", "image", "explainModel")) renderFaint(s);
     if (changed(s, p, "info", "image", "classIndex", "start")) renderStart(s);
   });
 }

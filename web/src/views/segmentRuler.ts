@@ -2,7 +2,7 @@
 // intermediate relevance maps after each segment.
 import * as d3 from "d3";
 import type { LayerInfo } from "../api/types";
-import { absorbedParts, drawAccountingStrip, sharePercent } from "../draw/accountingStrip";
+import { absorbedParts, drawAccountingStrip, keptWords, segmentSentence } from "../draw/accountingStrip";
 import { drawParamBars } from "../draw/paramBars";
 import { drawRuler } from "../draw/ruler";
 import { drawSegmentLinks, type MapBox } from "../draw/segmentLinks";
@@ -255,11 +255,11 @@ export function mountSegmentRuler(root: HTMLElement, actions: Actions): void {
           "li",
           { "data-segment": seg.segment },
           sw,
-          ` S${seg.segment + 1} (layers ${seg.start}–${seg.end}) absorbed ${sharePercent(seg.total)}: ${absorbedParts(seg).join(" · ")}`,
+          ` ${segmentSentence(seg)}: ${absorbedParts(seg).join(", ")}`,
         ),
       );
     }
-    absorbedList.append(h("li", { class: "hint" }, `ΣR at the input: ${sharePercent(a.final / (a.start || 1))} of the logit (${fmt(a.final)} of ${fmt(a.start)}); negative shares were added.`));
+    absorbedList.append(h("li", { class: "hint", "data-testid": "accounting-final" }, `In all, ${keptWords(a.final / (a.start || 1))} (relevance ${fmt(a.final)} of ${fmt(a.start)}).`));
     accounting.dataset.ready = "1";
     accounting.dataset.final = String(a.final);
   }

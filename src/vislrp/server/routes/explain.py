@@ -87,8 +87,10 @@ class SegmentAbsorbed(Out):
     start: int
     end: int
     bias: float = Field(description="taken by the bias terms")
-    stabiliser: float = Field(description="taken by ε and by denominators that pass nothing")
+    stabiliser: float = Field(description="taken by ε (0 in layers whose ε is 0)")
     rule: float = Field(description="created or destroyed by α − β ≠ 1, or removed by the neuron filter")
+    dropped: float = Field(description="relevance of neurons with nothing to pass it to where ε is 0: a denominator "
+                                       "of exactly 0, as under z⁺ at a neuron whose contributions are all negative")
     total: float
 
 
