@@ -130,14 +130,15 @@ export function segmentSentence(s: Absorbed): string {
  * A segment's shares in plain words, each named by its true cause, only the causes that moved relevance:
  * "the bias took 12 %", "ε took 0.3 %", "neurons with nothing to pass to dropped 40 %" (z⁺ at neurons whose
  * contributions are all negative, or any zero denominator where ε is 0), "the rule added 5 %" (α − β ≠ 1,
- * or the neuron filter).
+ * or the neuron filter). Causes under `min` (0.01 % of the logit) are left out.
  */
-export function absorbedParts(s: Absorbed): string[] {
+export function absorbedParts(s: Absorbed, min: number = TINY): string[] {
   const parts: string[] = [];
-  if (s.bias) parts.push(`the bias ${tookOrAdded(s.bias)}`);
-  if (s.stabiliser) parts.push(`ε ${tookOrAdded(s.stabiliser)}`);
-  if (s.dropped) parts.push(`neurons with nothing to pass to dropped ${pct(s.dropped)}`);
-  if (s.rule) parts.push(`the rule (α − β, filter) ${tookOrAdded(s.rule)}`);
+  const shown = (x: number) => Math.abs(x) >= min; // rounding noise (under 0.01 %) is no cause
+  if (shown(s.bias)) parts.push(`the bias ${tookOrAdded(s.bias)}`);
+  if (shown(s.stabiliser)) parts.push(`ε ${tookOrAdded(s.stabiliser)}`);
+  if (shown(s.dropped)) parts.push(`neurons with nothing to pass to dropped ${pct(s.dropped)}`);
+  if (shown(s.rule)) parts.push(`the rule (α − β, filter) ${tookOrAdded(s.rule)}`);
   return parts.length ? parts : ["nothing lost"];
 }
 

@@ -10,7 +10,7 @@ import { changed, type State } from "../state/store";
 import { canvasBlob, heatmapCanvas, heatmapNpy, saveBlob, slug } from "../lib/export";
 import { contrastClass, startCaption, startKind } from "../lib/start";
 import { chartMarkup, exportButtons } from "./exportButtons";
-import { absorbedParts, keptWords } from "../draw/accountingStrip";
+import { absorbedParts, sharePercent } from "../draw/accountingStrip";
 import { modelLabel } from "./modelLabel";
 import { regionBrush } from "./regionBrush";
 
@@ -135,11 +135,12 @@ export function mountResultView(root: HTMLElement, actions: Actions): void {
     const on = share != null && Math.abs(share) < FAINT_SHARE && !!s.image && ex!.image_id === s.image.image_id;
     faint.hidden = !on;
     if (!on || !a) return;
-    const causes = a.absorbed.flatMap((seg) => (Math.abs(seg.total) >= FAINT_SHARE ? absorbedParts(seg).map((t) => `S${seg.segment + 1}: ${t}`) : []));
+    // only the causes that took 1 % or more: they are where the map's strength went
+    const causes = a.absorbed.flatMap((seg) => (Math.abs(seg.total) >= FAINT_SHARE ? absorbedParts(seg, FAINT_SHARE).map((t) => `S${seg.segment + 1}: ${t}`) : []));
     const bias = a.absorbed.reduce((sum, seg) => sum + seg.bias, 0);
     const withBias = s.explainModel?.include_bias ?? false;
     faint.dataset.share = String(share);
-    faintText.textContent = `A faint map: ${keptWords(share)} (under 1 %)${causes.length ? `; ${causes.join("; ")}` : ""}.`;
+    faintText.textContent = `A faint map: under 1 % of the logit reaches the input (${sharePercent(share)}).${causes.length ? ` Where the rest went: ${causes.join("; ")}.` : ""}`;
     excludeBias.hidden = !withBias || bias <= 0;
   }
 
