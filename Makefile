@@ -13,7 +13,7 @@ explain: setup
 # Two pytest-xdist workers, one per core; a module's tests stay on one worker (--dist loadfile), so each
 # network loads once. tests/conftest.py starts the slowest modules first and gives each worker one torch thread.
 # Tests marked `serial` compare times under load, which a busy second worker would distort: they run alone after.
-PYTEST_PARALLEL = -n 2 --dist loadfile
+PYTEST_PARALLEL = -n 2 --dist loadfile --no-loadscope-reorder
 
 test:
 	bash scripts/setup.sh --test

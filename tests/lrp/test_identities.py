@@ -226,6 +226,7 @@ def test_slider_move_runs_no_forward_convolution(resnet: tuple[Engine, torch.Ten
 
 def test_repeated_explains_do_not_grow_caches(resnet: tuple[Engine, torch.Tensor]) -> None:
     engine, x = resnet
+    engine.set_cache_budget(256 << 20)  # below what 30 rules' weights take (30 × 45 MB), so eviction is exercised
     fwd = engine.forward(x[:1])
     for k in range(30):
         rule = RuleParams(gamma1p=0.01 * k, epsilon=0.1)

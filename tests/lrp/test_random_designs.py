@@ -5,7 +5,7 @@ included, where empty terms and zero denominators live), bias on/off and ZBox on
 random weights (VGG16 and AlexNet with narrower hidden classifier layers, see NARROWED) and the smallest input
 that still gives every layer an output (32×32; AlexNet's pooling needs
 64×64), except the default network, which runs with its real weights on a real photo, downsampled to
-112×112: finiteness depends on the weights and the rules, not on the number of pixels, and fewer pixels make
+64×64: finiteness depends on the weights and the rules, not on the number of pixels, and fewer pixels make
 the 200 examples per network several times cheaper.
 """
 
@@ -80,7 +80,7 @@ def session(request: pytest.FixtureRequest, release_memory: Callable[[], None]
     if name == DEFAULT_MODEL:
         zoo = load_model(name)
         photo = zoo.preprocess(load_sample("chelsea"))[None]
-        x = torch.nn.functional.interpolate(photo, size=(112, 112), mode="area")[0]
+        x = torch.nn.functional.interpolate(photo, size=(64, 64), mode="area")[0]
     else:
         zoo = load_model(name, "none")
         if name in NARROWED:
