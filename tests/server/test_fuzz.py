@@ -3,8 +3,8 @@
 Any 5xx, any response outside the OpenAPI document (status, body, content type, headers), any request
 the schema calls invalid but the server accepts, fails the test. ``VISLRP_FUZZ_EXAMPLES`` sets the
 examples per operation and mode and ``VISLRP_FUZZ_ROUNDS`` how many times all operations run, each
-round with its own fixed seed (CI: one round; ``make fuzz`` runs eight); the run writes a tally of the
-requests it sent to ``VISLRP_FUZZ_REPORT`` as it goes, when that is set.
+round with its own fixed seed (the suite: one round of at least 5,000 requests; ``make fuzz`` runs eight); the
+run writes a tally of the requests it sent to ``VISLRP_FUZZ_REPORT`` as it goes, when that is set.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from schemathesis.generation.modes import GenerationMode  # noqa: E402
 from vislrp.server import Settings, create_app  # noqa: E402
 from vislrp.zoo import ZooModel  # noqa: E402
 
-EXAMPLES = int(os.environ.get("VISLRP_FUZZ_EXAMPLES", "20"))
+CI_EXAMPLES = 75
+"""The suite's slice: 75 examples per operation and mode, one round, about 5,250 requests (3 min on one core)."""
+CI_MIN_REQUESTS = 5000
+EXAMPLES = int(os.environ.get("VISLRP_FUZZ_EXAMPLES", str(CI_EXAMPLES)))
 ROUNDS = int(os.environ.get("VISLRP_FUZZ_ROUNDS", "1"))
 ALL_CHECKS = CHECKS.get_all()
 TALLY: Counter[str] = Counter()
@@ -78,4 +81,6 @@ def test_api_conforms_and_never_fails(fuzz_app: FastAPI) -> None:
                     failures.append(f"{operation.label} [{mode.value}, seed {round_}]: {exc}")
             _report(failures)
     assert sum(TALLY.values()) > 0
+    if EXAMPLES == CI_EXAMPLES and ROUNDS == 1:  # the suite's slice must stay a slice of this size
+        assert sum(TALLY.values()) >= CI_MIN_REQUESTS, f"the seeded slice sent only {sum(TALLY.values())} requests"
     assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)
