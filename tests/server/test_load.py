@@ -64,6 +64,7 @@ def test_a_trickled_body_is_no_quick_request_and_ends_in_408(server: ServerThrea
     thread.join(timeout=20)
     stop.set()
     assert status == [408] and 3.5 <= time.perf_counter() - t0 < 15
+    assert "408" in server.app.openapi()["paths"]["/api/models"]["post"]["responses"]  # and the document says so
 
 
 def _explains(client: httpx.Client, body: dict, n: int) -> list[float]:

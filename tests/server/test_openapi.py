@@ -54,3 +54,16 @@ def test_enums_and_info_come_from_the_registries(client: TestClient) -> None:
     d = info["defaults"]
     assert d["flip_mode"] in FLIP_MODES and d["fill"] in FILL_MODES and d["landscape_metric"] in REGION_FREE
     assert set(d["metrics"]) <= set(METRICS) and set(d["recommend_metrics"]) <= set(REGION_FREE)
+
+
+def test_every_operation_with_a_body_documents_the_body_deadline(client: TestClient) -> None:
+    """The body-deadline middleware answers 408 on every API method that carries a body (test_load.py sees it do
+    so); the document must say so, with the error body every other error has."""
+    paths = client.app.openapi()["paths"]
+    with_body = [(p, m) for p, ops in paths.items() for m in ops if p.startswith("/api/") and m in ("post", "put",
+                                                                                                   "patch", "delete")]
+    assert len(with_body) >= 20
+    for path, method in with_body:
+        declared = paths[path][method]["responses"].get("408")
+        assert declared, f"{method.upper()} {path} does not document 408"
+        assert declared["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}

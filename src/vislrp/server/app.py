@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +22,7 @@ from starlette.types import Scope
 from vislrp.server.decoding import DecodeGate
 from vislrp.server.defaults import seed_models
 from vislrp.server.errors import ERROR_STATUS, ApiError, error_status
-from vislrp.server.guards import BODY_TIMEOUT_S, LOOPBACK_HOSTS, BodyDeadline, BodyLimit, HostCheck
+from vislrp.server.guards import BODY_METHODS, BODY_TIMEOUT_S, LOOPBACK_HOSTS, BodyDeadline, BodyLimit, HostCheck
 from vislrp.server.jobs import JobRunner, QuickGate, QuickRequestMiddleware
 from vislrp.server.memory import DEFAULT_MEMORY_BUDGET, ApplyBudget, MemoryBudget, limit_malloc_arenas
 from vislrp.server.networks import NetworkManager
@@ -120,6 +121,29 @@ def _add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(exc_type, _known_error)
 
 
+def _declare_body_deadline(app: FastAPI) -> None:
+    """Let the OpenAPI document say what :class:`~vislrp.server.guards.BodyDeadline` does: every API operation whose
+    method carries a body may answer 408 (the body did not arrive in time). The middleware, not a route, answers it,
+    so FastAPI would not list it by itself."""
+
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = plain()
+            for path, operations in doc.get("paths", {}).items():
+                for method, operation in operations.items():
+                    if path.startswith("/api/") and method.upper() in BODY_METHODS:
+                        operation.setdefault("responses", {}).setdefault("408", {
+                            "description": "The request body did not arrive in full in time",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+                        })
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the document
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
@@ -185,6 +209,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
 
     _add_error_handlers(app)
+    _declare_body_deadline(app)
 
     # Several networks may be loaded; every route works on the active one (picked in the page).
     describe = partial(info.describe, default_sample=default_sample, max_upload_bytes=settings.max_upload_bytes)

@@ -31,7 +31,7 @@ from vislrp.server.errors import BodyTimeout, error_status
 LOOPBACK_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
 """What a server bound to the loopback interface answers to."""
 
-_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
@@ -101,7 +101,7 @@ class BodyLimit:
         self.limits = dict(limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
+        if scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         cap = self.limits.get(str(scope.get("path", "")), self.default)
@@ -146,7 +146,7 @@ class BodyDeadline:
         self.timeout_s = float(timeout_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
+        if scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         deadline = time.monotonic() + self.timeout_s
