@@ -38,6 +38,7 @@ from vislrp.server.routes import (
     networks,
     neurons,
     photos,
+    workspace,
 )
 from vislrp.server.routes.base import BODY_LIMIT_KEY, LONG_RUNNING_KEY, STREAMED, marked
 from vislrp.store.db import BUSY_TIMEOUT_S
@@ -246,6 +247,7 @@ def create_app(settings: Settings) -> FastAPI:
         neurons.router(manager),
         metrics.router(manager),
         models.router(manager),
+        workspace.router(manager),
     )
     for router in routers:
         app.include_router(router)  # no prefix added: each route's path is the one its router gives
