@@ -6,6 +6,7 @@ import { Actions } from "./state/actions";
 import { AnalysisActions } from "./state/analysisActions";
 import { JobActions } from "./state/jobs";
 import { Store } from "./state/store";
+import { WorkspaceActions } from "./state/workspace";
 import { mountAblationView } from "./views/ablationView";
 import { mountComparisonView } from "./views/comparisonView";
 import { mountRuleEditor } from "./views/ruleEditor";
@@ -17,6 +18,7 @@ import { mountModelManager } from "./views/modelManager";
 import { mountNetworkPicker } from "./views/networkPicker";
 import { mountRecommendView } from "./views/recommendView";
 import { mountResultView } from "./views/resultView";
+import { mountWorkspaceBar } from "./views/workspaceBar";
 
 const store = new Store();
 const api = new ApiService(store);
@@ -24,6 +26,7 @@ const actions = new Actions(store, api);
 const jobs = new JobActions(store, api);
 actions.jobs = jobs;
 const analysis = new AnalysisActions(actions, jobs);
+const workspace = new WorkspaceActions(actions, analysis);
 
 function byId(id: string): HTMLElement {
   const el = document.getElementById(id);
@@ -46,8 +49,10 @@ const error = document.querySelector<HTMLElement>("[data-testid=error]")!;
 const network = byId("network");
 const picker = document.createElement("div");
 const jobBars = document.createElement("div");
-network.after(picker, jobBars);
-mountNetworkPicker(picker, actions, jobs);
+const workspaceBar = document.createElement("div");
+network.after(picker, workspaceBar, jobBars);
+mountNetworkPicker(picker, actions, jobs, workspace);
+mountWorkspaceBar(workspaceBar, actions, workspace);
 mountJobProgress(jobBars, jobs);
 const notice = document.querySelector<HTMLElement>("[data-testid=notice]")!;
 let noticeTimer: number | undefined;
@@ -75,4 +80,8 @@ store.subscribe((s, p) => {
   }
 });
 
-void actions.init().then(() => document.body.setAttribute("data-ready", "1"));
+// The saved working set of the network comes back once the page has its models and image; then the page is ready.
+void actions
+  .init()
+  .then(() => workspace.restore())
+  .then(() => document.body.setAttribute("data-ready", "1"));

@@ -479,6 +479,17 @@ export class Actions {
     download("lrp-models.json", JSON.stringify(s.models.map((m) => modelById(s, m.id)), null, 2));
   }
 
+  // ------------------------------------------------------------------ landscape and recommendations
+  /** View H's sweep as it starts, streams and finishes (null: none shown). */
+  showLandscape(landscape: State["landscape"]): void {
+    this.store.set({ landscape });
+  }
+
+  /** The recommendations view's last result (null: none shown). */
+  showRecommendation(recommendation: State["recommendation"]): void {
+    this.store.set({ recommendation });
+  }
+
   // ------------------------------------------------------------------ colour and comparison
   setColormap(colormap: string): void {
     this.store.set({ colormap });
@@ -497,7 +508,7 @@ export class Actions {
     const topk = s.image.topk;
     const label = topk.find((p) => p.index === s.classIndex)?.label ?? `class ${s.classIndex}`;
     const caption = startCaption(start, (i) => topk.find((p) => p.index === i)?.label);
-    const row = { imageId: s.image.image_id, source: s.image.source, classIndex: s.classIndex, label, start, startCaption: caption };
+    const row = { imageId: s.image.image_id, source: s.image.source, photoId: s.image.photo_id ?? null, classIndex: s.classIndex, label, start, startCaption: caption };
     // The same image and class may come back under another start rule: the rows then differ only in it.
     if (s.compareRows.some((r) => r.imageId === row.imageId && r.classIndex === row.classIndex && r.start === row.start)) return;
     this.store.set({ compareRows: [...s.compareRows, row] });

@@ -57,6 +57,14 @@ export class AnalysisActions {
   }
 
   // ------------------------------------------------------------------ V5 rows
+  /** Rows brought back from the saved workspace (with fresh ids) and the view's settings; their new top-10s are
+   * asked for again. */
+  restoreFlipRows(rows: { mask: Uint8Array; brush: BrushSettings }[], patch: Partial<State> = {}): void {
+    const flipRows = rows.map((r): FlipRow => ({ id: this.nextRow++, mask: r.mask, undo: [], brush: r.brush, result: null }));
+    this.store.set({ ...patch, flipRows });
+    for (const r of flipRows) if (r.mask.some((v) => v)) this.scheduleFlip(r.id, 0);
+  }
+
   addFlipRow(): void {
     const s = this.store.get();
     this.store.set({ flipRows: [...s.flipRows, this.newRow(s.image?.size ?? 224)] });

@@ -54,3 +54,8 @@ export function rowsPhrase(r: JobRows): string {
 export function rowLabel(label: string, spec: Pick<CompareRowSpec, "startCaption"> | undefined): string {
   return spec ? `${label} · ${spec.startCaption}` : label;
 }
+
+/** The network and weights a result's designs were made for (their segments index its layers). */
+export function networkKey(s: Pick<State, "info">): string {
+  return `${s.info?.network ?? ""}|${s.info?.weights ?? ""}`;
+}

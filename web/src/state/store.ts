@@ -14,8 +14,12 @@ import type {
   Info,
   PhotoOut,
   LRPModel,
+  LandscapeRequest,
+  LandscapeResponse,
+  RecommendResponse,
   StoredModel,
 } from "../api/types";
+import type { components } from "../api/schema";
 import type { BrushShape, RegionFill } from "../lib/brush";
 import type { StartChoice } from "../lib/start";
 
@@ -29,6 +33,8 @@ export interface CompareRowSpec {
   start: string;
   /** The start rule for the row's header: "name", or "name vs “label”". */
   startCaption: string;
+  /** The image's id in the photo store when it is an upload (the saved workspace opens it again by it). */
+  photoId?: string | null;
 }
 
 /** A flip row's brush: its shape, whether it erases, and the fill of the regions it paints. */
@@ -48,6 +54,41 @@ export interface FlipRow {
   undo: Uint8Array[];
   brush: BrushSettings;
   result: FlipResponse | null;
+}
+
+/** View H's sweep: its request, the points so far (streamed), the finished result once the job is done. */
+export interface LandscapeShown {
+  req: LandscapeRequest;
+  labels: string[];
+  points: components["schemas"]["LandscapePoint"][];
+  /** null while the job runs (or when it was cancelled). */
+  result: LandscapeResponse | null;
+  /** The stored model it was run on (a loaded point is named after it). */
+  baseId: number | null;
+}
+
+/** The recommendations shown: the job's result and what it was run on. */
+export interface RecommendationShown {
+  res: RecommendResponse;
+  /** The network and rows it was run on (network key, then rows key), to mark it stale when they change. */
+  key: string;
+  /** The network and weights of the run: on another network its designs can neither be added nor loaded. */
+  network: string;
+  labels: string[];
+  sweeps: boolean;
+}
+
+/** The saved working set of this network (issue 18, point 4): where saving stands and what a restore skipped. */
+export interface WorkspaceState {
+  /** The network key the page saves to; null until the workspace is restored (nothing is saved before). */
+  network: string | null;
+  /** "pending": a change waits for its save (SAVE_DELAY_MS). */
+  status: "idle" | "restoring" | "pending" | "saving" | "saved" | "failed";
+  /** Why the last save failed, or when it succeeded (ms since the epoch). */
+  message: string | null;
+  savedAt: number | null;
+  /** What a restore could not bring back (a deleted model or upload), shown until dismissed. */
+  note: string | null;
 }
 
 /** Undo and redo stacks of one model's edits: whole models, newest last. */
@@ -102,6 +143,9 @@ export interface State {
   neuronMaps: NeuronMapsResponse | null;
   ablation: AblateResponse | null;
   ablationCurve: AblationCurveResponse | null;
+  landscape: LandscapeShown | null;
+  recommendation: RecommendationShown | null;
+  workspace: WorkspaceState;
   busy: number;
   error: string | null;
   notice: string | null;
@@ -140,6 +184,9 @@ export const initialState: State = {
   neuronMaps: null,
   ablation: null,
   ablationCurve: null,
+  landscape: null,
+  recommendation: null,
+  workspace: { network: null, status: "idle", message: null, savedAt: null, note: null },
   busy: 0,
   error: null,
   notice: null,

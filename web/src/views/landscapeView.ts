@@ -14,7 +14,6 @@ import { jobRows, rowsPhrase } from "../state/rows";
 import { activeModel, type State } from "../state/store";
 
 type S = components["schemas"];
-type Point = S["LandscapePoint"];
 const BOUNDARY = "boundary";
 
 interface AxisControls {
@@ -54,8 +53,8 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
     hover,
   );
 
-  /** The shown sweep; baseId: the stored model it was run on (a loaded point is named after it). */
-  let shown: { req: S["LandscapeRequest"]; ticks: number[][]; labels: string[]; points: Point[]; baseId: number | null } | null = null;
+  // The shown sweep lives in the store (state.landscape), so the saved workspace keeps it; `running`: this page
+  // started the sweep and follows its streamed points.
   let running = false;
 
   function fillOptions(s: State): void {
@@ -123,6 +122,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
   }
 
   function draw(): void {
+    const shown = store.get().landscape;
     if (!shown) {
       svg.selectAll("*").remove();
       return;
@@ -132,7 +132,7 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
       svg,
       {
         axes: shown.req.axes.map((a) => axisLabel(a.name)),
-        ticks: shown.ticks,
+        ticks: shown.req.axes.map(ticks),
         points: shown.points as LandscapePointData[],
         rowLabels: shown.labels,
         metric: metricLabel(store.get(), shown.req.metric ?? metric.value),
@@ -144,14 +144,14 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
         onHover: (p) => {
           hover.textContent = p
             ? `${pointText(p.params, " = ")} · mean ${p.mean == null ? "—" : fmt(p.mean)} · ` +
-              p.values.map((v, r) => `${shown?.labels[r] ?? `row ${r + 1}`}: ${v == null ? "—" : fmt(v)}`).join(", ")
+              p.values.map((v, r) => `${shown.labels[r] ?? `row ${r + 1}`}: ${v == null ? "—" : fmt(v)}`).join(", ")
             : "Hover a point for its values; click it to load it as a new draft model.";
         },
         onClick: (p) => {
-          const full = shown?.points.find((q) => q.index === p.index);
+          const full = shown.points.find((q) => q.index === p.index);
           if (!full) return;
           // a new draft model named after the swept model and the point's values; the swept model is not touched
-          void actions.loadAsDraft(full.model, shown?.baseId ?? null);
+          void actions.loadAsDraft(full.model, shown.baseId);
         },
       },
     );
@@ -171,14 +171,13 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
       if (!name) continue;
       req.axes.push({ name, start: Number(axes[k].start.value), stop: Number(axes[k].stop.value), steps: Math.max(1, Math.round(Number(axes[k].steps.value))) });
     }
-    shown = { req, ticks: req.axes.map(ticks), labels, points: [], baseId: s.activeId };
-    draw();
+    actions.showLandscape({ req, labels, points: [], result: null, baseId: s.activeId });
     running = true;
     run.disabled = true;
     try {
       const res = await jobs.run("landscape", req, "Landscape", { key: null, channel: "landscape" });
-      if (shown?.req === req) shown.points = res.points;
-      draw();
+      const now = store.get().landscape;
+      if (now?.req === req) actions.showLandscape({ ...now, points: res.points, result: res });
     } catch (err) {
       if (!(err instanceof JobCancelled)) store.set({ error: err instanceof Error ? err.message : String(err) });
     } finally {
@@ -190,12 +189,10 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
   // streamed points: redraw as the job reports more of them
   jobs.subscribe((list) => {
     const t = list.find((j) => j.job.kind === "landscape");
-    if (!t || !shown || !running) return;
+    const shown = store.get().landscape;
+    if (!t || !shown || !running || shown.result) return;
     const partial = t.job.partial ?? [];
-    if (partial.length !== shown.points.length) {
-      shown.points = partial;
-      draw();
-    }
+    if (partial.length !== shown.points.length) actions.showLandscape({ ...shown, points: partial });
   });
 
   segment.addEventListener("change", () => {
@@ -206,7 +203,8 @@ export function mountLandscapeView(root: HTMLElement, actions: Actions, jobs: Jo
   axes.forEach((a, k) => a.param.addEventListener("change", () => setRange(k)));
 
   let filled = false;
-  store.subscribe((s) => {
+  store.subscribe((s, p) => {
+    if (s.landscape !== p.landscape || s.info !== p.info) draw();
     const on = jobRows(s);
     rowsHint.textContent = on.from === "comparison" ? rowsPhrase(on) : `${rowsPhrase(on)} (add comparison rows to sweep several)`;
     const model = activeModel(s);

@@ -5,10 +5,11 @@ import { clear, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import type { JobActions } from "../state/jobs";
 import { initialState } from "../state/store";
+import type { WorkspaceActions } from "../state/workspace";
 
 type Networks = components["schemas"]["NetworksResponse"];
 
-export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: JobActions): void {
+export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: JobActions, workspace: WorkspaceActions): void {
   const { store, api } = actions;
   root.classList.add("network-picker");
   const network = h("select", { "data-testid": "network-select", title: "network" });
@@ -72,12 +73,15 @@ export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: Jo
         choice = `upload:${up.id}`;
       }
       jobs.cancelAll("cancelled: switching the network");
+      await workspace.suspend(); // the working set of the network we leave is saved first
       const loaded = await jobs.run("network-load", { network: network.value, weights: choice }, `loading ${network.value}`, { key: null });
       await restart();
+      await workspace.restore(); // and the new one's comes back
       await refresh();
       store.set({ notice: loaded.random_weights ? `${loaded.network} loaded with random weights: its predictions and heatmaps are not meaningful` : `${loaded.network} loaded` });
     } catch (err) {
       actions.reportError(err);
+      workspace.resume(); // still on the network we had: its working set is saved again as it changes
       // The picker goes back to what is loaded: the failed choice is not what the page runs.
       await refresh().catch(() => undefined);
     }
@@ -91,7 +95,8 @@ export function mountNetworkPicker(root: HTMLElement, actions: Actions, jobs: Jo
     const photo = before.image?.photo_id ?? null;
     const sample = before.image && info.samples.some((x) => x.name === before.image!.source) ? before.image.source : info.default_sample;
     // Everything else belonged to the old network (layer indices, image ids, drafts): back to a fresh page.
-    store.set({ ...initialState, info, colormap: before.colormap, flipMode: before.flipMode ?? info.defaults.flip_mode, sharedScale: before.sharedScale, busy: before.busy, notice: before.notice });
+    // The last recommendations stay in view (dimmed: made for the other network) until this one's saved set replaces them.
+    store.set({ ...initialState, info, colormap: before.colormap, flipMode: before.flipMode ?? info.defaults.flip_mode, sharedScale: before.sharedScale, busy: before.busy, notice: before.notice, recommendation: before.recommendation });
     const models = await actions.refreshModels();
     store.set({ activeId: models[0]?.id ?? null });
     const photos = await actions.refreshPhotos();

@@ -11,8 +11,8 @@ import { clear, fmt, h } from "../lib/dom";
 import type { Actions } from "../state/actions";
 import { JobCancelled, type JobActions } from "../state/jobs";
 import { metricLabel, metricList, metricOf } from "../state/metrics";
-import { jobRows, rowsKey, rowsPhrase } from "../state/rows";
-import type { State } from "../state/store";
+import { jobRows, networkKey, rowsKey, rowsPhrase } from "../state/rows";
+import type { RecommendationShown, State } from "../state/store";
 
 type S = components["schemas"];
 type MetricName = S["RecommendRequest"]["metrics"][number];
@@ -31,26 +31,13 @@ function rankable(s: State): { name: MetricName; label: string; description: str
     .map((m) => ({ name: m.name as MetricName, label: m.label, description: m.description, checked: defaults.includes(m.name) }));
 }
 
-/** The network and weights a result's designs were made for (their segments index its layers). */
-function networkKey(s: State): string {
-  return `${s.info?.network ?? ""}|${s.info?.weights ?? ""}`;
-}
-
 /** What a result depends on: the network and the rows. */
 function resultKey(s: State): string {
   return `${networkKey(s)}|${rowsKey(jobRows(s))}`;
 }
 
-interface Shown {
-  res: Response;
-  key: string;
-  /** networkKey() at the run: on another network its designs can neither be added nor loaded. */
-  network: string;
-  labels: string[];
-  sweeps: boolean;
-  /** Designs already added to the manager (by their JSON): every card of one keeps saying "Added". */
-  added: Map<string, string>;
-}
+/** The shown result (state.recommendation, kept in the saved workspace). */
+type Shown = RecommendationShown;
 
 export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: JobActions): void {
   const { store } = actions;
@@ -93,8 +80,10 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     results,
   );
 
-  let shown: Shown | null = null;
   let running = false;
+  /** Designs of the shown result already added to the manager (by their JSON): every card of one says "Added". */
+  let added = new Map<string, string>();
+  const shownNow = (): Shown | null => store.get().recommendation;
 
   function picked(): MetricName[] {
     return boxes.filter((b) => b.box.checked).map((b) => b.name);
@@ -116,6 +105,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
   }
 
   function markStale(s: State): void {
+    const shown = s.recommendation;
     const stale = !!shown && shown.key !== resultKey(s);
     const foreign = !!shown && shown.network !== networkKey(s);
     if (foreign !== (results.dataset.foreign === "1")) {
@@ -178,7 +168,7 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
       add.disabled = load.disabled = true;
       add.title = load.title = "made for another network: run again on this one";
     }
-    const storedAs = state.added.get(id);
+    const storedAs = added.get(id);
     if (storedAs != null) {
       add.textContent = "Added";
       add.disabled = true;
@@ -187,8 +177,8 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     add.addEventListener("click", async () => {
       add.disabled = true;
       const stored = await actions.addModel(d.model);
-      if (stored && shown === state) {
-        state.added.set(id, stored.model.name);
+      if (stored && shownNow() === state) {
+        added.set(id, stored.model.name);
         render(); // the same design may be recommended under several metrics
       } else add.disabled = false;
     });
@@ -208,8 +198,8 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
 
   function render(): void {
     clear(results);
-    if (!shown) return;
-    const state = shown;
+    const state = shownNow();
+    if (!state) return;
     const metrics = state.res.metrics.map((g) => g.metric);
     const width = stripWidth();
     for (const group of state.res.metrics) {
@@ -240,12 +230,9 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     const label = `Recommendations (${metrics.length} metric${metrics.length === 1 ? "" : "s"})`;
     try {
       const res = await jobs.run("recommend", body, label, { key: null, channel: "recommend" });
-      shown = { res, key, network: networkKey(s), labels: rows.labels, sweeps: body.sweeps ?? true, added: new Map() };
-      summary.textContent = summaryText(res, shown.sweeps);
-      summary.dataset.landscapes = String(res.from_landscapes);
-      summary.dataset.candidates = String(res.candidates);
-      render();
+      actions.showRecommendation({ res, key, network: networkKey(s), labels: rows.labels, sweeps: body.sweeps ?? true });
     } catch (err) {
+      const shown = shownNow();
       summary.textContent = shown ? summaryText(shown.res, shown.sweeps) : "No recommendations yet.";
       if (!(err instanceof JobCancelled)) actions.reportError(err);
     } finally {
@@ -260,7 +247,24 @@ export function mountRecommendView(root: HTMLElement, actions: Actions, jobs: Jo
     rowsHint.textContent = on.from === "image" ? `Runs ${rowsPhrase(on)} (add comparison rows to rank on several).` : `Runs ${rowsPhrase(on)}.`;
   }
 
+  /** A new result (a run, or one restored from the saved workspace): its summary and cards. */
+  function showResult(shown: Shown | null): void {
+    added = new Map();
+    if (shown) {
+      summary.textContent = summaryText(shown.res, shown.sweeps);
+      summary.dataset.landscapes = String(shown.res.from_landscapes);
+      summary.dataset.candidates = String(shown.res.candidates);
+    } else {
+      summary.textContent = "Run to score the composites and the best points of your landscapes on these rows.";
+      delete summary.dataset.landscapes;
+      delete summary.dataset.candidates;
+    }
+    render();
+    markStale(store.get());
+  }
+
   store.subscribe((s, p) => {
+    if (s.recommendation !== p.recommendation) showResult(s.recommendation);
     if (s.compareRows !== p.compareRows || s.image !== p.image || s.classIndex !== p.classIndex || s.info !== p.info) {
       makeBoxes(s);
       showRows(s);

@@ -1,0 +1,67 @@
+// The saved workspace in the top bar (issue 18, point 4): whether the working set of this network is saved, the
+// note of what a restore had to skip (until dismissed), and "Clear workspace" (a second click within 4 s confirms).
+import { h } from "../lib/dom";
+import type { Actions } from "../state/actions";
+import type { WorkspaceState } from "../state/store";
+import type { WorkspaceActions } from "../state/workspace";
+
+const CONFIRM_MS = 4000;
+
+function statusText(w: WorkspaceState): string {
+  switch (w.status) {
+    case "restoring":
+      return "workspace: restoring…";
+    case "pending":
+    case "saving":
+      return "workspace: saving…";
+    case "saved":
+      return w.savedAt ? `workspace saved ${new Date(w.savedAt).toLocaleTimeString()}` : "workspace saved";
+    case "failed":
+      return `workspace ${w.message ?? "not saved"}`;
+    default:
+      return w.network ? "workspace: nothing saved yet" : "";
+  }
+}
+
+export function mountWorkspaceBar(root: HTMLElement, actions: Actions, workspace: WorkspaceActions): void {
+  const { store } = actions;
+  root.classList.add("workspace-bar");
+  const status = h("span", { class: "hint workspace-status", "data-testid": "workspace-status", title: "comparison rows, flip rows, the last landscape and recommendations of this network are kept on the server and come back after a reload or a switch of network" });
+  const clearButton = h("button", { "data-testid": "workspace-clear", title: "forget this network's saved working set and empty the comparison, flip rows, landscape and recommendations" }, "Clear workspace");
+  const noteText = h("span", {});
+  const dismiss = h("button", { title: "dismiss", class: "link" }, "×");
+  const note = h("div", { class: "workspace-note", "data-testid": "workspace-note", hidden: true }, noteText, " ", dismiss);
+  root.append(status, clearButton, note);
+
+  let armed: number | undefined;
+  const disarm = () => {
+    window.clearTimeout(armed);
+    armed = undefined;
+    clearButton.textContent = "Clear workspace";
+    clearButton.classList.remove("danger");
+  };
+  clearButton.addEventListener("click", () => {
+    if (armed === undefined) {
+      clearButton.textContent = "Clear? click again";
+      clearButton.classList.add("danger");
+      armed = window.setTimeout(disarm, CONFIRM_MS);
+      return;
+    }
+    disarm();
+    void workspace.clear();
+  });
+  dismiss.addEventListener("click", () => workspace.dismissNote());
+
+  const render = (w: WorkspaceState) => {
+    status.textContent = statusText(w);
+    status.dataset.status = w.status;
+    status.dataset.network = w.network ?? "";
+    clearButton.disabled = !w.network;
+    note.hidden = !w.note;
+    noteText.textContent = w.note ? `Restored workspace: ${w.note}` : "";
+  };
+  store.subscribe((s, p) => {
+    if (s.workspace !== p.workspace) render(s.workspace);
+  });
+  render(store.get().workspace);
+}
