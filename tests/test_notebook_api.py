@@ -58,6 +58,7 @@ def test_explain_equals_the_engine_and_leaves_the_model_alone(resnet: torch.nn.M
         e.layers["nope"]
 
 
+@pytest.mark.slow
 def test_to_zennit_reproduces_a_three_segment_mix_on_resnet18(resnet: torch.nn.Module) -> None:
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
     graph = build_graph(resnet, (3, 64, 64))

@@ -45,6 +45,7 @@ def body(client: TestClient) -> dict:
     return {"rows": rows, "models": [info["default_model"], eps], "steps": 4, "patch": 32, "mask": mask_of(region)}
 
 
+@pytest.mark.slow
 def test_metrics_cells_summary_and_ranking(client: TestClient, body: dict) -> None:
     metrics = ["pixel-flipping", "srg", "sparseness", "complexity", "random-logit", "pointing-game"]
     r = client.post("/api/metrics", json={**body, "metrics": metrics, "fill": "road"})

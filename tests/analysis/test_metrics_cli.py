@@ -83,6 +83,7 @@ def test_missing_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert code == 2 and "selects no pixel" in err
 
 
+@pytest.mark.slow
 def test_bench_metrics_reports_ratios(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """`vislrp bench --metrics` on a tiny model: every key is reported (no timing asserts)."""
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "lrp"))

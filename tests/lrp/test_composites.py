@@ -37,7 +37,8 @@ def _randomise_bn(model: torch.nn.Module) -> None:
                 m.bias.uniform_(-0.1, 0.1)
 
 
-@pytest.fixture(scope="module", params=["vgg16", "resnet50", "efficientnet_lite0"])
+@pytest.fixture(scope="module", params=["vgg16", pytest.param("resnet50", marks=pytest.mark.slow),
+                                        pytest.param("efficientnet_lite0", marks=pytest.mark.slow)])
 def network(request: pytest.FixtureRequest) -> tuple[str, torch.nn.Module, torch.Tensor, tuple[torch.Tensor, ...]]:
     name = request.param
     if name == "efficientnet_lite0":

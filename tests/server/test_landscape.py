@@ -17,6 +17,7 @@ from vislrp.sweep import Space, load_inputs, parse_axis, run_sweep
 from vislrp.zoo import ZooModel
 
 
+@pytest.mark.slow
 def test_landscape_values_equal_the_sweep_runner(client: TestClient, rows: list[dict], zoo_model: ZooModel,
                                                  tmp_path: Path) -> None:
     info = client.get("/api/info").json()

@@ -81,6 +81,7 @@ class _Boom:
         return (Path.touch, (Path("/tmp/vislrp-test-weights-executed"),))
 
 
+@pytest.mark.slow
 def test_bad_weights_files_are_refused(client: TestClient, data_dir: Path) -> None:
     marker = Path("/tmp/vislrp-test-weights-executed")
     marker.unlink(missing_ok=True)

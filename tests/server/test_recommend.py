@@ -49,6 +49,7 @@ def independent(client: TestClient, zoo: ZooModel, model: dict, rows: list[dict]
     return out
 
 
+@pytest.mark.slow
 def test_recommendations_rank_composites_and_landscape_points_by_independent_values(
         client: TestClient, rows: list[dict], zoo_model: ZooModel) -> None:
     info = client.get("/api/info").json()
