@@ -1,5 +1,6 @@
 """The saved workspace (issue 18, point 4): comparison rows, flip rows and a landscape come back after a reload and
-after a switch of network and back; a deleted model is skipped with a note; "Clear workspace" forgets it all."""
+after a switch of network and back; a new tab asks first; a deleted model is skipped with a note; "Clear workspace"
+forgets it all."""
 
 from __future__ import annotations
 
@@ -77,6 +78,20 @@ def test_working_set_survives_reload_and_a_network_switch(page: Page, server: Se
     reload(page)
     expect_working_set(page, flipped)
     expect(page.get_by_test_id("workspace-note")).to_be_hidden()
+
+    # a new tab asks before it restores (or replaces) the saved set, then brings it back
+    other = page.context.new_page()
+    try:
+        open_designer(other, server.url)
+        offer = other.get_by_test_id("workspace-offer")
+        expect(offer).to_contain_text("2 comparison rows, 2 flip rows, a landscape")
+        expect(other.get_by_test_id("flip-row")).to_have_count(1)
+        other.get_by_test_id("workspace-restore").click()
+        expect(offer).to_be_hidden()
+        idle(other)
+        expect_working_set(other, flipped)
+    finally:
+        other.close()
 
     # another network has its own (empty) working set; switching back brings this one back
     page.get_by_test_id("network-select").select_option("resnet18")

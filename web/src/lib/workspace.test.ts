@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkLandscape, checkRecommendation, decodeRuns, encodeRuns, imageKey, imageRef } from "./workspace";
+import { checkLandscape, checkRecommendation, decodeRuns, encodeRuns, imageKey, imageRef, summary } from "./workspace";
 
 const model = { name: "EpsilonGammaBox", segments: [{ start: 0, end: 3 }] };
 
@@ -58,5 +58,16 @@ describe("images and saved results", () => {
     expect(checkRecommendation(res)).toBe(res);
     expect(checkRecommendation({ ...res, metrics: [{ metric: "srg", designs: [{ ...design, model: 3 }] }] })).toBeNull();
     expect(checkRecommendation({ metrics: "srg" })).toBeNull();
+  });
+});
+
+describe("a saved working set in words", () => {
+  it("count what it holds, and say nothing for an empty one", () => {
+    const row = { image: { kind: "sample" as const, name: "chelsea" }, class_index: 1, label: "x", start: "logit", start_caption: "logit" };
+    const flip = { image: row.image, class_index: 1, rows: [{ size: 1, mask: "0x1" }], brush_radius: 8, curve: null };
+    const compare = (rows: (typeof row)[], columns: { id: number; name: string }[] = []) => ({ columns, rows, shared_scale: false, compare_logit: false });
+    expect(summary({ compare: compare([row, row]), flip, landscape: null, recommendation: null })).toBe("2 comparison rows, 1 flip row");
+    expect(summary({ compare: compare([], [{ id: 1, name: "m" }]) })).toBe("1 compared model");
+    expect(summary({ compare: compare([]) })).toBe("nothing");
   });
 });

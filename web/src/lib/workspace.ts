@@ -1,7 +1,7 @@
 // The saved workspace's pure parts (issue 18, point 4): flip masks as runs, the image of a row as the server can
 // open it again, and the checks a restored landscape or recommendation result passes before a view draws it (a
 // document saved by an older page, or edited by hand, must never break the page: what does not check is skipped).
-import type { ImageResponse, LandscapeRequest, LandscapeResponse, RecommendResponse, WorkspaceImage } from "../api/types";
+import type { ImageResponse, LandscapeRequest, LandscapeResponse, RecommendResponse, Workspace, WorkspaceImage } from "../api/types";
 
 /** A mask as runs of equal labels, "0x3000,1x40,0x47136" (the server's WorkspaceFlipRow.mask). */
 export function encodeRuns(mask: Uint8Array): string {
@@ -82,4 +82,17 @@ export function checkRecommendation(result: unknown): RecommendResponse | null {
 /** "2 comparison rows", "1 flip row": a count with its noun, for notes. */
 export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** What a saved working set holds, in words: "2 comparison rows, 1 flip row, a landscape" ("nothing" when empty). */
+export function summary(doc: Pick<Workspace, "compare" | "flip" | "landscape" | "recommendation">): string {
+  const parts: string[] = [];
+  const rows = doc.compare?.rows.length ?? 0;
+  const columns = doc.compare?.columns.length ?? 0;
+  if (rows) parts.push(count(rows, "comparison row"));
+  else if (columns) parts.push(count(columns, "compared model"));
+  if (doc.flip) parts.push(count(doc.flip.rows.length, "flip row") + (doc.flip.curve ? " with curves" : ""));
+  if (doc.landscape) parts.push("a landscape");
+  if (doc.recommendation) parts.push("recommendations");
+  return parts.join(", ") || "nothing";
 }

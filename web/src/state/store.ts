@@ -82,8 +82,11 @@ export interface RecommendationShown {
 export interface WorkspaceState {
   /** The network key the page saves to; null until the workspace is restored (nothing is saved before). */
   network: string | null;
-  /** "pending": a change waits for its save (SAVE_DELAY_MS). */
-  status: "idle" | "restoring" | "pending" | "saving" | "saved" | "failed";
+  /** "pending": a change waits for its save (SAVE_DELAY_MS); "offered": a new tab found a saved working set and
+   * asks before it restores or replaces it (nothing is saved meanwhile). */
+  status: "idle" | "restoring" | "offered" | "pending" | "saving" | "saved" | "failed";
+  /** What the offered working set holds, in words; null when nothing is offered. */
+  offer: string | null;
   /** Why the last save failed, or when it succeeded (ms since the epoch). */
   message: string | null;
   savedAt: number | null;
@@ -186,7 +189,7 @@ export const initialState: State = {
   ablationCurve: null,
   landscape: null,
   recommendation: null,
-  workspace: { network: null, status: "idle", message: null, savedAt: null, note: null },
+  workspace: { network: null, status: "idle", offer: null, message: null, savedAt: null, note: null },
   busy: 0,
   error: null,
   notice: null,

@@ -4,7 +4,7 @@
 // skipped and named in a note; nothing of a restore may break the page.
 import type { ImageResponse, Workspace, WorkspaceFlip, WorkspaceImage } from "../api/types";
 import { ApiFailure } from "../services/api";
-import { checkLandscape, checkRecommendation, count, decodeRuns, encodeRuns, imageKey, imageName, imageRef } from "../lib/workspace";
+import { checkLandscape, checkRecommendation, count, decodeRuns, encodeRuns, imageKey, imageName, imageRef, summary } from "../lib/workspace";
 import type { Actions } from "./actions";
 import type { AnalysisActions } from "./analysisActions";
 import { networkKey } from "./rows";
@@ -15,6 +15,25 @@ export const SAVE_DELAY_MS = 500;
 
 /** The parts of the state the saved working set holds: a change of any of them schedules a save. */
 const SAVED: (keyof State)[] = ["compareRows", "compareIds", "sharedScale", "compareLogit", "flipRows", "flipMode", "flipBrush", "flipCurve", "landscape", "recommendation", "models"];
+
+/** The network keys whose working set this tab restored or saved (sessionStorage: a reload keeps them, a new tab
+ * starts without). Such a network's set comes back by itself; a new tab is asked first, so it never replaces the
+ * set another tab (or an earlier session) saved without the user's word. */
+const TAB_NETWORKS = "vislrp-workspace-networks";
+
+function tabNetworks(): string[] {
+  try {
+    const list: unknown = JSON.parse(sessionStorage.getItem(TAB_NETWORKS) ?? "[]");
+    return Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function own(network: string): void {
+  const list = tabNetworks();
+  if (!list.includes(network)) sessionStorage.setItem(TAB_NETWORKS, JSON.stringify([...list, network]));
+}
 
 /** keepalive requests (a save as the page goes away) may carry at most 64 kB. */
 const KEEPALIVE_BYTES = 60_000;
@@ -33,6 +52,8 @@ export class WorkspaceActions {
   private pendingFlip: { flip: WorkspaceFlip; imageId: string } | null = null;
   /** The network key saving was suspended for (a switch of network in progress). */
   private suspended: string | null = null;
+  /** A saved working set a new tab found, until the user restores it or starts afresh. */
+  private offered: { network: string; doc: Workspace } | null = null;
 
   constructor(
     readonly base: Actions,
@@ -161,7 +182,8 @@ export class WorkspaceActions {
     this.pendingFlip = null;
     this.last = null;
     this.suspended = null;
-    this.setWorkspace({ network: null, status: "restoring", message: null, note: null });
+    this.offered = null;
+    this.setWorkspace({ network: null, status: "restoring", offer: null, message: null, note: null });
     const { api } = this.base;
     let network: string;
     let saved: Workspace | null;
@@ -176,6 +198,17 @@ export class WorkspaceActions {
       this.setWorkspace({ status: "failed", message: `the saved workspace could not be read (${errorText(err)}); changes are not saved` });
       return;
     }
+    if (saved && !tabNetworks().includes(network)) {
+      // a new tab: ask before the saved set comes back or is replaced
+      this.offered = { network, doc: saved };
+      this.setWorkspace({ status: "offered", offer: summary(saved), note: notes.join(" ") || null });
+      return;
+    }
+    await this.take(network, saved, notes);
+  }
+
+  /** Put `saved` (if any) on the page and save this network's changes from now on. */
+  private async take(network: string, saved: Workspace | null, notes: string[]): Promise<void> {
     if (saved) {
       try {
         await this.apply(saved, notes);
@@ -183,8 +216,27 @@ export class WorkspaceActions {
         notes.push(`Part of the saved workspace could not be restored (${errorText(err)}).`);
       }
     }
+    own(network);
     this.last = saved;
-    this.setWorkspace({ network, status: saved ? "saved" : "idle", note: notes.join(" ") || null });
+    this.setWorkspace({ network, status: saved ? "saved" : "idle", offer: null, note: notes.join(" ") || null });
+  }
+
+  /** The offered working set comes back (a new tab's "Restore"). */
+  async acceptOffer(): Promise<void> {
+    const offered = this.offered;
+    if (!offered) return;
+    this.offered = null;
+    this.setWorkspace({ status: "restoring", offer: null });
+    await this.take(offered.network, offered.doc, []);
+  }
+
+  /** The page's own working set replaces the offered one (a new tab's "Start afresh"). */
+  async declineOffer(): Promise<void> {
+    const offered = this.offered;
+    if (!offered) return;
+    this.offered = null;
+    await this.take(offered.network, null, []);
+    await this.save();
   }
 
   /** The working set of `doc` on the page; what cannot come back is skipped with a line in `notes`. */
@@ -290,6 +342,7 @@ export class WorkspaceActions {
   // ------------------------------------------------------------------ switching and clearing
   /** Before a switch of network: save what is pending for the current network, then save nothing until restore(). */
   async suspend(): Promise<void> {
+    this.offered = null;
     const network = this.store.get().workspace.network;
     if (this.timer !== undefined) await this.save();
     else await this.chain;
@@ -320,7 +373,7 @@ export class WorkspaceActions {
     try {
       const { api } = this.base;
       await api.call(() => api.client.DELETE("/api/workspace", { params: { query: { network } } }));
-      this.setWorkspace({ status: "idle", message: null, savedAt: null, note: null });
+      this.setWorkspace({ status: "idle", offer: null, message: null, savedAt: null, note: null });
       this.store.set({ notice: "Workspace cleared" });
     } catch (err) {
       this.setWorkspace({ status: "failed", message: `not cleared: ${errorText(err)}` });

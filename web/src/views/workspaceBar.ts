@@ -11,6 +11,8 @@ function statusText(w: WorkspaceState): string {
   switch (w.status) {
     case "restoring":
       return "workspace: restoring…";
+    case "offered":
+      return "workspace: not saving yet";
     case "pending":
     case "saving":
       return "workspace: saving…";
@@ -31,7 +33,14 @@ export function mountWorkspaceBar(root: HTMLElement, actions: Actions, workspace
   const noteText = h("span", {});
   const dismiss = h("button", { title: "dismiss", class: "link" }, "×");
   const note = h("div", { class: "workspace-note", "data-testid": "workspace-note", hidden: true }, noteText, " ", dismiss);
-  root.append(status, clearButton, note);
+  // A new tab that finds a saved working set asks first (another tab may still be working on it).
+  const offerText = h("span", {});
+  const restore = h("button", { class: "primary", "data-testid": "workspace-restore", title: "bring the saved working set of this network back" }, "Restore");
+  const afresh = h("button", { "data-testid": "workspace-afresh", title: "keep this page as it is; its work replaces the saved working set" }, "Start afresh");
+  const offer = h("div", { class: "workspace-note", "data-testid": "workspace-offer", hidden: true }, offerText, " ", restore, " ", afresh);
+  restore.addEventListener("click", () => void workspace.acceptOffer());
+  afresh.addEventListener("click", () => void workspace.declineOffer());
+  root.append(status, clearButton, offer, note);
 
   let armed: number | undefined;
   const disarm = () => {
@@ -57,6 +66,8 @@ export function mountWorkspaceBar(root: HTMLElement, actions: Actions, workspace
     status.dataset.status = w.status;
     status.dataset.network = w.network ?? "";
     clearButton.disabled = !w.network;
+    offer.hidden = !w.offer;
+    offerText.textContent = w.offer ? `A saved workspace of this network holds ${w.offer}.` : "";
     note.hidden = !w.note;
     noteText.textContent = w.note ? `Restored workspace: ${w.note}` : "";
   };
