@@ -34,7 +34,7 @@ from vislrp.zoo import list_models
 if TYPE_CHECKING:
     from vislrp.server.networks import NetworkManager
 
-WORKSPACE_VERSION = 1
+WORKSPACE_VERSION: Literal[1] = 1
 MAX_DEPTH = 48
 """How deeply the whole document may nest arrays and objects (a landscape result with its designs takes 9)."""
 MAX_COMPARE_ROWS = 64
