@@ -33,11 +33,26 @@ if _LIBC is not None and hasattr(_LIBC, "mallopt"):
     _LIBC.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
 
 
-def _release() -> None:
+def _release(*, everything: bool = False) -> None:
+    """Collect cyclic garbage and give free heap pages back to the system.
+
+    Objects that outlive a module (imported libraries, session fixtures) sit in the collector's permanent
+    generation (``gc.freeze``), so the collection after each test scans only what is newer: 0.03 s instead of
+    0.3–0.45 s a test in a process that has imported torch, FastAPI and pydantic. ``everything`` (after each
+    module) thaws them first, so garbage frozen while a module ran is collected too, then freezes the survivors.
+    """
+    if everything:
+        gc.unfreeze()
     gc.collect()
+    if everything:
+        gc.freeze()
     trim = getattr(_LIBC, "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _release(everything=True)  # freeze what the imports made before the first test
 
 
 SLOW_MODULES = (
@@ -72,4 +87,4 @@ def release_memory() -> Callable[[], None]:
 @pytest.fixture(autouse=True, scope="module")
 def _release_memory_after_module() -> Iterator[None]:
     yield
-    _release()
+    _release(everything=True)

@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
-from vislrp.server import Settings, create_app
+from vislrp.lrp import LayerGraph, build_graph
+from vislrp.server import Settings, create_app, service
 from vislrp.zoo import DEFAULT_MODEL, ZooModel, load_model
 
 LOCAL = "http://127.0.0.1"
@@ -17,7 +19,20 @@ LOCAL = "http://127.0.0.1"
 
 @pytest.fixture(scope="session")
 def zoo_model() -> ZooModel:
-    return load_model(DEFAULT_MODEL)
+    zoo = load_model(DEFAULT_MODEL)
+    # Every app traces this network again (0.3 s); the graph is only read once built (a server's job engine
+    # already shares its service's), so the apps of this process share one trace.
+    traced: dict[tuple[int, ...], LayerGraph] = {}
+
+    def build_once(module: torch.nn.Module, input_shape: tuple[int, ...], **kwargs: object) -> LayerGraph:
+        if module is not zoo.module or kwargs:
+            return build_graph(module, input_shape, **kwargs)  # type: ignore[arg-type]  # passed through as given
+        if input_shape not in traced:
+            traced[input_shape] = build_graph(module, input_shape)
+        return traced[input_shape]
+
+    service.build_graph = build_once  # type: ignore[assignment]  # a memo with the same signature
+    return zoo
 
 
 @pytest.fixture
