@@ -86,8 +86,13 @@ def test_working_set_survives_reload_and_a_network_switch(page: Page, server: Se
         offer = other.get_by_test_id("workspace-offer")
         expect(offer).to_contain_text("2 comparison rows, 2 flip rows, a landscape")
         expect(other.get_by_test_id("flip-row")).to_have_count(1)
+        # the offer comes after start-up: it must not push the page down under the pointer (the sticky top bar
+        # keeps its one line, so the panels stay where a user was about to click)
+        before = other.locator("main.layout").bounding_box()
         other.get_by_test_id("workspace-restore").click()
         expect(offer).to_be_hidden()
+        after = other.locator("main.layout").bounding_box()
+        assert before is not None and after is not None and after["y"] == before["y"]
         idle(other)
         expect_working_set(other, flipped)
     finally:
