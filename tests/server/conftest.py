@@ -18,7 +18,7 @@ LOCAL = "http://127.0.0.1"
 
 
 @pytest.fixture(scope="session")
-def zoo_model() -> ZooModel:
+def zoo_model() -> Iterator[ZooModel]:
     zoo = load_model(DEFAULT_MODEL)
     # Every app traces this network again (0.3 s); the graph is only read once built (a server's job engine
     # already shares its service's), so the apps of this process share one trace.
@@ -31,8 +31,9 @@ def zoo_model() -> ZooModel:
             traced[input_shape] = build_graph(module, input_shape)
         return traced[input_shape]
 
-    service.build_graph = build_once  # type: ignore[assignment]  # a memo with the same signature
-    return zoo
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service, "build_graph", build_once)  # a memo with the same signature, undone at the end
+        yield zoo
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from vislrp.server.analysis_service import AnalysisService
 from vislrp.server.errors import NetworkChoiceError
 from vislrp.server.routes.info import InfoResponse
 from vislrp.server.routes.networks import (
+    UPLOAD_ID,
     LoadedNetworkOut,
     NetworkLoaded,
     NetworksResponse,
@@ -51,7 +52,7 @@ DEFAULT_BUDGET_BYTES = 4 << 30
 """Memory the loaded networks may take together before the least recently used are dropped."""
 MAX_WEIGHTS_BYTES = 1 << 30
 """Largest weights file accepted (VGG16's state dict is 528 MB)."""
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{16}$")
+_UPLOAD_ID = re.compile(rf"^{UPLOAD_ID}$")
 
 
 # ---------------------------------------------------------------------------------------------- networks

@@ -14,6 +14,10 @@ from vislrp.server.routes.base import LONG_RUNNING, body_limit
 from vislrp.server.upload import MULTIPART_OVERHEAD, UPLOAD_OPENAPI, file_from_body, read_capped
 from vislrp.zoo import WeightsError
 
+UPLOAD_ID = "[0-9a-f]{16}"
+"""An uploaded weights file's id (the weights choice ``upload:<id>``): the manager's check and the network keys of
+the workspace routes read it here."""
+
 if TYPE_CHECKING:
     from vislrp.server.networks import NetworkManager
 

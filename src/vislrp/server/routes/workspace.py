@@ -28,6 +28,7 @@ from vislrp.server.errors import STORE_ERRORS, ApiError, error_responses
 from vislrp.server.guards import json_depth
 from vislrp.server.routes.base import Out
 from vislrp.server.routes.flip import CurveResponse
+from vislrp.server.routes.networks import UPLOAD_ID
 from vislrp.store.workspace import WorkspaceStore, WorkspaceTooLarge, encode
 from vislrp.zoo import list_models
 
@@ -178,7 +179,7 @@ def key_pattern() -> str:
     """A network key as the network manager writes it: a zoo network's name, ``@`` and its weights (``default``,
     ``none``, ``upload:<id>``, or ``file:<name>`` for a file the server was started with)."""
     names = "|".join(re.escape(m.name) for m in list_models())
-    return rf"^({names})@(default|none|upload:[0-9a-f]{{16}}|file:[^\x00-\x1f]{{1,200}})$"
+    return rf"^({names})@(default|none|upload:{UPLOAD_ID}|file:[^\x00-\x1f]{{1,200}})$"
 
 
 NetworkKey = Annotated[str, Query(min_length=3, max_length=300, pattern=key_pattern(),
