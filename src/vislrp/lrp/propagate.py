@@ -19,6 +19,7 @@ from typing import Literal
 import torch
 from torch import fx
 
+from .allocator import keep_freed_memory
 from .cache import BoundedCache, key
 from .context import Ctx
 from .design import ConfigError, LRPModel, ZBoxRule
@@ -45,6 +46,7 @@ class Engine:
     def __init__(self, graph: LayerGraph, *, bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
                  weight_cache_bytes: int = 2 << 30, forward_cache_size: int = 8,
                  z_cache_bytes: int = 512 << 20) -> None:
+        keep_freed_memory()  # freed activations are reused, not faulted in again (see .allocator)
         self.graph = graph
         self.bounds = bounds
         self.rules = WeightedRules(weight_cache_bytes, graph.nonnegative)
