@@ -206,6 +206,25 @@ def test_reused_z_equals_full_computation(resnet: tuple[Engine, torch.Tensor], i
     assert float(fast.abs().max()) > 0
 
 
+@pytest.mark.parametrize("bounds", [(-2.0, 2.5), ([-1.0, -2.0, -0.5], [1.0, 3.0, 2.0]), (-2.0, 2.5)])
+def test_zbox_bound_term_kept_across_images_equals_full_computation(resnet: tuple[Engine, torch.Tensor],
+                                                                   bounds: tuple) -> None:
+    """ZBox's low·w⁺ + high·w⁻ is kept per bounds and reused for every image (and for the same bounds again, the
+    third case): each explain equals the plain path's, which computes it from scratch."""
+    engine, x = resnet
+    n = engine.graph.n_layers
+    model = LRPModel(name="box", include_bias=True, input_rule={"kind": "zbox", "low": bounds[0], "high": bounds[1]},
+                     segments=[Segment(start=0, end=n - 1, rule=RuleParams(epsilon=0.1))])
+    for image in (0, 1):
+        fast = engine.explain(engine.forward(x[image:image + 1]), model, 3).input_relevance
+        engine.reuse_forward = False
+        try:
+            slow = engine.explain(engine.forward(x[image:image + 1], cache=False), model, 3).input_relevance
+        finally:
+            engine.reuse_forward = True
+        assert close(fast, slow)
+
+
 def test_slider_move_runs_no_forward_convolution(resnet: tuple[Engine, torch.Tensor],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Once a second γ value has been explained on an image, any further γ/ε value (and class) reuses every

@@ -185,7 +185,7 @@ def digest(x: torch.Tensor) -> str:
     t = x.detach().contiguous().cpu()
     h = hashlib.blake2b(digest_size=16)
     h.update(str((tuple(t.shape), t.dtype)).encode())
-    h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
 
 
