@@ -31,6 +31,10 @@ if _LIBC is not None and hasattr(_LIBC, "mallopt"):
     # threshold grows with the largest block freed so far, after which freed tensors stay in the heap until a
     # trim: test_composites peaked at 2.46 GB with it and 2.11 GB without, in the same CPU time.
     _LIBC.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+# The engine's own malloc settings (vislrp.lrp.allocator: freed memory kept for the next explain) trade memory
+# for speed in one long-lived process; two workers running many networks want the opposite. The setting is
+# inherited by the servers and CLIs the tests start; tests/lrp/test_allocator.py checks both settings.
+os.environ["VISLRP_MALLOC"] = "default"
 
 
 def _release(*, everything: bool = False) -> None:

@@ -249,7 +249,7 @@ class Engine:
                     relevance[node] = out if prev is None else prev + out
                     prev_sum = sums.get(node)
                     sums[node] = part if prev_sum is None else prev_sum + part
-                if bool((peak > RESCALE_LIMIT).any()):
+                if peak is not None and bool((peak > RESCALE_LIMIT).any()):
                     in_flight = _rescale(relevance, sums, peak, layer, notes, in_flight)
         inp = relevance.get(graph.input_node)
         if inp is None:
@@ -289,8 +289,9 @@ def _filter_channels(rel: torch.Tensor, channels: list[int], mode: str, layer: L
 
 
 def _finite(outs: list[torch.Tensor | None], layer: Layer, notes: list[LayerNote]
-            ) -> tuple[list[torch.Tensor | None], torch.Tensor]:
-    """The per-row peak |R| of a layer's outputs, with non-finite relevance dropped (one pass over them).
+            ) -> tuple[list[torch.Tensor | None], torch.Tensor | None]:
+    """A layer's outputs with non-finite relevance dropped, and their per-row peak |R| where it may pass
+    RESCALE_LIMIT (None when every row is surely below it: the common case, one reduction per output).
 
     The guarded division and the rescaling keep relevance finite; this is the last line, and it says so.
     """
@@ -300,19 +301,19 @@ def _finite(outs: list[torch.Tensor | None], layer: Layer, notes: list[LayerNote
         if o is not None:
             flat = o.detach().reshape(o.shape[0], -1)
             # ‖o‖₂ ≥ max|o|, is NaN/inf exactly when an entry is (or when it overflows, far above RESCALE_LIMIT),
-            # and is one fast reduction; the exact peak is taken only when this bound is not reassuring
-            p = torch.linalg.vector_norm(flat, 2, dim=1)
-            if not bool((p <= RESCALE_LIMIT).all()):
-                p = flat.abs().amax(1)  # NaN and inf propagate into the peak
-            bad = ~torch.isfinite(p)
-            if bool(bad.any()):
-                for row in torch.nonzero(bad).flatten().tolist():
-                    notes.append(LayerNote(layer.index, row, "non-finite relevance was dropped"))
-                o = torch.nan_to_num(o, nan=0.0, posinf=0.0, neginf=0.0)
-                p = o.reshape(o.shape[0], -1).abs().amax(1)
-            peak = p if peak is None else torch.maximum(peak, p)
+            # and is one fast reduction: at or below the limit, the output is finite and needs no rescaling
+            bound = torch.linalg.vector_norm(flat, 2, dim=1)
+            if not bool((bound <= RESCALE_LIMIT).all()):
+                p = flat.abs().amax(1)  # the exact peak; NaN and inf propagate into it
+                bad = ~torch.isfinite(p)
+                if bool(bad.any()):
+                    for row in torch.nonzero(bad).flatten().tolist():
+                        notes.append(LayerNote(layer.index, row, "non-finite relevance was dropped"))
+                    o = torch.nan_to_num(o, nan=0.0, posinf=0.0, neginf=0.0)
+                    p = o.reshape(o.shape[0], -1).abs().amax(1)
+                peak = p if peak is None else torch.maximum(peak, p)
         result.append(o)
-    return result, (peak if peak is not None else torch.zeros(1))
+    return result, peak
 
 
 def _rescale(relevance: dict[fx.Node, torch.Tensor], sums: dict[fx.Node, torch.Tensor], peak: torch.Tensor,
