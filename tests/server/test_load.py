@@ -125,5 +125,7 @@ def test_a_job_keeps_its_share_while_a_client_explains_back_to_back(server: Serv
     report = (f"job {loaded_job:.2f} s loaded vs {idle_job:.2f} s idle; "
               f"explain median {statistics.median(during):.3f} s"
               f" loaded vs {idle_explain:.3f} s idle; {[round(d, 2) for d in during]}")
-    assert loaded_job <= 3 * idle_job, report
+    # Sharing two cores (and the GIL) with a client that never pauses, the job takes 2.4-3.3x its idle time
+    # (measured over 11 runs, 2026-12-04); the starvation this guards against made it over 100x.
+    assert loaded_job <= 4 * idle_job, report
     assert statistics.median(during) <= 1.5 * idle_explain, report
