@@ -85,16 +85,17 @@ class _Boom:
 def test_bad_weights_files_are_refused(client: TestClient, data_dir: Path) -> None:
     marker = Path("/tmp/vislrp-test-weights-executed")
     marker.unlink(missing_ok=True)
-    alex = state_bytes(torchvision.models.alexnet())
-    r = client.post("/api/networks/weights", params={"network": "resnet18"}, files={"file": ("alex.pt", alex)})
+    # another network's real state dict (SqueezeNet 1.1, 5 MB: AlexNet's 244 MB took the worker to 4.1 GB in copies)
+    other = state_bytes(torchvision.models.squeezenet1_1())
+    r = client.post("/api/networks/weights", params={"network": "resnet18"}, files={"file": ("other.pt", other)})
     assert r.status_code == 422 and "do not fit" in r.json()["detail"]
     evil = pickle.dumps({"conv1.weight": _Boom()})
     r = client.post("/api/networks/weights", params={"network": "resnet18"}, files={"file": ("evil.pt", evil)})
     assert r.status_code == 422 and not marker.exists()
-    r = client.post("/api/networks/weights", params={"network": "nope"}, files={"file": ("x.pt", alex)})
+    r = client.post("/api/networks/weights", params={"network": "nope"}, files={"file": ("x.pt", other)})
     assert r.status_code == 422 and "unknown network" in r.json()["detail"]
     client.app.state.networks.max_weights_bytes = 1000
-    r = client.post("/api/networks/weights", params={"network": "resnet18"}, files={"file": ("big.pt", alex)})
+    r = client.post("/api/networks/weights", params={"network": "resnet18"}, files={"file": ("big.pt", other)})
     assert r.status_code == 413
     assert client.get("/api/networks").json()["uploads"] == []
     assert not list((data_dir / "weights").glob("*.pt")) if (data_dir / "weights").exists() else True
