@@ -3,7 +3,7 @@
 An explain allocates and frees tens of megabytes of activations, quotients and relevance per layer. glibc's
 malloc serves blocks over its mmap threshold (dynamic, at most 32 MB) with fresh mappings and gives the top
 of the heap back to the system once more than a small threshold is free, so every explain touches new
-pages: on VGG16 about 48,000 page faults per explain, a fifth of its CPU time in the kernel. PyTorch's CPU
+pages: on VGG16 about 19,000 page faults per explain in most runs (2 with the settings below). PyTorch's CPU
 tuning guide answers this with a caching allocator (jemalloc, tcmalloc); the same effect is available from
 glibc itself, with two settings made once per process:
 
