@@ -23,14 +23,15 @@ from collections.abc import Callable, Iterator
 import pytest
 import torch
 
+from vislrp.lrp.allocator import M_MMAP_THRESHOLD
+
 _LIBC_NAME = ctypes.util.find_library("c")
 _LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None
-_M_MMAP_THRESHOLD = -3
 if _LIBC is not None and hasattr(_LIBC, "mallopt"):
     # Blocks of 1 MB and more (tensors) get their own mapping, which free() returns at once. glibc's default
     # threshold grows with the largest block freed so far, after which freed tensors stay in the heap until a
     # trim: test_composites peaked at 2.46 GB with it and 2.11 GB without, in the same CPU time.
-    _LIBC.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    _LIBC.mallopt(M_MMAP_THRESHOLD, 1 << 20)
 # The engine's own malloc settings (vislrp.lrp.allocator: freed memory kept for the next explain) trade memory
 # for speed in one long-lived process; two workers running many networks want the opposite. The setting is
 # inherited by the servers and CLIs the tests start; tests/lrp/test_allocator.py checks both settings.
